@@ -1,0 +1,1 @@
+"""Activities: everything that touches the network or the disk."""

@@ -1,0 +1,1 @@
+"""Agent specs, the built-in catalog, and spec -> agents.Agent."""

@@ -1,0 +1,16 @@
+"""An agent as plain data: what a workflow input, a file or the CLI can carry."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class AgentSpec(BaseModel):
+    name: str = Field(min_length=1)
+    instructions: str = "You are a helpful assistant."
+    model: str | None = None
+    tools: list[str] = Field(default_factory=list)
+
+
+class UnknownAgentError(ValueError):
+    """An agent or tool name that is not in the catalog; a user mistake."""

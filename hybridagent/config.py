@@ -1,0 +1,107 @@
+"""Settings for workers and the CLI, from the environment and an optional `.env` file.
+
+Settings are built once by the entry point and passed down; nothing reads the
+environment at import time, and workflow code never reads it at all.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    # Temporal
+    temporal_address: str = Field("localhost:7233", validation_alias=_env("TEMPORAL_ADDRESS"))
+    temporal_namespace: str = Field("default", validation_alias=_env("TEMPORAL_NAMESPACE"))
+    task_queue: str = Field("hybridagent", validation_alias=_env("HYBRIDAGENT_TASK_QUEUE"))
+    ui_url: str = Field("http://localhost:8233", validation_alias=_env("HYBRIDAGENT_UI_URL"))
+
+    # Model choice: `auto` = Ollama's OLLAMA_MODEL when Ollama answers, else the embedded model.
+    default_model: str = Field("auto", validation_alias=_env("HYBRIDAGENT_DEFAULT_MODEL"))
+
+    # Ollama
+    ollama_host: str = Field("http://localhost:11434", validation_alias=_env("OLLAMA_HOST"))
+    ollama_model: str = Field("llama3.2:3b", validation_alias=_env("OLLAMA_MODEL"))
+
+    # OpenAI (and anything OpenAI-compatible via OPENAI_BASE_URL)
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+
+    # LiteLLM: keys come from LiteLLM's own variables (ANTHROPIC_API_KEY, ...).
+    # LITELLM_API_BASE points every LiteLLM call at one OpenAI-compatible endpoint.
+    litellm_api_base: str | None = Field(None, validation_alias=_env("LITELLM_API_BASE"))
+
+    # Embedded llama.cpp model: `auto` starts it when Ollama does not answer.
+    embedded: Literal["auto", "on", "off"] = Field(
+        "auto", validation_alias=_env("HYBRIDAGENT_EMBEDDED")
+    )
+    embedded_url: str | None = Field(None, validation_alias=_env("HYBRIDAGENT_EMBEDDED_URL"))
+    embedded_model_path: Path | None = Field(
+        None, validation_alias=_env("HYBRIDAGENT_EMBEDDED_MODEL_PATH")
+    )
+    embedded_context: int = Field(4096, validation_alias=_env("HYBRIDAGENT_EMBEDDED_CONTEXT"))
+    embedded_startup_seconds: float = Field(
+        120.0, validation_alias=_env("HYBRIDAGENT_EMBEDDED_STARTUP_SECONDS")
+    )
+
+    # Model-call activities
+    model_start_to_close_seconds: float = Field(
+        120.0, validation_alias=_env("HYBRIDAGENT_MODEL_START_TO_CLOSE_SECONDS")
+    )
+    model_schedule_to_close_seconds: float = Field(
+        600.0, validation_alias=_env("HYBRIDAGENT_MODEL_SCHEDULE_TO_CLOSE_SECONDS")
+    )
+    model_max_attempts: int = Field(3, validation_alias=_env("HYBRIDAGENT_MODEL_MAX_ATTEMPTS"))
+    model_retry_initial_seconds: float = Field(
+        1.0, validation_alias=_env("HYBRIDAGENT_MODEL_RETRY_INITIAL_SECONDS")
+    )
+    use_local_activities: bool = Field(
+        False, validation_alias=_env("HYBRIDAGENT_LOCAL_ACTIVITIES")
+    )
+
+    # Agents SDK trace export to OpenAI: off unless asked for.
+    tracing: bool = Field(False, validation_alias=_env("HYBRIDAGENT_TRACING"))
+
+    state_dir: Path = Field(Path(".hybridagent"), validation_alias=_env("HYBRIDAGENT_STATE_DIR"))
+
+    @field_validator("ollama_host")
+    @classmethod
+    def _with_scheme(cls, value: str) -> str:
+        """Ollama itself accepts OLLAMA_HOST=0.0.0.0:11434; so do we."""
+        value = value.strip().rstrip("/")
+        if "://" not in value:
+            value = f"http://{value}"
+        return value.replace("://0.0.0.0", "://127.0.0.1")
+
+    @field_validator("model_max_attempts")
+    @classmethod
+    def _bounded_attempts(cls, value: int) -> int:
+        """0 would mean unlimited retries in Temporal: a user mistake would loop forever."""
+        if value < 1:
+            raise ValueError("HYBRIDAGENT_MODEL_MAX_ATTEMPTS must be at least 1")
+        return value
+
+    @property
+    def model_start_to_close(self) -> timedelta:
+        return timedelta(seconds=self.model_start_to_close_seconds)
+
+    @property
+    def model_schedule_to_close(self) -> timedelta:
+        return timedelta(seconds=self.model_schedule_to_close_seconds)
+
+    def workflow_url(self, workflow_id: str, run_id: str | None = None) -> str:
+        base = f"{self.ui_url.rstrip('/')}/namespaces/{self.temporal_namespace}/workflows"
+        return f"{base}/{workflow_id}/{run_id}/history" if run_id else f"{base}/{workflow_id}"

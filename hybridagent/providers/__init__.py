@@ -1,0 +1,1 @@
+"""Model backends (one module each) and the HybridModelProvider that routes between them."""

@@ -1,0 +1,51 @@
+"""HybridModelProvider: the worker's one ModelProvider, routing `prefix/model` names to
+backends, as the Agents SDK's MultiProvider does, and failing fast on unknown prefixes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from agents import Model, ModelProvider
+
+from hybridagent.providers.base import Backend, ModelListing
+from hybridagent.providers.errors import NoLocalModelError
+from hybridagent.routing.names import PREFIXES, ModelRef, is_default, parse_model_name
+
+
+class HybridModelProvider(ModelProvider):
+    def __init__(self, backends: Mapping[str, Backend], default_model: str | None) -> None:
+        """`default_model` is a full `prefix/model` name, or None when no model is available."""
+        self._backends = dict(backends)
+        self.default_model = default_model
+        self._default_ref = parse_model_name(default_model) if default_model else None
+
+    def resolve(self, name: str | None) -> ModelRef:
+        """The concrete model a (possibly default or bare) name means on this worker."""
+        if is_default(name):
+            if self._default_ref is None:
+                raise NoLocalModelError(
+                    "No default model is available: Ollama does not answer and the embedded "
+                    "model is not running; start Ollama or install the embedded model."
+                )
+            return self._default_ref
+        default_prefix = self._default_ref.prefix if self._default_ref else None
+        assert name is not None
+        return parse_model_name(name, default_prefix)
+
+    def get_model(self, model_name: str | None) -> Model:
+        ref = self.resolve(model_name)
+        backend = self._backends.get(ref.prefix)
+        if backend is None:
+            raise NoLocalModelError(
+                f"Model prefix {ref.prefix!r} is not configured on this worker "
+                f"(configured: {', '.join(sorted(self._backends)) or 'none'})."
+            )
+        return backend.get_model(ref.model)
+
+    async def list_models(self) -> list[ModelListing]:
+        return [await self._backends[p].list_models() for p in PREFIXES if p in self._backends]
+
+    async def aclose(self) -> None:
+        for backend in self._backends.values():
+            await backend.aclose()

@@ -1,0 +1,53 @@
+"""Ollama: model calls through its OpenAI-compatible /v1 endpoint, health and listing
+through its native API with the official `ollama` client.
+"""
+
+from __future__ import annotations
+
+import httpx
+import ollama
+from agents import Model
+
+from hybridagent.providers.base import ModelListing
+from hybridagent.providers.openai_compat import chat_model, make_openai_client
+
+PROBE_TIMEOUT_SECONDS = 2.0
+
+
+class OllamaBackend:
+    prefix = "ollama"
+
+    def __init__(self, host: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.host = host.rstrip("/")
+        self._http = httpx.AsyncClient(transport=transport, timeout=None)
+        self._openai = make_openai_client(f"{self.host}/v1", "ollama", self._http)
+        self._native = ollama.AsyncClient(
+            host=self.host, transport=transport, timeout=PROBE_TIMEOUT_SECONDS
+        )
+        self._models: dict[str, Model] = {}
+
+    def get_model(self, model: str) -> Model:
+        if model not in self._models:
+            self._models[model] = chat_model(self._openai, model, backend="Ollama")
+        return self._models[model]
+
+    async def is_reachable(self) -> bool:
+        try:
+            await self._native.list()
+        except (httpx.HTTPError, ollama.ResponseError, ConnectionError):
+            return False
+        return True
+
+    async def list_models(self) -> ModelListing:
+        try:
+            listed = await self._native.list()
+        except (httpx.HTTPError, ollama.ResponseError, ConnectionError) as err:
+            return ModelListing(
+                "ollama", self.host, False, detail=f"not reachable ({type(err).__name__})"
+            )
+        names = [f"ollama/{m.model}" for m in listed.models if m.model]
+        return ModelListing("ollama", self.host, True, names)
+
+    async def aclose(self) -> None:
+        await self._openai.close()
+        await self._http.aclose()

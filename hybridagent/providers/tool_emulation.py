@@ -1,0 +1,269 @@
+"""Tool calls and structured output for models that have neither natively.
+
+The model is asked for one JSON object constrained by a schema built from the tool
+definitions (`{"action": <tool name | "final_answer">, "arguments": {...}, "answer": ...}`);
+the server's grammar guarantees it parses, and we turn it into a proper tool call.
+Small models like SmolLM2 follow such a schema reliably where they cannot produce
+native tool calls at all.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+from agents import (
+    AgentOutputSchemaBase,
+    FunctionTool,
+    Handoff,
+    Model,
+    ModelResponse,
+    ModelSettings,
+    ModelTracing,
+    Tool,
+    TResponseInputItem,
+)
+from agents.items import TResponseStreamEvent
+from openai.types.responses import (
+    ResponseFunctionToolCall,
+    ResponseOutputMessage,
+    ResponseOutputText,
+)
+
+FINAL_ANSWER = "final_answer"
+
+
+def response_format(schema: dict[str, Any]) -> dict[str, Any]:
+    """llama.cpp's (and Ollama's /v1) way to constrain output by a JSON schema."""
+    return {"type": "json_object", "schema": schema}
+
+
+def _tool_specs(tools: list[Tool], handoffs: list[Handoff[Any, Any]]) -> dict[str, tuple[str, dict[str, Any]]]:
+    specs: dict[str, tuple[str, dict[str, Any]]] = {}
+    for tool in tools:
+        if isinstance(tool, FunctionTool):
+            specs[tool.name] = (tool.description, tool.params_json_schema)
+    for handoff in handoffs:
+        specs[handoff.tool_name] = (handoff.tool_description, handoff.input_json_schema)
+    return specs
+
+
+def step_schema(
+    specs: dict[str, tuple[str, dict[str, Any]]], answer_schema: dict[str, Any] | None
+) -> dict[str, Any]:
+    """One flat object: an `action` enum, the tool arguments and the final answer."""
+    params = [schema for _, schema in specs.values()]
+    arguments: dict[str, Any] = params[0] if len(params) == 1 else {"anyOf": params}
+    return {
+        "type": "object",
+        "properties": {
+            "action": {"type": "string", "enum": [*specs, FINAL_ANSWER]},
+            "arguments": arguments,
+            "answer": answer_schema or {"type": "string"},
+        },
+        "required": ["action"],
+    }
+
+
+def tool_instructions(specs: dict[str, tuple[str, dict[str, Any]]]) -> str:
+    if not specs:
+        return (
+            'Reply with one JSON object whose "action" is "final_answer" and whose "answer" '
+            "is your reply to the user, using the tool results you were given."
+        )
+    lines = ["You can call these tools:"]
+    for name, (description, schema) in specs.items():
+        lines.append(f"- {name}: {description} Arguments: {json.dumps(schema.get('properties', {}))}")
+    lines.append(
+        'Reply with one JSON object. To call a tool, set "action" to the tool name and '
+        '"arguments" to its arguments. To reply to the user, set "action" to "final_answer" '
+        'and "answer" to your reply.'
+    )
+    return "\n".join(lines)
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return ""
+
+
+def as_plain_messages(input: str | list[TResponseInputItem]) -> tuple[list[TResponseInputItem], set[str]]:
+    """Rewrite tool calls and results as ordinary messages any chat template can render.
+
+    Returns the messages and the set of `name + arguments` already called, so a model
+    that repeats itself can be stopped.
+    """
+    if isinstance(input, str):
+        return [{"role": "user", "content": input}], set()
+    messages: list[TResponseInputItem] = []
+    names: dict[str, str] = {}
+    called: set[str] = set()
+    for raw in input:
+        item: dict[str, Any] = dict(raw)  # type: ignore[arg-type]
+        kind = item.get("type")
+        if kind == "function_call":
+            names[item["call_id"]] = item["name"]
+            args = json.loads(item.get("arguments") or "{}")
+            called.add(_call_key(item["name"], args))
+            text = json.dumps({"action": item["name"], "arguments": args})
+            messages.append({"role": "assistant", "content": text})
+        elif kind == "function_call_output":
+            name = names.get(item["call_id"], "the tool")
+            output = item.get("output")
+            output_text = output if isinstance(output, str) else json.dumps(output)
+            messages.append({"role": "user", "content": f"Result of {name}: {output_text}"})
+        elif "role" in item and (kind in (None, "message")):
+            messages.append({"role": item["role"], "content": _text_of(item.get("content"))})
+    return messages, called
+
+
+def _call_key(name: str, arguments: Any) -> str:
+    return name + json.dumps(arguments, sort_keys=True)
+
+
+def _message(text: str) -> ResponseOutputMessage:
+    return ResponseOutputMessage(
+        id=f"msg_{uuid.uuid4().hex}",
+        content=[ResponseOutputText(text=text, annotations=[], type="output_text")],
+        role="assistant",
+        status="completed",
+        type="message",
+    )
+
+
+class ToolEmulatingModel(Model):
+    """Wraps a chat model whose server accepts `response_format` with a JSON schema."""
+
+    def __init__(self, inner: Model) -> None:
+        self.inner = inner
+
+    async def get_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[Tool],
+        output_schema: AgentOutputSchemaBase | None,
+        handoffs: list[Handoff[Any, Any]],
+        tracing: ModelTracing,
+        *,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        prompt: Any | None = None,
+    ) -> ModelResponse:
+        answer_schema = (
+            output_schema.json_schema()
+            if output_schema is not None and not output_schema.is_plain_text()
+            else None
+        )
+        specs = _tool_specs(tools, handoffs)
+
+        async def ask(instructions: str | None, schema: dict[str, Any] | None,
+                      messages: str | list[TResponseInputItem]) -> ModelResponse:
+            settings = model_settings
+            if model_settings.temperature is None:
+                # The choice of action should not be a dice roll: decode greedily
+                # unless the agent asked for a temperature.
+                settings = replace(settings, temperature=0.0)
+            if schema is not None:
+                extra = dict(model_settings.extra_body or {})  # type: ignore[call-overload]
+                extra["response_format"] = response_format(schema)
+                settings = replace(settings, extra_body=extra)
+            return await self.inner.get_response(
+                instructions, messages, settings, [], None, [], tracing,
+                previous_response_id=None, conversation_id=None, prompt=prompt,
+            )
+
+        if not specs:
+            # Structured output alone: constrain the text, the SDK validates it.
+            return await ask(system_instructions, answer_schema, input)
+
+        messages, called = as_plain_messages(input)
+        instructions = "\n\n".join(filter(None, [system_instructions, tool_instructions(specs)]))
+        response = await ask(instructions, step_schema(specs, answer_schema), messages)
+        step = _parse_step(response)
+        repeated = step is not None and step[0] in specs and _call_key(*step) in called
+        empty_answer = step is not None and step[0] == FINAL_ANSWER and step[1] in ("", None)
+        if repeated or empty_answer:
+            # A repeated call (the model already has that result) or an answer with no
+            # text: ask once more with only the answer allowed, so the run moves on
+            # instead of looping to max_turns.
+            retry = await ask(
+                "\n\n".join(filter(None, [system_instructions, tool_instructions({})])),
+                _answer_only_schema(answer_schema),
+                messages,
+            )
+            retry.usage.add(response.usage)
+            response, step = retry, _parse_step(retry)
+        return ModelResponse(
+            output=[_to_output_item(step, response, answer_schema)],
+            usage=response.usage,
+            response_id=response.response_id,
+        )
+
+    def stream_response(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> AsyncIterator[TResponseStreamEvent]:
+        raise NotImplementedError("Tool-call emulation does not stream; use Runner.run.")
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def _answer_only_schema(answer_schema: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "action": {"type": "string", "enum": [FINAL_ANSWER]},
+            "answer": answer_schema or {"type": "string"},
+        },
+        "required": ["action", "answer"],
+    }
+
+
+def _response_text(response: ModelResponse) -> str:
+    parts: list[str] = []
+    for item in response.output:
+        if isinstance(item, ResponseOutputMessage):
+            parts.extend(c.text for c in item.content if isinstance(c, ResponseOutputText))
+    return "".join(parts)
+
+
+def _parse_step(response: ModelResponse) -> tuple[str, Any] | None:
+    """(action, arguments-or-answer), or None when the text is not a step object."""
+    try:
+        data = json.loads(_response_text(response))
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("action"), str):
+        return None
+    if data["action"] == FINAL_ANSWER:
+        return FINAL_ANSWER, data.get("answer", "")
+    return data["action"], data.get("arguments") or {}
+
+
+def _to_output_item(
+    step: tuple[str, Any] | None, response: ModelResponse, answer_schema: dict[str, Any] | None
+) -> ResponseOutputMessage | ResponseFunctionToolCall:
+    if step is None:
+        # Unconstrained or truncated text: give it to the user as it is.
+        return _message(_response_text(response))
+    action, payload = step
+    if action == FINAL_ANSWER:
+        if answer_schema is not None or not isinstance(payload, str):
+            return _message(json.dumps(payload))
+        return _message(payload)
+    return ResponseFunctionToolCall(
+        id=f"fc_{uuid.uuid4().hex}",
+        call_id=f"call_{uuid.uuid4().hex}",
+        name=action,
+        arguments=json.dumps(payload),
+        type="function_call",
+        status="completed",
+    )

@@ -1,0 +1,1 @@
+"""Pure, deterministic model-choice logic: safe to import from workflow code."""

@@ -1,0 +1,1 @@
+"""The `hybridagent` CLI and the plain run-the-worker / run-the-workflow scripts."""

@@ -1,0 +1,145 @@
+"""The `hybridagent` command line: run agents, run workers, run a whole dev stack."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hybridagent.agents.catalog import get_agent_spec
+from hybridagent.agents.spec import UnknownAgentError
+from hybridagent.config import Settings
+from hybridagent.providers.errors import ProviderError
+from hybridagent.routing.names import UnknownModelError, is_default, parse_model_name
+from hybridagent.runners.devserver import DevServer, DevServerError
+from hybridagent.workers.temporal_client import TemporalUnreachableError
+
+app = typer.Typer(
+    help="Durable OpenAI Agents SDK agents on Temporal, on local and cloud models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err_console = Console(stderr=True)
+
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    TemporalUnreachableError,
+    ProviderError,
+    UnknownModelError,
+    UnknownAgentError,
+    DevServerError,
+)
+
+
+def fail(message: str) -> NoReturn:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def run_cli_command(fn: Callable[[], Any]) -> Any:
+    """Run `fn`; a user mistake becomes one sentence on stderr and exit code 1."""
+    try:
+        return fn()
+    except USER_ERRORS as err:
+        fail(str(err))
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def _check_request(agent: str | None, model: str | None) -> None:
+    """Catch a bad agent or model name here, before a workflow is started."""
+    get_agent_spec(agent)
+    if model and not is_default(model) and "/" in model:
+        parse_model_name(model)
+
+
+@app.command()
+def run(
+    prompt: Annotated[str, typer.Argument(help="What to ask the agent.")],
+    agent: Annotated[str | None, typer.Option(help="Built-in agent name (default: general).")] = None,
+    model: Annotated[str | None, typer.Option(help="Model, e.g. local/smollm2, ollama/llama3.2:3b.")] = None,
+    max_turns: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Start the run and return.")] = False,
+) -> None:
+    """Start an AgentWorkflow and print the answer, the model used and the Web UI link."""
+    from hybridagent.runners.start import start_agent_run
+
+    settings = Settings()
+    run_cli_command(lambda: _check_request(agent, model))
+    outcome = run_cli_command(
+        lambda: asyncio.run(start_agent_run(settings, prompt, agent, model, max_turns, wait=not no_wait))
+    )
+    if outcome.error:
+        fail(f"{outcome.error}\nWeb UI: {outcome.url}")
+    if outcome.result is None:
+        typer.echo(f"started workflow {outcome.workflow_id}\nWeb UI: {outcome.url}")
+        return
+    result = outcome.result
+    typer.echo(result.final_output.strip())
+    typer.echo("")
+    typer.echo(
+        f"model: {', '.join(result.models_used)}  agent: {result.agent}  "
+        f"tokens: {result.usage.total_tokens} (in {result.usage.input_tokens}, "
+        f"out {result.usage.output_tokens}, {result.usage.requests} model calls)"
+    )
+    typer.echo(f"Web UI: {outcome.url}")
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker: model calls, tools and workflows on TEMPORAL_ADDRESS, until Ctrl-C."""
+    from hybridagent.workers.main import main as worker_main
+
+    worker_main()
+
+
+@app.command()
+def dev(
+    port: Annotated[int, typer.Option(help="Temporal frontend port.")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal Web UI port.")] = 8233,
+) -> None:
+    """Start the Temporal dev server, the embedded model (when Ollama is absent) and a worker."""
+    from hybridagent.runners.stack import run_dev_stack
+
+    run_cli_command(lambda: asyncio.run(run_dev_stack(Settings(), port=port, ui_port=ui_port)))
+
+
+@app.command()
+def demo(
+    prompt: Annotated[str, typer.Argument()] = "What's the weather in Tokyo?",
+    port: Annotated[int, typer.Option(help="Temporal frontend port.")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal Web UI port.")] = 8233,
+) -> None:
+    """Run the haiku weather sample on a local model end to end, then stop."""
+    from hybridagent.runners.stack import run_demo
+
+    run_cli_command(lambda: asyncio.run(run_demo(Settings(), prompt, port=port, ui_port=ui_port)))
+
+
+@app.command()
+def models() -> None:
+    """List the models each provider offers and whether it is reachable."""
+    from hybridagent.runners.stack import list_models
+
+    listings = run_cli_command(lambda: asyncio.run(list_models(Settings())))
+    table = Table("provider", "endpoint", "reachable", "models / detail")
+    for listing in listings:
+        shown = ", ".join(listing.models) or listing.detail
+        if listing.models and listing.detail:
+            shown += f" ({listing.detail})"
+        table.add_row(listing.provider, listing.endpoint, "yes" if listing.reachable else "no", shown)
+    Console(width=200).print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

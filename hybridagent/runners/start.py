@@ -1,0 +1,82 @@
+"""Starting workflows from Python: what `hybridagent run` and the sample scripts use."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+
+from hybridagent.config import Settings
+from hybridagent.workers.temporal_client import connect
+from hybridagent.workflows.io import AgentRunInput, AgentRunOutput
+
+
+@dataclass
+class RunOutcome:
+    workflow_id: str
+    url: str
+    result: AgentRunOutput | None = None
+    error: str | None = None
+
+
+def failure_sentence(err: WorkflowFailureError) -> str:
+    """The innermost ApplicationError message: the one sentence a user needs."""
+    cause: BaseException | None = err.cause
+    message = str(err)
+    while cause is not None:
+        if isinstance(cause, ApplicationError):
+            message = f"{cause.message} [{cause.type}]" if cause.type else cause.message
+        cause = cause.__cause__
+    return message
+
+
+async def warn_without_workers(client: Client, task_queue: str) -> None:
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    described = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    if not described.pollers:
+        print(
+            f"warning: no worker is polling task queue {task_queue!r}; the run waits until "
+            "one starts (`hybridagent worker` or `hybridagent dev`).",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+async def start_agent_run(
+    settings: Settings,
+    prompt: str,
+    agent: str | None,
+    model: str | None,
+    max_turns: int,
+    *,
+    wait: bool,
+    workflow: str = "AgentWorkflow",
+) -> RunOutcome:
+    client = await connect(settings)
+    workflow_id = f"hybridagent-{uuid.uuid4().hex[:12]}"
+    request = AgentRunInput(prompt=prompt, agent=agent, model=model, max_turns=max_turns)
+    handle = await client.start_workflow(
+        workflow, request, id=workflow_id, task_queue=settings.task_queue,
+        result_type=AgentRunOutput,
+    )
+    outcome = RunOutcome(workflow_id, settings.workflow_url(workflow_id, handle.first_execution_run_id))
+    if not wait:
+        return outcome
+    await warn_without_workers(client, settings.task_queue)
+    try:
+        outcome.result = await handle.result()
+    except WorkflowFailureError as err:
+        outcome.error = failure_sentence(err)
+    return outcome

@@ -1,0 +1,76 @@
+"""`hybridagent worker` and `python -m hybridagent.workers.main`: run a worker until
+SIGINT or SIGTERM, then drain and close everything it opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+from hybridagent.config import Settings
+from hybridagent.providers.factory import ProviderStack, build_provider_stack
+from hybridagent.workers.plugin import apply_tracing_policy, build_plugin, build_worker
+from hybridagent.workers.temporal_client import connect
+
+log = logging.getLogger("hybridagent.worker")
+
+OnReady = Callable[[ProviderStack], Awaitable[None] | None]
+
+
+async def serve(
+    settings: Settings, *, stop: asyncio.Event | None = None, on_ready: OnReady | None = None
+) -> None:
+    """Run a worker until `stop` is set (or a signal arrives when `stop` is None)."""
+    apply_tracing_policy(settings)
+    await connect(settings)  # fail fast, before starting a model server
+    stop = stop or _stop_on_signals()
+    stack = await build_provider_stack(settings)
+    try:
+        client = await connect(settings, plugins=[build_plugin(settings, stack.provider)])
+        worker = build_worker(client, settings, stack.provider)
+        async with worker:
+            if on_ready is not None:
+                maybe = on_ready(stack)
+                if maybe is not None:
+                    await maybe
+            await stop.wait()
+    finally:
+        await stack.aclose()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def describe(stack: ProviderStack, settings: Settings) -> str:
+    default = stack.provider.default_model or "none (no local model available)"
+    ollama = "reachable" if stack.ollama_reachable else "not reachable"
+    return (
+        f"worker on task queue {settings.task_queue!r} at {settings.temporal_address}; "
+        f"default model {default}; Ollama {ollama} at {settings.ollama_host}"
+    )
+
+
+def main() -> None:
+    from hybridagent.runners.cli import run_cli_command
+
+    settings = Settings()
+
+    async def run() -> None:
+        def ready(stack: ProviderStack) -> None:
+            print(describe(stack, settings), file=sys.stderr, flush=True)
+
+        await serve(settings, on_ready=ready)
+
+    run_cli_command(lambda: asyncio.run(run()))
+
+
+if __name__ == "__main__":
+    main()

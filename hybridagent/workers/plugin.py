@@ -1,0 +1,62 @@
+"""The worker's wiring: plugin parameters, tracing policy, workflows and activities."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from agents import set_trace_processors
+from temporalio.client import Client
+from temporalio.common import RetryPolicy
+from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
+from temporalio.worker import Worker
+
+from hybridagent.activities.models import ModelActivities
+from hybridagent.activities.weather import get_weather
+from hybridagent.config import Settings
+from hybridagent.providers.errors import NON_RETRYABLE_ERROR_TYPES
+from hybridagent.providers.hybrid import HybridModelProvider
+from hybridagent.workflows.agent_workflow import AgentWorkflow
+from hybridagent.workflows.haiku import LitellmHaikuWorkflow, LocalHaikuWorkflow
+
+WORKFLOWS: Sequence[type] = (AgentWorkflow, LocalHaikuWorkflow, LitellmHaikuWorkflow)
+
+
+def apply_tracing_policy(settings: Settings) -> None:
+    """Trace export to OpenAI is off unless asked for: no key warnings, no data leaving."""
+    if not settings.tracing:
+        set_trace_processors([])
+
+
+def model_activity_parameters(settings: Settings) -> ModelActivityParameters:
+    return ModelActivityParameters(
+        start_to_close_timeout=settings.model_start_to_close,
+        schedule_to_close_timeout=settings.model_schedule_to_close,
+        retry_policy=RetryPolicy(
+            initial_interval=timedelta(
+                seconds=settings.model_retry_initial_seconds
+            ),
+            maximum_attempts=settings.model_max_attempts,
+            non_retryable_error_types=list(NON_RETRYABLE_ERROR_TYPES),
+        ),
+        use_local_activity=settings.use_local_activities,
+    )
+
+
+def build_plugin(settings: Settings, provider: HybridModelProvider) -> OpenAIAgentsPlugin:
+    return OpenAIAgentsPlugin(model_params=model_activity_parameters(settings), model_provider=provider)
+
+
+def activities(provider: HybridModelProvider) -> list[Callable[..., Any]]:
+    return [get_weather, ModelActivities(provider).resolve_model]
+
+
+def build_worker(client: Client, settings: Settings, provider: HybridModelProvider) -> Worker:
+    """`client` must carry the plugin from build_plugin (see workers.main.serve)."""
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities(provider),
+    )

@@ -1,0 +1,1 @@
+"""Workflows: deterministic code that builds agents and runs them with the plugin."""

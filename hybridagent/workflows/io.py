@@ -1,0 +1,64 @@
+"""Workflow inputs and outputs: small pydantic models that serialise to plain JSON, so the
+Temporal CLI can start runs and the Web UI shows them readably.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, Field, ValidationError
+from temporalio.exceptions import ApplicationError
+
+from hybridagent.agents.spec import AgentSpec
+
+
+class AgentRunInput(BaseModel):
+    prompt: str = Field(min_length=1)
+    agent: str | None = None
+    spec: AgentSpec | None = None
+    model: str | None = None
+    max_turns: int = Field(10, ge=1, le=100)
+
+
+class HaikuInput(BaseModel):
+    prompt: str = Field("What's the weather in Tokyo?", min_length=1)
+    model: str | None = None
+
+
+class TokenUsage(BaseModel):
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+
+class AgentRunOutput(BaseModel):
+    final_output: str
+    agent: str
+    models_used: list[str]
+    usage: TokenUsage
+
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def parse_input(model: type[T], raw: Any, workflow_name: str) -> T:
+    """Validate a workflow's raw JSON input; a bad one fails the run with one sentence.
+
+    Workflows take the raw value (a bare string is the prompt) instead of letting the
+    data converter decode it: a decoding failure would retry the workflow task forever.
+    """
+    if isinstance(raw, model):
+        return raw
+    if isinstance(raw, str):
+        raw = {"prompt": raw}
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "input"
+        raise ApplicationError(
+            f"{workflow_name} input is invalid: {where}: {first['msg']}.",
+            type="InvalidWorkflowInput",
+            non_retryable=True,
+        ) from None
