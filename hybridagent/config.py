@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     # LiteLLM: keys come from LiteLLM's own variables (ANTHROPIC_API_KEY, ...).
     # LITELLM_API_BASE points every LiteLLM call at one OpenAI-compatible endpoint.
     litellm_api_base: str | None = Field(None, validation_alias=_env("LITELLM_API_BASE"))
+    litellm_api_key: SecretStr | None = Field(None, validation_alias=_env("LITELLM_API_KEY"))
 
     # Embedded llama.cpp model: `auto` starts it when Ollama does not answer.
     embedded: Literal["auto", "on", "off"] = Field(

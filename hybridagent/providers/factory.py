@@ -87,7 +87,10 @@ async def build_provider_stack(
                 settings.openai_base_url,
                 transport=transport,
             ),
-            "litellm": LitellmBackend(settings.litellm_api_base),
+            "litellm": LitellmBackend(
+                settings.litellm_api_base,
+                settings.litellm_api_key.get_secret_value() if settings.litellm_api_key else None,
+            ),
         },
         default,
     )

@@ -23,12 +23,13 @@ class RunOutcome:
 
 
 def failure_sentence(err: WorkflowFailureError) -> str:
-    """The innermost ApplicationError message: the one sentence a user needs."""
+    """The workflow's ApplicationError message: the one sentence a user needs."""
     cause: BaseException | None = err.cause
     message = str(err)
     while cause is not None:
         if isinstance(cause, ApplicationError):
             message = f"{cause.message} [{cause.type}]" if cause.type else cause.message
+            break
         cause = cause.__cause__
     return message
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from agents import Agent, AgentsException, RunContextWrapper, RunHooks, Runner
@@ -49,12 +49,24 @@ async def resolve_model(requested: str | None) -> ResolvedModel:
 
 
 def user_facing(err: FailureError) -> ApplicationError:
-    """The innermost ApplicationError of a failure chain: the sentence the user needs."""
+    """The first ApplicationError under the Temporal wrappers: the sentence the user needs.
+
+    Deeper causes are transport details (httpx's ConnectError under our
+    ProviderUnreachableError), kept in the history but not shown.
+    """
     cause: BaseException | None = err
     found: ApplicationError | None = None
     while cause is not None:
         if isinstance(cause, ApplicationError):
             found = cause
+            break
+        if isinstance(cause, TimeoutError):
+            return ApplicationError(
+                f"A model or tool call timed out ({cause.type.name if cause.type else 'timeout'}) "
+                "on every attempt the retry policy allowed.",
+                type="ActivityTimeout",
+                non_retryable=True,
+            )
         cause = cause.__cause__
     if found is None:
         return ApplicationError(str(err), type=type(err).__name__, non_retryable=True)

@@ -1,0 +1,1 @@
+"""Test doubles that ship with the code: a scripted model and a recording stub server."""

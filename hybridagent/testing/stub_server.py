@@ -1,0 +1,127 @@
+"""A recording OpenAI-compatible stub server on loopback: the stand-in for cloud APIs.
+
+It answers /v1/chat/completions (and /chat/completions, as LiteLLM calls it) with a
+scripted reply and records every request, so tests can assert what a cloud provider
+would have received, and what it never received.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+Reply = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def text_reply(text: str) -> Reply:
+    def reply(body: dict[str, Any]) -> dict[str, Any]:
+        return completion(body.get("model", "stub"), {"role": "assistant", "content": text})
+
+    return reply
+
+
+def tool_then_text(tool: str, arguments: dict[str, Any], text: str) -> Reply:
+    """First a tool call; once the request carries a tool result, a text answer."""
+
+    def reply(body: dict[str, Any]) -> dict[str, Any]:
+        if any(m.get("role") == "tool" for m in body.get("messages", [])):
+            return text_reply(text)(body)
+        call = {
+            "id": "call_stub_1",
+            "type": "function",
+            "function": {"name": tool, "arguments": json.dumps(arguments)},
+        }
+        return completion(
+            body.get("model", "stub"),
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            finish_reason="tool_calls",
+        )
+
+    return reply
+
+
+def completion(model: str, message: dict[str, Any], finish_reason: str = "stop") -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-stub",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
+    }
+
+
+@dataclass
+class StubServer:
+    reply: Reply = field(default_factory=lambda: text_reply("stub answer"))
+    requests: list[RecordedRequest] = field(default_factory=list)
+    status: int = 200
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the stub first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def start(self) -> StubServer:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("content-length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                stub.requests.append(RecordedRequest(self.path, _lower(self.headers), body))
+                if not self.path.rstrip("/").endswith("chat/completions"):
+                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+                elif stub.status != 200:
+                    self._send(stub.status, {"error": {"message": "stub error", "type": "stub"}})
+                else:
+                    self._send(200, stub.reply(body))
+
+            def do_GET(self) -> None:  # noqa: N802
+                stub.requests.append(RecordedRequest(self.path, _lower(self.headers), {}))
+                self._send(200, {"object": "list", "data": [{"id": "stub-model", "object": "model"}]})
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> StubServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _lower(headers: Any) -> dict[str, str]:
+    """HTTP header names are case-insensitive; record them in lower case."""
+    return {k.lower(): v for k, v in headers.items()}

