@@ -59,7 +59,7 @@ def describe(stack: ProviderStack, settings: Settings) -> str:
 
 
 def main() -> None:
-    from hybridagent.runners.cli import run_cli_command
+    from hybridagent.runners.cli import exit_now, run_cli_command
 
     settings = Settings()
 
@@ -69,7 +69,7 @@ def main() -> None:
 
         await serve(settings, on_ready=ready)
 
-    run_cli_command(lambda: asyncio.run(run()))
+    exit_now(lambda: run_cli_command(lambda: asyncio.run(run())))
 
 
 if __name__ == "__main__":
