@@ -69,9 +69,7 @@ class Settings(BaseSettings):
     model_retry_initial_seconds: float = Field(
         1.0, validation_alias=_env("HYBRIDAGENT_MODEL_RETRY_INITIAL_SECONDS")
     )
-    use_local_activities: bool = Field(
-        False, validation_alias=_env("HYBRIDAGENT_LOCAL_ACTIVITIES")
-    )
+    use_local_activities: bool = Field(False, validation_alias=_env("HYBRIDAGENT_LOCAL_ACTIVITIES"))
 
     # Agents SDK trace export to OpenAI: off unless asked for.
     tracing: bool = Field(False, validation_alias=_env("HYBRIDAGENT_TRACING"))

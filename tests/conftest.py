@@ -128,7 +128,9 @@ class RunningWorker:
         self.stack = stack
 
 
-async def start_worker(settings: Settings) -> tuple[RunningWorker, asyncio.Event, asyncio.Task[None]]:
+async def start_worker(
+    settings: Settings,
+) -> tuple[RunningWorker, asyncio.Event, asyncio.Task[None]]:
     stop = asyncio.Event()
     ready: asyncio.Future[ProviderStack] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(serve(settings, stop=stop, on_ready=ready.set_result))

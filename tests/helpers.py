@@ -6,14 +6,13 @@ import json
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle
-from temporalio.client import WorkflowHistory
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.worker import Replayer
 
 from hybridagent.config import Settings
 from hybridagent.testing.scripted_model import ScriptedModel, ScriptedProvider
 from hybridagent.workers.plugin import WORKFLOWS, model_activity_parameters
-from temporalio.openai_agents import OpenAIAgentsPlugin
 
 
 def scheduled_activities(history: WorkflowHistory) -> list[tuple[str, list[Any]]]:

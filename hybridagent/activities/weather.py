@@ -12,4 +12,5 @@ from temporalio import activity
 @activity.defn
 async def get_weather(city: str) -> str:
     """Get the current weather for a city."""
-    return f"The weather in {city.strip() or 'that city'} is sunny with wind from the east at 7-10 km/h."
+    place = city.strip() or "that city"
+    return f"The weather in {place} is sunny with wind from the east at 7-10 km/h."

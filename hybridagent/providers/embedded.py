@@ -75,14 +75,26 @@ class EmbeddedModelServer:
     def start(self) -> str:
         """Start the server and block until it answers; return its /v1 base URL."""
         if not llama_server_installed():
-            raise EmbeddedModelUnavailableError(f"llama-cpp-python is not installed; {INSTALL_HINT}.")
+            raise EmbeddedModelUnavailableError(
+                f"llama-cpp-python is not installed; {INSTALL_HINT}."
+            )
         weights = self.weights or bundled_weights()
         self.port = free_loopback_port()
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         command = [
-            sys.executable, "-m", "llama_cpp.server",
-            "--model", str(weights), "--host", "127.0.0.1", "--port", str(self.port),
-            "--n_ctx", str(self.context), "--verbose", "False",
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(weights),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            str(self.context),
+            "--verbose",
+            "False",
         ]
         self._process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         self._wait_until_ready()
@@ -141,7 +153,9 @@ class EmbeddedBackend:
     ) -> None:
         self.base_url = base_url.rstrip("/") if base_url else None
         self._http = httpx.AsyncClient(transport=transport, timeout=None)
-        self._client = make_openai_client(self.base_url, "embedded", self._http) if self.base_url else None
+        self._client = (
+            make_openai_client(self.base_url, "embedded", self._http) if self.base_url else None
+        )
         self._models: dict[str, Model] = {}
 
     @property

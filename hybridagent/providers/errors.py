@@ -8,6 +8,17 @@ from __future__ import annotations
 
 from hybridagent.routing.names import UnknownModelError
 
+__all__ = [
+    "EmbeddedModelUnavailableError",
+    "InvalidApiKeyError",
+    "MissingApiKeyError",
+    "NON_RETRYABLE_ERROR_TYPES",
+    "NoLocalModelError",
+    "ProviderError",
+    "ProviderUnreachableError",
+    "UnknownModelError",
+]
+
 
 class ProviderError(RuntimeError):
     """Base class: the message is one sentence meant for the user."""

@@ -52,7 +52,7 @@ class GuardedModel(Model):
                 raise
             raise translated from err
 
-    async def stream_response(  # type: ignore[override]
+    async def stream_response(
         self, *args: Any, **kwargs: Any
     ) -> AsyncIterator[TResponseStreamEvent]:
         try:

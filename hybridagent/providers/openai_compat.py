@@ -6,6 +6,8 @@ attempt is visible in the workflow history.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from agents import Model, OpenAIChatCompletionsModel
 from openai import AsyncOpenAI
@@ -16,9 +18,9 @@ from hybridagent.providers.guarded import GuardedModel
 def make_openai_client(
     base_url: str | None, api_key: str, http_client: httpx.AsyncClient | None = None
 ) -> AsyncOpenAI:
-    return AsyncOpenAI(
-        base_url=base_url, api_key=api_key, http_client=http_client, max_retries=0
-    )
+    # openai 3.x is built on httpx2 and accepts a classic httpx client as well.
+    client: Any = http_client
+    return AsyncOpenAI(base_url=base_url, api_key=api_key, http_client=client, max_retries=0)
 
 
 def chat_model(client: AsyncOpenAI, model: str, *, backend: str) -> Model:

@@ -41,7 +41,9 @@ def response_format(schema: dict[str, Any]) -> dict[str, Any]:
     return {"type": "json_object", "schema": schema}
 
 
-def _tool_specs(tools: list[Tool], handoffs: list[Handoff[Any, Any]]) -> dict[str, tuple[str, dict[str, Any]]]:
+def _tool_specs(
+    tools: list[Tool], handoffs: list[Handoff[Any, Any]]
+) -> dict[str, tuple[str, dict[str, Any]]]:
     specs: dict[str, tuple[str, dict[str, Any]]] = {}
     for tool in tools:
         if isinstance(tool, FunctionTool):
@@ -76,7 +78,9 @@ def tool_instructions(specs: dict[str, tuple[str, dict[str, Any]]]) -> str:
         )
     lines = ["You can call these tools:"]
     for name, (description, schema) in specs.items():
-        lines.append(f"- {name}: {description} Arguments: {json.dumps(schema.get('properties', {}))}")
+        lines.append(
+            f"- {name}: {description} Arguments: {json.dumps(schema.get('properties', {}))}"
+        )
     lines.append(
         'Reply with one JSON object. To call a tool, set "action" to the tool name and '
         '"arguments" to its arguments. To reply to the user, set "action" to "final_answer" '
@@ -93,7 +97,9 @@ def _text_of(content: Any) -> str:
     return ""
 
 
-def as_plain_messages(input: str | list[TResponseInputItem]) -> tuple[list[TResponseInputItem], set[str]]:
+def as_plain_messages(
+    input: str | list[TResponseInputItem],
+) -> tuple[list[TResponseInputItem], set[str]]:
     """Rewrite tool calls and results as ordinary messages any chat template can render.
 
     Returns the messages and the set of `name + arguments` already called, so a model
@@ -105,7 +111,7 @@ def as_plain_messages(input: str | list[TResponseInputItem]) -> tuple[list[TResp
     names: dict[str, str] = {}
     called: set[str] = set()
     for raw in input:
-        item: dict[str, Any] = dict(raw)  # type: ignore[arg-type]
+        item: dict[str, Any] = dict(raw)
         kind = item.get("type")
         if kind == "function_call":
             names[item["call_id"]] = item["name"]
@@ -164,8 +170,11 @@ class ToolEmulatingModel(Model):
         )
         specs = _tool_specs(tools, handoffs)
 
-        async def ask(instructions: str | None, schema: dict[str, Any] | None,
-                      messages: str | list[TResponseInputItem]) -> ModelResponse:
+        async def ask(
+            instructions: str | None,
+            schema: dict[str, Any] | None,
+            messages: str | list[TResponseInputItem],
+        ) -> ModelResponse:
             settings = model_settings
             if model_settings.temperature is None:
                 # The choice of action should not be a dice roll: decode greedily
@@ -176,8 +185,16 @@ class ToolEmulatingModel(Model):
                 extra["response_format"] = response_format(schema)
                 settings = replace(settings, extra_body=extra)
             return await self.inner.get_response(
-                instructions, messages, settings, [], None, [], tracing,
-                previous_response_id=None, conversation_id=None, prompt=prompt,
+                instructions,
+                messages,
+                settings,
+                [],
+                None,
+                [],
+                tracing,
+                previous_response_id=None,
+                conversation_id=None,
+                prompt=prompt,
             )
 
         if not specs:
@@ -207,9 +224,7 @@ class ToolEmulatingModel(Model):
             response_id=response.response_id,
         )
 
-    def stream_response(  # type: ignore[override]
-        self, *args: Any, **kwargs: Any
-    ) -> AsyncIterator[TResponseStreamEvent]:
+    def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[TResponseStreamEvent]:
         raise NotImplementedError("Tool-call emulation does not stream; use Runner.run.")
 
     async def close(self) -> None:

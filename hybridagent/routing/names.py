@@ -64,4 +64,4 @@ def parse_model_name(name: str, default_prefix: Prefix | None = None) -> ModelRe
         raise UnknownModelError(
             f"LiteLLM model {name!r} needs a provider, as in litellm/anthropic/claude-3-5-haiku."
         )
-    return ModelRef(prefix=prefix, model=model)  # type: ignore[arg-type]
+    return ModelRef(prefix=prefix, model=model)

@@ -17,7 +17,7 @@ from hybridagent.agents.spec import UnknownAgentError
 from hybridagent.config import Settings
 from hybridagent.providers.errors import ProviderError
 from hybridagent.routing.names import UnknownModelError, is_default, parse_model_name
-from hybridagent.runners.devserver import DevServer, DevServerError
+from hybridagent.runners.devserver import DevServerError
 from hybridagent.workers.temporal_client import TemporalUnreachableError
 
 app = typer.Typer(
@@ -62,8 +62,12 @@ def _check_request(agent: str | None, model: str | None) -> None:
 @app.command()
 def run(
     prompt: Annotated[str, typer.Argument(help="What to ask the agent.")],
-    agent: Annotated[str | None, typer.Option(help="Built-in agent name (default: general).")] = None,
-    model: Annotated[str | None, typer.Option(help="Model, e.g. local/smollm2, ollama/llama3.2:3b.")] = None,
+    agent: Annotated[
+        str | None, typer.Option(help="Built-in agent name (default: general).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model, e.g. local/smollm2, ollama/llama3.2:3b.")
+    ] = None,
     max_turns: Annotated[int, typer.Option(min=1, max=100)] = 10,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Start the run and return.")] = False,
 ) -> None:
@@ -73,7 +77,9 @@ def run(
     settings = Settings()
     run_cli_command(lambda: _check_request(agent, model))
     outcome = run_cli_command(
-        lambda: asyncio.run(start_agent_run(settings, prompt, agent, model, max_turns, wait=not no_wait))
+        lambda: asyncio.run(
+            start_agent_run(settings, prompt, agent, model, max_turns, wait=not no_wait)
+        )
     )
     if outcome.error:
         fail(f"{outcome.error}\nWeb UI: {outcome.url}")
@@ -133,7 +139,9 @@ def models() -> None:
         shown = ", ".join(listing.models) or listing.detail
         if listing.models and listing.detail:
             shown += f" ({listing.detail})"
-        table.add_row(listing.provider, listing.endpoint, "yes" if listing.reachable else "no", shown)
+        table.add_row(
+            listing.provider, listing.endpoint, "yes" if listing.reachable else "no", shown
+        )
     Console(width=200).print(table)
 
 

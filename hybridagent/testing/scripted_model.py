@@ -44,7 +44,7 @@ class ScriptedModel(Model):
             await asyncio.Event().wait()
         return self.respond(self.calls)
 
-    def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[TResponseStreamEvent]:  # type: ignore[override]
+    def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[TResponseStreamEvent]:
         raise NotImplementedError
 
 

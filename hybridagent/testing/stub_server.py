@@ -93,7 +93,9 @@ class StubServer:
 
             def do_GET(self) -> None:  # noqa: N802
                 stub.requests.append(RecordedRequest(self.path, _lower(self.headers), {}))
-                self._send(200, {"object": "list", "data": [{"id": "stub-model", "object": "model"}]})
+                self._send(
+                    200, {"object": "list", "data": [{"id": "stub-model", "object": "model"}]}
+                )
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from hybridagent.config import Settings
 from hybridagent.providers.factory import ProviderStack, build_provider_stack
-from hybridagent.workers.plugin import apply_tracing_policy, build_plugin, build_worker
+from hybridagent.workers.plugin import build_plugin, build_worker
 from hybridagent.workers.temporal_client import connect
 
 log = logging.getLogger("hybridagent.worker")
@@ -24,7 +24,6 @@ async def serve(
     settings: Settings, *, stop: asyncio.Event | None = None, on_ready: OnReady | None = None
 ) -> None:
     """Run a worker until `stop` is set (or a signal arrives when `stop` is None)."""
-    apply_tracing_policy(settings)
     await connect(settings)  # fail fast, before starting a model server
     stop = stop or _stop_on_signals()
     stack = await build_provider_stack(settings)

@@ -34,9 +34,7 @@ def model_activity_parameters(settings: Settings) -> ModelActivityParameters:
         start_to_close_timeout=settings.model_start_to_close,
         schedule_to_close_timeout=settings.model_schedule_to_close,
         retry_policy=RetryPolicy(
-            initial_interval=timedelta(
-                seconds=settings.model_retry_initial_seconds
-            ),
+            initial_interval=timedelta(seconds=settings.model_retry_initial_seconds),
             maximum_attempts=settings.model_max_attempts,
             non_retryable_error_types=list(NON_RETRYABLE_ERROR_TYPES),
         ),
@@ -45,7 +43,10 @@ def model_activity_parameters(settings: Settings) -> ModelActivityParameters:
 
 
 def build_plugin(settings: Settings, provider: HybridModelProvider) -> OpenAIAgentsPlugin:
-    return OpenAIAgentsPlugin(model_params=model_activity_parameters(settings), model_provider=provider)
+    apply_tracing_policy(settings)
+    return OpenAIAgentsPlugin(
+        model_params=model_activity_parameters(settings), model_provider=provider
+    )
 
 
 def activities(provider: HybridModelProvider) -> list[Callable[..., Any]]:

@@ -25,5 +25,9 @@ class AgentWorkflow:
             try:
                 spec = get_agent_spec(request.agent)
             except UnknownAgentError as err:
-                raise ApplicationError(str(err), type="UnknownAgentError", non_retryable=True) from None
-        return await run_agent(spec, request.prompt, model=request.model, max_turns=request.max_turns)
+                raise ApplicationError(
+                    str(err), type="UnknownAgentError", non_retryable=True
+                ) from None
+        return await run_agent(
+            spec, request.prompt, model=request.model, max_turns=request.max_turns
+        )

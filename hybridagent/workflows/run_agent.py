@@ -28,7 +28,9 @@ class _ModelsUsed(RunHooks[Any]):
     def __init__(self) -> None:
         self.models: list[str] = []
 
-    async def on_llm_end(self, context: RunContextWrapper[Any], agent: Agent[Any], response: Any) -> None:
+    async def on_llm_end(
+        self, context: RunContextWrapper[Any], agent: Agent[Any], response: Any
+    ) -> None:
         # Inside the plugin the agent's model is a stub that carries the name.
         model = agent.model
         name = model if isinstance(model, str) else str(getattr(model, "model_name", model))
@@ -74,7 +76,12 @@ def user_facing(err: FailureError) -> ApplicationError:
 
 
 async def run_agent(
-    spec: AgentSpec, prompt: str, *, model: str | None, max_turns: int = 10, local_only: bool = False
+    spec: AgentSpec,
+    prompt: str,
+    *,
+    model: str | None,
+    max_turns: int = 10,
+    local_only: bool = False,
 ) -> AgentRunOutput:
     resolved = await resolve_model(model or spec.model)
     if local_only and not resolved.is_local:

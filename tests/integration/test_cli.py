@@ -10,29 +10,35 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from hybridagent.runners.devserver import temporal_binary
 from hybridagent.testing.stub_server import StubServer
 from tests.conftest import CLOSED_PORT, RunningWorker
 
-pytestmark = pytest.mark.asyncio
 HYBRIDAGENT = [sys.executable, "-m", "hybridagent.runners.cli"]
 
 
 def cli_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HYBRIDAGENT_", "TEMPORAL_"))}
     env.pop("OPENAI_API_KEY", None)
-    env.update({"OLLAMA_HOST": f"http://127.0.0.1:{CLOSED_PORT}", "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    env.update(
+        {"OLLAMA_HOST": f"http://127.0.0.1:{CLOSED_PORT}", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    )
     env.update(extra)
     return env
 
 
-async def hybridagent(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+async def hybridagent(
+    *args: str, env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run the CLI without blocking the event loop that hosts the test worker."""
     return await asyncio.to_thread(
-        subprocess.run, [*HYBRIDAGENT, *args], env=env, capture_output=True, text=True,
-        timeout=timeout, stdin=subprocess.DEVNULL,
+        subprocess.run,
+        [*HYBRIDAGENT, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -49,26 +55,41 @@ def assert_one_sentence_error(result: subprocess.CompletedProcess[str], starts: 
     assert result.stderr.startswith(f"error: {starts}"), result.stderr
 
 
-async def test_run_prints_answer_model_tokens_and_web_ui_link(worker: RunningWorker, stub: StubServer) -> None:
-    result = await hybridagent("run", "Hello there", "--model", "openai/gpt-4o-mini", env=worker_env(worker))
+async def test_run_prints_answer_model_tokens_and_web_ui_link(
+    worker: RunningWorker, stub: StubServer
+) -> None:
+    result = await hybridagent(
+        "run", "Hello there", "--model", "openai/gpt-4o-mini", env=worker_env(worker)
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "stub answer"
-    assert "model: openai/gpt-4o-mini  agent: general  tokens: 18 (in 11, out 7, 1 model calls)" in lines
-    assert lines[-1].startswith("Web UI: http://localhost:8233/namespaces/default/workflows/hybridagent-")
+    assert (
+        "model: openai/gpt-4o-mini  agent: general  tokens: 18 (in 11, out 7, 1 model calls)"
+        in lines
+    )
+    assert lines[-1].startswith(
+        "Web UI: http://localhost:8233/namespaces/default/workflows/hybridagent-"
+    )
     assert lines[-1].endswith("/history")
     assert "skipping trace export" not in result.stderr
 
 
-async def test_run_on_embedded_model_with_haiku_agent(worker: RunningWorker, stub: StubServer) -> None:
-    result = await hybridagent("run", "What's the weather in Tokyo?", "--agent", "haiku", env=worker_env(worker))
+async def test_run_on_embedded_model_with_haiku_agent(
+    worker: RunningWorker, stub: StubServer
+) -> None:
+    result = await hybridagent(
+        "run", "What's the weather in Tokyo?", "--agent", "haiku", env=worker_env(worker)
+    )
     assert result.returncode == 0, result.stderr
     assert "model: local/smollm2  agent: haiku" in result.stdout
     assert stub.requests == []
 
 
 async def test_run_no_wait_returns_workflow_id(worker: RunningWorker, stub: StubServer) -> None:
-    result = await hybridagent("run", "Hi", "--model", "openai/x", "--no-wait", env=worker_env(worker))
+    result = await hybridagent(
+        "run", "Hi", "--model", "openai/x", "--no-wait", env=worker_env(worker)
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("started workflow hybridagent-")
     assert "Web UI: http://localhost:8233/namespaces/default/workflows/" in result.stdout
@@ -81,7 +102,9 @@ async def test_run_unknown_model_from_worker_is_one_sentence(worker: RunningWork
     assert "Web UI: http://localhost:8233/" in result.stderr
 
 
-async def test_run_missing_key_is_one_sentence(temporal_address: str, tmp_path: Path, embedded_url: str) -> None:
+async def test_run_missing_key_is_one_sentence(
+    temporal_address: str, tmp_path: Path, embedded_url: str
+) -> None:
     from tests.conftest import make_settings, start_worker
 
     settings = make_settings(temporal_address, tmp_path, embedded_url=embedded_url)
@@ -97,7 +120,9 @@ async def test_run_missing_key_is_one_sentence(temporal_address: str, tmp_path: 
 
 async def test_run_unknown_agent_fails_before_starting() -> None:
     result = await hybridagent("run", "Hi", "--agent", "nobody", env=cli_env())
-    assert_one_sentence_error(result, "Unknown agent 'nobody'; built-in agents are: general, haiku.")
+    assert_one_sentence_error(
+        result, "Unknown agent 'nobody'; built-in agents are: general, haiku."
+    )
 
 
 async def test_run_unknown_model_prefix_fails_before_starting() -> None:
@@ -106,19 +131,29 @@ async def test_run_unknown_model_prefix_fails_before_starting() -> None:
 
 
 async def test_run_with_unreachable_temporal() -> None:
-    result = await hybridagent("run", "Hi", env=cli_env(TEMPORAL_ADDRESS=f"127.0.0.1:{CLOSED_PORT}"))
-    assert_one_sentence_error(result, f"Cannot reach the Temporal server at 127.0.0.1:{CLOSED_PORT}")
+    result = await hybridagent(
+        "run", "Hi", env=cli_env(TEMPORAL_ADDRESS=f"127.0.0.1:{CLOSED_PORT}")
+    )
+    assert_one_sentence_error(
+        result, f"Cannot reach the Temporal server at 127.0.0.1:{CLOSED_PORT}"
+    )
 
 
 async def test_worker_with_unreachable_temporal() -> None:
     result = await hybridagent("worker", env=cli_env(TEMPORAL_ADDRESS=f"127.0.0.1:{CLOSED_PORT}"))
-    assert_one_sentence_error(result, f"Cannot reach the Temporal server at 127.0.0.1:{CLOSED_PORT}")
+    assert_one_sentence_error(
+        result, f"Cannot reach the Temporal server at 127.0.0.1:{CLOSED_PORT}"
+    )
 
 
 async def test_models_lists_each_provider_and_reachability() -> None:
     result = await hybridagent("models", env=cli_env())
     assert result.returncode == 0, result.stderr
-    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") >= 4}
+    rows = {
+        line.split("│")[1].strip(): line
+        for line in result.stdout.splitlines()
+        if line.count("│") >= 4
+    }
     assert "no" in rows["ollama"] and "not reachable" in rows["ollama"]
     assert "local/smollm2" in rows["local"]
     assert "OPENAI_API_KEY not set" in rows["openai"]
@@ -127,22 +162,44 @@ async def test_models_lists_each_provider_and_reachability() -> None:
 
 async def test_temporal_cli_starts_agent_workflow(worker: RunningWorker, stub: StubServer) -> None:
     command = [
-        str(temporal_binary()), "workflow", "execute", "--address", worker.settings.temporal_address,
-        "--type", "AgentWorkflow", "--task-queue", worker.settings.task_queue,
-        "--input", json.dumps({"prompt": "Hi", "model": "openai/gpt-4o-mini"}), "--output", "json",
+        str(temporal_binary()),
+        "workflow",
+        "execute",
+        "--address",
+        worker.settings.temporal_address,
+        "--type",
+        "AgentWorkflow",
+        "--task-queue",
+        worker.settings.task_queue,
+        "--input",
+        json.dumps({"prompt": "Hi", "model": "openai/gpt-4o-mini"}),
+        "--output",
+        "json",
     ]
-    done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=60)
+    done = await asyncio.to_thread(
+        subprocess.run, command, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["result"]["final_output"] == "stub answer"
 
 
 async def test_temporal_cli_malformed_input_fails_once(worker: RunningWorker) -> None:
     command = [
-        str(temporal_binary()), "workflow", "execute", "--address", worker.settings.temporal_address,
-        "--type", "AgentWorkflow", "--task-queue", worker.settings.task_queue,
-        "--input", '{"promt": "typo"}',
+        str(temporal_binary()),
+        "workflow",
+        "execute",
+        "--address",
+        worker.settings.temporal_address,
+        "--type",
+        "AgentWorkflow",
+        "--task-queue",
+        worker.settings.task_queue,
+        "--input",
+        '{"promt": "typo"}',
     ]
-    done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=60)
+    done = await asyncio.to_thread(
+        subprocess.run, command, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode != 0
     assert "AgentWorkflow input is invalid: prompt: Field required." in done.stdout + done.stderr
 
@@ -152,12 +209,18 @@ async def test_worker_process_serves_and_stops_cleanly_on_sigterm(
 ) -> None:
     queue = "test-worker-process"
     env = cli_env(
-        TEMPORAL_ADDRESS=temporal_address, HYBRIDAGENT_TASK_QUEUE=queue,
-        HYBRIDAGENT_EMBEDDED_URL=embedded_url, HYBRIDAGENT_STATE_DIR=str(tmp_path),
+        TEMPORAL_ADDRESS=temporal_address,
+        HYBRIDAGENT_TASK_QUEUE=queue,
+        HYBRIDAGENT_EMBEDDED_URL=embedded_url,
+        HYBRIDAGENT_STATE_DIR=str(tmp_path),
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "hybridagent.workers.main"], env=env, stderr=subprocess.PIPE,
-        stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "hybridagent.workers.main"],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     assert process.stderr is not None
     ready = await asyncio.to_thread(process.stderr.readline)
@@ -176,18 +239,27 @@ async def test_dev_starts_server_model_and_worker(stub: StubServer, tmp_path: Pa
 
     port, ui_port = free_loopback_port(), free_loopback_port()
     env = cli_env(
-        HYBRIDAGENT_STATE_DIR=str(tmp_path), OPENAI_API_KEY="sk-test-stub-key",
+        HYBRIDAGENT_STATE_DIR=str(tmp_path),
+        OPENAI_API_KEY="sk-test-stub-key",
         OPENAI_BASE_URL=stub.base_url,
     )
     process = subprocess.Popen(
-        [*HYBRIDAGENT, "dev", "--port", str(port), "--ui-port", str(ui_port)], env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+        [*HYBRIDAGENT, "dev", "--port", str(port), "--ui-port", str(ui_port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     assert process.stdout is not None
     lines = [await asyncio.to_thread(process.stdout.readline) for _ in range(2)]
     assert "default model local/smollm2" in lines[0], lines
     assert f"Web UI at http://localhost:{ui_port}" in lines[1]
-    run_env = {**env, "TEMPORAL_ADDRESS": f"127.0.0.1:{port}", "HYBRIDAGENT_UI_URL": f"http://localhost:{ui_port}"}
+    run_env = {
+        **env,
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
+        "HYBRIDAGENT_UI_URL": f"http://localhost:{ui_port}",
+    }
     result = await hybridagent("run", "Hi", "--model", "openai/gpt-4o-mini", env=run_env)
     assert result.returncode == 0, result.stderr
     assert f"Web UI: http://localhost:{ui_port}/namespaces/default/workflows/" in result.stdout

