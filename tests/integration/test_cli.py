@@ -268,3 +268,34 @@ async def test_dev_starts_server_model_and_worker(stub: StubServer, tmp_path: Pa
     assert process.returncode == 0
     assert (tmp_path / "temporal.db").exists()
     assert (tmp_path / "embedded-model.log").exists()
+
+
+async def test_sample_scripts_run_both_haiku_workflows(
+    worker: RunningWorker, stub: StubServer
+) -> None:
+    local = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "hybridagent.runners.run_haiku_local_workflow", "Weather in Oslo?"],
+        env=worker_env(worker),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert local.returncode == 0, local.stderr
+    assert "model: local/smollm2" in local.stdout
+    cloud = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "hybridagent.runners.run_haiku_litellm_workflow",
+            "Weather in Oslo?",
+            "litellm/openai/gpt-4o-mini",
+        ],
+        env=worker_env(worker),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert cloud.returncode == 0, cloud.stderr
+    assert cloud.stdout.startswith("stub answer\nmodel: litellm/openai/gpt-4o-mini")
