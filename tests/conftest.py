@@ -23,9 +23,15 @@ from hybridagent.runners.devserver import temporal_binary
 from hybridagent.testing.stub_server import StubServer, text_reply
 from hybridagent.workers.main import serve
 
-# No test may phone home: LiteLLM's cost map, trace export, real Ollama.
+# No test may phone home: LiteLLM's cost map, trace export, real Ollama. Real keys are
+# kept aside for the opt-in `real_keys` tests only.
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "TEMPORAL_ADDRESS"):
+REAL_KEYS = {
+    name: os.environ.pop(name)
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+    if os.environ.get(name)
+}
+for name in ("OPENAI_BASE_URL", "TEMPORAL_ADDRESS", "HYBRIDAGENT_TASK_QUEUE"):
     os.environ.pop(name, None)
 CLOSED_PORT = free_loopback_port()  # nothing listens here: "Ollama is down"
 os.environ["OLLAMA_HOST"] = f"http://127.0.0.1:{CLOSED_PORT}"
@@ -47,24 +53,34 @@ def _allowed(address: Any) -> bool:
         return False
 
 
-@pytest.fixture(autouse=True, scope="session")
-def network_guard() -> Iterator[None]:
-    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+_remote_allowed = False
+_real_connect, _real_connect_ex = socket.socket.connect, socket.socket.connect_ex
 
-    def connect(self: socket.socket, address: Any) -> None:
-        if not _allowed(address):
-            raise NetworkGuardError(f"test tried to connect to {address!r}")
-        return real_connect(self, address)
 
-    def connect_ex(self: socket.socket, address: Any) -> int:
-        if not _allowed(address):
-            raise NetworkGuardError(f"test tried to connect to {address!r}")
-        return real_connect_ex(self, address)
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    if not (_remote_allowed or _allowed(address)):
+        raise NetworkGuardError(f"test tried to connect to {address!r}")
+    return _real_connect(self, address)
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
+    if not (_remote_allowed or _allowed(address)):
+        raise NetworkGuardError(f"test tried to connect to {address!r}")
+    return _real_connect_ex(self, address)
+
+
+# Installed at import, before any fixture or client exists.
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def network_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Only tests marked `real_keys` (opt-in) may leave loopback."""
+    global _remote_allowed
+    _remote_allowed = request.node.get_closest_marker("real_keys") is not None
     yield
-    socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex  # type: ignore[method-assign]
+    _remote_allowed = False
 
 
 @pytest.fixture(scope="session")
