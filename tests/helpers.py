@@ -26,6 +26,15 @@ def scheduled_activities(history: WorkflowHistory) -> list[tuple[str, list[Any]]
     return found
 
 
+def activity_summaries(history: WorkflowHistory) -> list[str]:
+    """The summary each scheduled activity shows in the Web UI."""
+    return [
+        json.loads(e.user_metadata.summary.data)
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+
+
 def activity_attempts(history: WorkflowHistory) -> list[int]:
     return [
         e.activity_task_started_event_attributes.attempt

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import os
 import socket
 import subprocess
 import sys
@@ -80,7 +81,6 @@ class EmbeddedModelServer:
             )
         weights = self.weights or bundled_weights()
         self.port = free_loopback_port()
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         command = [
             sys.executable,
             "-m",
@@ -96,7 +96,11 @@ class EmbeddedModelServer:
             "--verbose",
             "False",
         ]
-        self._process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        log = self.log_path or Path(os.devnull)
+        with open(log, "ab") as output:  # the child keeps its own copy of the descriptor
+            self._process = subprocess.Popen(
+                command, stdout=output, stderr=output, stdin=subprocess.DEVNULL
+            )
         self._wait_until_ready()
         return self.base_url
 

@@ -9,6 +9,7 @@ import sys
 import sysconfig
 import time
 from pathlib import Path
+from typing import IO
 
 
 class DevServerError(RuntimeError):
@@ -60,27 +61,8 @@ class DevServer:
                 "Use it with TEMPORAL_ADDRESS, or pick another port with --port."
             )
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.state_dir / "temporal.log", "ab")  # noqa: SIM115 - owned by the child
-        self._process = subprocess.Popen(
-            [
-                str(temporal_binary()),
-                "server",
-                "start-dev",
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--ui-port",
-                str(self.ui_port),
-                "--db-filename",
-                str(self.state_dir / "temporal.db"),
-                "--log-level",
-                "warn",
-            ],
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-        )
+        with open(self.state_dir / "temporal.log", "ab") as log:
+            self._process = self._spawn(log)
         deadline = time.monotonic() + timeout
         while not port_open("127.0.0.1", self.port):
             if self._process.poll() is not None:
@@ -94,6 +76,14 @@ class DevServer:
                     f"The Temporal dev server did not start within {timeout:.0f} s."
                 )
             time.sleep(0.1)  # polling a starting process; there is no readiness event
+
+    def _spawn(self, log: IO[bytes]) -> subprocess.Popen[bytes]:
+        command = [
+            str(temporal_binary()), "server", "start-dev",
+            "--ip", "127.0.0.1", "--port", str(self.port), "--ui-port", str(self.ui_port),
+            "--db-filename", str(self.state_dir / "temporal.db"), "--log-level", "warn",
+        ]  # fmt: skip
+        return subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
 
     def stop(self) -> None:
         if self._process is None or self._process.poll() is not None:

@@ -6,10 +6,13 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from agents import set_trace_processors
+from agents import Agent, set_trace_processors
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
+
+# ModelSummaryProvider is not re-exported by temporalio.openai_agents 1.1.0.
+from temporalio.openai_agents._model_parameters import ModelSummaryProvider
 from temporalio.worker import Worker
 
 from hybridagent.activities.models import ModelActivities
@@ -29,8 +32,23 @@ def apply_tracing_policy(settings: Settings) -> None:
         set_trace_processors([])
 
 
+class AgentAndModelSummary(ModelSummaryProvider):
+    """Labels each model-call activity in the Web UI with its agent and concrete model.
+
+    Runs in workflow code: it only reads the agent object.
+    """
+
+    def provide(self, agent: Agent[Any] | None, instructions: str | None, input: Any) -> str:
+        if agent is None:
+            return "model call"
+        model = agent.model
+        name = model if isinstance(model, str) else getattr(model, "model_name", None)
+        return f"{agent.name} · {name}" if name else agent.name
+
+
 def model_activity_parameters(settings: Settings) -> ModelActivityParameters:
     return ModelActivityParameters(
+        summary_override=AgentAndModelSummary(),
         start_to_close_timeout=settings.model_start_to_close,
         schedule_to_close_timeout=settings.model_schedule_to_close,
         retry_policy=RetryPolicy(

@@ -87,7 +87,7 @@ async def run_agent(
     if local_only and not resolved.is_local:
         raise ApplicationError(
             f"This workflow runs on local models only, and {resolved.name} is a cloud model.",
-            type="UnknownModelError",
+            type="LocalModelRequired",
             non_retryable=True,
         )
     try:

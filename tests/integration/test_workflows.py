@@ -17,7 +17,13 @@ from hybridagent.testing.stub_server import StubServer, tool_then_text
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.io import AgentRunOutput
 from tests.conftest import CLOSED_PORT, RunningWorker
-from tests.helpers import activity_attempts, history_of, replay, scheduled_activities
+from tests.helpers import (
+    activity_attempts,
+    activity_summaries,
+    history_of,
+    replay,
+    scheduled_activities,
+)
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +72,7 @@ async def test_agent_workflow_on_embedded_model(client: Client, worker: RunningW
         inputs for name, inputs in scheduled_activities(history) if name == "invoke_model_activity"
     ]
     assert len(calls) == 1 and calls[0][0]["model_name"] == "local/smollm2"
+    assert activity_summaries(history) == ["general · local/smollm2"]
     await replay(history, worker.settings)
 
 
