@@ -72,7 +72,7 @@ def run(
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Start the run and return.")] = False,
 ) -> None:
     """Start an AgentWorkflow and print the answer, the model used and the Web UI link."""
-    from hybridagent.runners.start import start_agent_run
+    from hybridagent.runners.start import report, start_agent_run
 
     settings = Settings()
     run_cli_command(lambda: _check_request(agent, model))
@@ -83,18 +83,7 @@ def run(
     )
     if outcome.error:
         fail(f"{outcome.error}\nWeb UI: {outcome.url}")
-    if outcome.result is None:
-        typer.echo(f"started workflow {outcome.workflow_id}\nWeb UI: {outcome.url}")
-        return
-    result = outcome.result
-    typer.echo(result.final_output.strip())
-    typer.echo("")
-    typer.echo(
-        f"model: {', '.join(result.models_used)}  agent: {result.agent}  "
-        f"tokens: {result.usage.total_tokens} (in {result.usage.input_tokens}, "
-        f"out {result.usage.output_tokens}, {result.usage.requests} model calls)"
-    )
-    typer.echo(f"Web UI: {outcome.url}")
+    typer.echo(report(outcome))
 
 
 @app.command()

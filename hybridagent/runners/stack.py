@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from hybridagent.config import Settings
 from hybridagent.providers.base import ModelListing
@@ -13,10 +12,9 @@ from hybridagent.providers.litellm import LitellmBackend
 from hybridagent.providers.ollama import OllamaBackend
 from hybridagent.providers.openai import OpenAIBackend
 from hybridagent.runners.devserver import DevServer, port_open
-from hybridagent.runners.start import failure_sentence
+from hybridagent.runners.start import report, start_run
 from hybridagent.workers.main import describe, serve
-from hybridagent.workers.temporal_client import connect
-from hybridagent.workflows.io import AgentRunOutput, HaikuInput
+from hybridagent.workflows.io import HaikuInput
 
 
 def _with_server(settings: Settings, server: DevServer) -> Settings:
@@ -62,30 +60,12 @@ async def run_demo(settings: Settings, prompt: str, *, port: int, ui_port: int) 
         )
         if worker.done():
             worker.result()  # raises the worker's start-up error
-        client = await connect(settings)
-        workflow_id = f"hybridagent-demo-{uuid.uuid4().hex[:8]}"
         print(f"running LocalHaikuWorkflow: {prompt!r}", flush=True)
-        handle = await client.start_workflow(
-            "LocalHaikuWorkflow",
-            HaikuInput(prompt=prompt),
-            id=workflow_id,
-            task_queue=settings.task_queue,
-            result_type=AgentRunOutput,
-        )
-        url = settings.workflow_url(workflow_id, handle.first_execution_run_id)
-        from temporalio.client import WorkflowFailureError
-
-        try:
-            result = await handle.result()
-        except WorkflowFailureError as err:
-            print(f"the run failed: {failure_sentence(err)}\nWeb UI: {url}", flush=True)
-            raise SystemExit(1) from None
-        print("\n" + result.final_output.strip() + "\n")
-        print(
-            f"model: {', '.join(result.models_used)}  tokens: {result.usage.total_tokens} "
-            f"({result.usage.requests} model calls)"
-        )
-        print(f"Web UI: {url}")
+        outcome = await start_run(settings, "LocalHaikuWorkflow", HaikuInput(prompt=prompt))
+        if outcome.error:
+            print(f"the run failed: {outcome.error}\nWeb UI: {outcome.url}", flush=True)
+            raise SystemExit(1)
+        print("\n" + report(outcome))
         if server is not None:
             print(
                 "(the run is stored in .hybridagent/; `hybridagent dev` serves that Web UI again)"

