@@ -20,6 +20,7 @@ import httpx
 import openai
 from agents import Model
 
+from hybridagent.processes import stop_process
 from hybridagent.providers.base import ModelListing
 from hybridagent.providers.errors import EmbeddedModelUnavailableError, UnknownModelError
 from hybridagent.providers.openai_compat import chat_model, make_openai_client
@@ -123,14 +124,7 @@ class EmbeddedModelServer:
         )
 
     def stop(self) -> None:
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        stop_process(self._process, grace_seconds=10)
 
     async def astart(self) -> str:
         return await asyncio.to_thread(self.start)

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import IO
 
+from hybridagent.processes import stop_process
+
 
 class DevServerError(RuntimeError):
     """The dev server could not be found or started."""
@@ -86,11 +88,4 @@ class DevServer:
         return subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
 
     def stop(self) -> None:
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        stop_process(self._process, grace_seconds=15)
