@@ -61,7 +61,10 @@ async def run_demo(settings: Settings, prompt: str, *, port: int, ui_port: int) 
         if worker.done():
             worker.result()  # raises the worker's start-up error
         print(f"running LocalHaikuWorkflow: {prompt!r}", flush=True)
-        outcome = await start_run(settings, "LocalHaikuWorkflow", HaikuInput(prompt=prompt))
+        # Our own worker has just started; its pollers may not be registered yet.
+        outcome = await start_run(
+            settings, "LocalHaikuWorkflow", HaikuInput(prompt=prompt), warn_if_no_worker=False
+        )
         if outcome.error:
             print(f"the run failed: {outcome.error}\nWeb UI: {outcome.url}", flush=True)
             raise SystemExit(1)

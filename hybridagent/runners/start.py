@@ -57,7 +57,12 @@ async def warn_without_workers(client: Client, task_queue: str) -> None:
 
 
 async def start_run(
-    settings: Settings, workflow: str, request: BaseModel, *, wait: bool = True
+    settings: Settings,
+    workflow: str,
+    request: BaseModel,
+    *,
+    wait: bool = True,
+    warn_if_no_worker: bool = True,
 ) -> RunOutcome:
     """Start `workflow` with `request`; with `wait`, also collect its result or failure."""
     client = await connect(settings)
@@ -74,7 +79,8 @@ async def start_run(
     )
     if not wait:
         return outcome
-    await warn_without_workers(client, settings.task_queue)
+    if warn_if_no_worker:
+        await warn_without_workers(client, settings.task_queue)
     try:
         outcome.result = await handle.result()
     except WorkflowFailureError as err:

@@ -289,3 +289,21 @@ async def test_sample_scripts_run_both_haiku_workflows(
     )
     assert cloud.returncode == 0, cloud.stderr
     assert cloud.stdout.startswith("stub answer\n\nmodel: litellm/openai/gpt-4o-mini  agent: haiku")
+
+
+async def test_demo_runs_the_main_job_end_to_end(stub: StubServer, tmp_path: Path) -> None:
+    """`make demo`'s command: its own dev server, the embedded model, the haiku sample."""
+    from hybridagent.providers.embedded import free_loopback_port
+
+    port, ui_port = free_loopback_port(), free_loopback_port()
+    env = cli_env(HYBRIDAGENT_STATE_DIR=str(tmp_path))
+    result = await hybridagent(
+        "demo", "--port", str(port), "--ui-port", str(ui_port), env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "model: local/smollm2  agent: haiku" in result.stdout
+    assert f"Web UI: http://localhost:{ui_port}/namespaces/default/workflows/" in result.stdout
+    assert "warning" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "temporal.db").stat().st_size > 0
+    assert stub.requests == []
