@@ -134,6 +134,23 @@ def models() -> None:
     Console(width=200).print(table)
 
 
+privacy_app = typer.Typer(help="Audit the privacy detector the router uses.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
+
+
+@privacy_app.command("scan")
+def privacy_scan() -> None:
+    """Read JSON Lines {"text": ..., "terms": [...]} on stdin; write one verdict per line.
+
+    A malformed line gets {"error": ...} in its place, so output lines match input lines,
+    and the exit code is 1.
+    """
+    from hybridagent.runners.privacy_scan import scan_lines
+
+    if not scan_lines(sys.stdin, sys.stdout):
+        raise typer.Exit(1)
+
+
 def exit_now(run: Callable[[], Any]) -> NoReturn:
     """Run `run`, then leave without interpreter finalisation.
 

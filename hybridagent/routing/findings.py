@@ -1,0 +1,51 @@
+"""What a detector reports, and the windowing that keeps detection fast on long inputs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """A sensitive span: a type and offsets, never the text itself, so findings can go to
+    logs, workflow history and metrics."""
+
+    start: int
+    end: int
+    type: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"type": self.type, "start": self.start, "end": self.end}
+
+
+Window = tuple[int, int]
+
+
+def windows(length: int, spans: Iterable[tuple[int, int]], before: int, after: int) -> list[Window]:
+    """Merged [start, end) windows around sorted spans: where expensive patterns run.
+
+    Most detectors need an anchor (a long token, a run of digits, an '@'); a cheap pass
+    finds the anchors and the full patterns only look near them.
+    """
+    merged: list[Window] = []
+    for start, end in spans:
+        start, end = max(0, start - before), min(length, end + after)
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def search_windows(
+    pattern: re.Pattern[str], text: str, wins: Iterable[Window]
+) -> Iterator[re.Match[str]]:
+    """`pattern.finditer` limited to the windows (lookbehinds still see the whole text)."""
+    for start, end in wins:
+        yield from pattern.finditer(text, start, end)
+
+
+def spans_of(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, int]]:
+    return (match.span() for match in pattern.finditer(text))

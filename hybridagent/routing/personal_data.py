@@ -1,0 +1,150 @@
+"""Personal data: contact details, payment data, government ids, IP addresses, dates of
+birth, home addresses, and health or salary details told about oneself.
+
+Formats are checked by the libraries that know them: phonenumbers, and python-stdnum for
+the Luhn, IBAN and US SSN checks (which also reject published dummy values). Each
+detector runs only near its anchor (digits, '@') or when its keywords occur.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+
+import phonenumbers
+from stdnum import iban, luhn
+from stdnum.us import ssn
+
+from hybridagent.routing.findings import Finding, search_windows, spans_of, windows
+
+_AT = re.compile("@")
+_DIGIT_RUN = re.compile(r"\d[\d \-().+/]{5,}\d")
+_EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@([A-Za-z0-9\-]+\.)+[A-Za-z]{2,}\b")
+_EXAMPLE_DOMAINS = re.compile(r"@(?:[\w.-]+\.)?(?:example\.(?:com|org|net)|test|invalid)$")
+_PHONE_CANDIDATE = re.compile(r"(?<![\w.])\+?\(?\d[\d\s().\-]{6,18}\d(?![\w.])")
+_CARD = re.compile(r"(?<![\d-])(?:\d[ \-]?){12,18}\d(?![\d-])")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+_SSN = re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])")
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
+_PASSPORT = re.compile(r"(?i:passport)[^\n]{0,30}?\b([A-Z]{1,2}\d{6,9})\b")
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_DATE = (
+    rf"(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}\s+\d{{4}}"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    r"|\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})"
+)
+_DOB = re.compile(
+    rf"(?i:\bborn\b|\bdate of birth\b|\bd\.?o\.?b\.?\b|\bbirthday\b)[^.\n]{{0,20}}?({_DATE})"
+)
+_STREET_WORDS = (
+    "Street", "St", "Avenue", "Ave", "Road", "Rd", "Boulevard", "Blvd", "Lane", "Ln",
+    "Drive", "Dr", "Court", "Ct", "Way", "Place", "Pl", "Terrace", "Close", "Crescent",
+)  # fmt: skip
+_STREET_GATE = re.compile(rf" (?:{'|'.join(_STREET_WORDS)})\b")
+_ADDRESS = re.compile(rf"\b\d{{1,6}}\s+(?:[A-Z][a-z]+\s+){{1,3}}(?:{'|'.join(_STREET_WORDS)})\b\.?")
+# A disclosure about oneself ("my GP suspects", "I was diagnosed"), not a question in
+# general terms ("how do I read a blood test").
+_FIRST_PERSON_MARKERS = ("my ", "mine", "i was", "i have", "i've", "i am", "i'm")
+_FIRST_PERSON = re.compile(r"\b(?:my|mine|I was|I have|I've|I am|I'm)\b", re.IGNORECASE)
+_HEALTH_STEMS = (
+    "diagnos", "hba1c", "glucose", "diabetes", "cancer", "tumo", "hiv", "hepatitis",
+    "depression", "anxiety", "prescri", "blood test", "medication", "chemotherapy",
+    "pregnan", "my gp", "therapist", "psychiatr", "cholesterol", "blood pressure", "biopsy",
+)  # fmt: skip
+_HEALTH = re.compile(
+    r"\b(?:diagnos\w*|HbA1c|glucose|diabetes|cancer|tumou?r|HIV|hepatitis|depression|anxiety"
+    r"|prescri\w*|blood test|medication|chemotherapy|pregnan\w*|my GP|therapist|psychiatr\w*"
+    r"|cholesterol|blood pressure|biopsy)\b",
+    re.IGNORECASE,
+)
+_SALARY_WORDS = ("salary", "wage", "income", "pay", "paid", "earn")
+_SALARY = re.compile(
+    r"(?i:\b(?:salary|wage|income|pay ?check|pays?|paid|earn\w*)\b)[^.\n]{0,30}?"
+    r"((?:[$€£]\s?\d[\d,.]*\d(?:k\b)?)|(?:\d[\d,.]*\d\s?(?:k\b|EUR|USD|GBP|CHF|€|\$|£)))"
+)
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+
+
+def find_personal_data(text: str, lower: str | None = None) -> Iterator[Finding]:
+    lower = text.lower() if lower is None else lower
+    yield from _numbers(text)
+    yield from _emails(text)
+    if "passport" in lower:
+        for match in _PASSPORT.finditer(text):
+            yield Finding(*match.span(1), "passport_number")
+    if any(word in lower for word in ("born", "birth", "dob", "d.o.b")):
+        for match in _DOB.finditer(text):
+            yield Finding(*match.span(1), "date_of_birth")
+    if any(word in lower for word in _SALARY_WORDS):
+        for match in _SALARY.finditer(text):
+            yield Finding(*match.span(1), "salary")
+    if _STREET_GATE.search(text):
+        for match in _ADDRESS.finditer(text):
+            yield Finding(match.start(), match.end(), "home_address")
+    if any(m in lower for m in _FIRST_PERSON_MARKERS) and any(s in lower for s in _HEALTH_STEMS):
+        yield from _health(text)
+
+
+def _numbers(text: str) -> Iterator[Finding]:
+    """Cards, IBANs, SSNs, IP addresses and phone numbers: all near a run of digits."""
+    near_digits = windows(len(text), spans_of(_DIGIT_RUN, text), before=16, after=8)
+    if not near_digits:
+        return
+    for match in search_windows(_CARD, text, near_digits):
+        digits = re.sub(r"\D", "", match.group())
+        if 13 <= len(digits) <= 19 and len(set(digits)) > 2 and luhn.is_valid(digits):
+            yield Finding(match.start(), match.end(), "payment_card")
+    for match in search_windows(_IBAN, text, near_digits):
+        if iban.is_valid(match.group()):
+            yield Finding(match.start(), match.end(), "iban")
+    for match in search_windows(_SSN, text, near_digits):
+        if ssn.is_valid(match.group()):
+            yield Finding(match.start(), match.end(), "us_ssn")
+    for match in search_windows(_IPV4, text, near_digits):
+        if _is_identifying_ip(match.group()):
+            yield Finding(match.start(), match.end(), "ip_address")
+    for candidate in search_windows(_PHONE_CANDIDATE, text, near_digits):
+        yield from _phones(candidate)
+
+
+def _emails(text: str) -> Iterator[Finding]:
+    at_signs = windows(len(text), spans_of(_AT, text), before=64, after=256)
+    for match in search_windows(_EMAIL, text, at_signs):
+        if not _EXAMPLE_DOMAINS.search(match.group()):
+            yield Finding(match.start(), match.end(), "email")
+
+
+def _is_identifying_ip(value: str) -> bool:
+    try:
+        address = ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    return not (address.is_loopback or address.is_unspecified or address.is_multicast)
+
+
+def _phones(candidate: re.Match[str]) -> Iterator[Finding]:
+    """phonenumbers is thorough but slow: it only sees candidates with enough digits.
+
+    An explicit +country code needs only a possible number (+44 7700 900461 is in a range
+    Ofcom reserves for fiction, but users type such numbers); without one, a valid one.
+    """
+    chunk = candidate.group()
+    digits = sum(c.isdigit() for c in chunk)
+    # With no +country code the default region is the US: 10 digits, or 11 with a 1.
+    if digits < 8 or (not chunk.startswith("+") and digits not in (10, 11)):
+        return
+    leniency = (
+        phonenumbers.Leniency.POSSIBLE if chunk.startswith("+") else phonenumbers.Leniency.VALID
+    )
+    for match in phonenumbers.PhoneNumberMatcher(chunk, "US", leniency=leniency):
+        start = candidate.start() + match.start
+        yield Finding(start, start + len(match.raw_string), "phone_number")
+
+
+def _health(text: str) -> Iterator[Finding]:
+    for sentence in _SENTENCE.finditer(text):
+        health = _HEALTH.search(sentence.group())
+        if health and _FIRST_PERSON.search(sentence.group()):
+            offset = sentence.start()
+            yield Finding(offset + health.start(), offset + health.end(), "health")

@@ -1,0 +1,131 @@
+"""Secrets: detect-secrets' own regex detectors, plus the formats it lacks (current
+OpenAI and Anthropic keys, Google keys, AWS secret keys, passwords stated in prose,
+connection strings) and high-entropy tokens. Pure code, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from functools import cache
+
+from hybridagent.routing.findings import Finding, search_windows, spans_of, windows
+
+_PLACEHOLDER = re.compile(
+    r"\.\.\.|x{4,}|\*{3,}|<[^>]*>|\byour[_-]|example|dummy|placeholder|changeme|redacted",
+    re.IGNORECASE,
+)
+# Secrets that sit in a long token: searched only near one.
+_EXTRA_TOKEN_SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("anthropic_api_key", re.compile(r"\bsk-ant-[A-Za-z0-9_\-]{20,}")),
+    ("openai_api_key", re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}")),
+    ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}")),
+    ("aws_secret_key", re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")),
+)
+_CONNECTION_STRING = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s:/@]+:([^\s@/]+)@", re.IGNORECASE)
+_PASSWORD = re.compile(
+    r"\b(?:password|passphrase|passwd|pwd|passcode|pin)\b[^.\n]{0,40}?"
+    r"(?:\bis\b|=|:)\s*[\"']?([^\s\"',;]{4,})",
+    re.IGNORECASE,
+)
+_LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=]{16,}")
+_TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
+_PEM_FOOTER = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
+# detect-secrets detectors whose secret is not a long token: run on the whole text.
+_WHOLE_TEXT_TYPES = frozenset({"basic_auth_credentials", "private_key"})
+
+Detector = tuple[str, re.Pattern[str], int]
+
+
+@cache
+def _detect_secrets_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The regex detectors detect-secrets ships (IP addresses count as personal data)."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.plugins.base import RegexBasedDetector
+
+    patterns: list[tuple[str, re.Pattern[str]]] = []
+    plugins: dict[str, type] = get_mapping_from_secret_type_to_class()
+    for secret_type, plugin in plugins.items():
+        if not issubclass(plugin, RegexBasedDetector) or "IP" in secret_type:
+            continue
+        name = re.sub(r"[^a-z0-9]+", "_", secret_type.lower()).strip("_")
+        # `denylist` is a class attribute on every regex detector (a property on the base).
+        denylist: Iterable[re.Pattern[str]] = getattr(plugin, "denylist")  # noqa: B009
+        patterns.extend((name, pattern) for pattern in denylist)
+    return tuple(patterns)
+
+
+@cache
+def _detectors() -> tuple[tuple[Detector, ...], tuple[Detector, ...]]:
+    """(near-long-token detectors, whole-text detectors); group 1 holds the value where
+    our patterns match context, detect-secrets' groups are alternations (use group 0)."""
+    ours_token = [(kind, p, 0) for kind, p in _EXTRA_TOKEN_SECRETS]
+    theirs = [(kind, p, 0) for kind, p in _detect_secrets_patterns()]
+    token = [d for d in theirs if d[0] not in _WHOLE_TEXT_TYPES] + ours_token
+    whole = [d for d in theirs if d[0] in _WHOLE_TEXT_TYPES] + [
+        ("connection_string_password", _CONNECTION_STRING, 1),
+        ("password", _PASSWORD, 1),
+    ]
+    return tuple(token), tuple(whole)
+
+
+def entropy(value: str) -> float:
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def char_classes(value: str) -> int:
+    return sum(
+        (
+            any(c.islower() for c in value),
+            any(c.isupper() for c in value),
+            any(c.isdigit() for c in value),
+            any(not c.isalnum() for c in value),
+        )
+    )
+
+
+def _accept(kind: str, text: str, match: re.Match[str], group: int) -> Finding | None:
+    start, end = match.span(group)
+    if kind == "password":  # "…is Lemon!Tree42." — the full stop is not part of it
+        end -= len(text[start:end]) - len(text[start:end].rstrip(".!?:)"))
+    value = text[start:end]
+    if _PLACEHOLDER.search(value) or len(set(value)) < 4:
+        return None
+    if kind in ("password", "aws_secret_key") and char_classes(value) < 2:
+        return None
+    if kind == "aws_secret_key" and (entropy(value) < 4.0 or char_classes(value) < 3):
+        return None
+    if kind == "private_key":  # the finding covers the whole PEM block
+        footer = _PEM_FOOTER.search(text, end)
+        end = footer.end() if footer else end
+    return Finding(start, end, kind)
+
+
+def _whole_text_gate(kind: str, text: str, lower: str) -> bool:
+    if kind == "password":
+        return any(word in lower for word in ("pass", "pwd", "pin"))
+    if kind == "private_key":
+        return "PRIVATE KEY" in text
+    return "://" in text  # connection strings and basic auth
+
+
+def find_secrets(text: str, lower: str | None = None) -> Iterator[Finding]:
+    lower = text.lower() if lower is None else lower
+    token_detectors, whole_detectors = _detectors()
+    near_tokens = windows(len(text), spans_of(_LONG_TOKEN, text), before=100, after=10)
+    for kind, pattern, group in token_detectors:
+        for match in search_windows(pattern, text, near_tokens):
+            if (finding := _accept(kind, text, match, group)) is not None:
+                yield finding
+    for kind, pattern, group in whole_detectors:
+        if _whole_text_gate(kind, text, lower):
+            for match in pattern.finditer(text):
+                if (finding := _accept(kind, text, match, group)) is not None:
+                    yield finding
+    for match in search_windows(_TOKEN, text, near_tokens):
+        value = match.group()
+        if char_classes(value) >= 3 and entropy(value) >= 4.5 and not _PLACEHOLDER.search(value):
+            yield Finding(match.start(), match.end(), "high_entropy_token")
