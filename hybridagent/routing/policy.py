@@ -1,0 +1,158 @@
+"""The routing policy: for one model call, which configured model may and should take it.
+
+Pure and deterministic (no I/O, no clocks), so it can run in workflow code and its
+decisions replay identically. The privacy rule comes first and nothing overrides it: a
+call whose input is sensitive, or any call of a run that has seen sensitive content
+(pinned), or any call at privacy_level=max, goes to a local model or nowhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ForceProvider = Literal["local", "cloud", "none"]
+PrivacyLevel = Literal["standard", "high", "max"]
+LatencyPreference = Literal["speed", "balanced", "quality"]
+
+
+@dataclass(frozen=True)
+class Preferences:
+    force_provider: ForceProvider = "none"
+    privacy_level: PrivacyLevel = "standard"
+    latency_preference: LatencyPreference = "balanced"
+    token_budget: int | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A configured model and what it can honour (tools natively or by emulation)."""
+
+    name: str
+    local: bool
+    context_window: int
+    tools: bool = True
+    structured_output: bool = True
+    available: bool = True
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    input_tokens: int
+    needs_tools: bool = False
+    needs_schema: bool = False
+    sensitive_types: tuple[str, ...] = ()
+    pinned: bool = False
+    complexity: float = 0.0
+    tokens_used: int = 0
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    complexity_threshold: float = 0.5
+    budget_reserve: float = 0.1  # the last 10% of a token budget goes to local models
+    latency_shift: float = 0.15  # speed raises the threshold by this much, quality lowers it
+
+
+@dataclass(frozen=True)
+class Decision:
+    model: str | None
+    local_only: bool
+    reasons: tuple[str, ...]
+    rejected: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+def _rejection(
+    candidate: Candidate, facts: CallFacts, local_only: bool, force: ForceProvider
+) -> str | None:
+    if local_only and not candidate.local:
+        return "cloud model, call must stay local"
+    if force == "local" and not candidate.local:
+        return "cloud model, force_provider=local"
+    if force == "cloud" and candidate.local and not local_only:
+        return "local model, force_provider=cloud"
+    if not candidate.available:
+        return "unavailable"
+    if facts.input_tokens > candidate.context_window:
+        return f"input of {facts.input_tokens} tokens exceeds context of {candidate.context_window}"
+    if facts.needs_tools and not candidate.tools:
+        return "cannot call tools"
+    if facts.needs_schema and not candidate.structured_output:
+        return "no structured output"
+    return None
+
+
+def decide(
+    facts: CallFacts,
+    preferences: Preferences,
+    candidates: tuple[Candidate, ...],
+    config: RoutingConfig = RoutingConfig(),
+) -> Decision:
+    reasons: list[str] = []
+    local_only = False
+    if facts.sensitive_types:
+        local_only = True
+        reasons.append(f"sensitive input ({', '.join(sorted(set(facts.sensitive_types)))})")
+    if facts.pinned:
+        local_only = True
+        reasons.append("run is privacy-pinned")
+    if preferences.privacy_level == "max":
+        local_only = True
+        reasons.append("privacy_level=max")
+    force = preferences.force_provider
+    if force == "cloud" and local_only:
+        reasons.append("force_provider=cloud refused: the call must stay local")
+    elif force != "none":
+        reasons.append(f"force_provider={force}")
+
+    rejected: dict[str, str] = {}
+    allowed: list[Candidate] = []
+    for candidate in candidates:
+        why = _rejection(candidate, facts, local_only, force)
+        if why is None:
+            allowed.append(candidate)
+        else:
+            rejected[candidate.name] = why
+    if not allowed:
+        scope = "local model" if local_only or force == "local" else "model"
+        return Decision(
+            None,
+            local_only,
+            tuple(reasons),
+            rejected,
+            error=f"No {scope} can take this call: "
+            + "; ".join(f"{name}: {why}" for name, why in rejected.items())
+            + ".",
+        )
+
+    want_cloud = not local_only and _wants_cloud(facts, preferences, config, reasons)
+    preferred = [c for c in allowed if (not c.local) == want_cloud]
+    choice = preferred[0] if preferred else allowed[0]
+    if not preferred:
+        tier = "cloud" if want_cloud else "local"
+        reasons.append(f"no capable {tier} model, so {choice.name}")
+    return Decision(choice.name, local_only, tuple(reasons), rejected)
+
+
+def _wants_cloud(
+    facts: CallFacts, preferences: Preferences, config: RoutingConfig, reasons: list[str]
+) -> bool:
+    if preferences.force_provider == "cloud":
+        return True
+    if preferences.force_provider == "local":
+        return False
+    budget = preferences.token_budget
+    if budget is not None and facts.tokens_used >= (1 - config.budget_reserve) * budget:
+        reasons.append(f"token budget nearly spent ({facts.tokens_used}/{budget})")
+        return False
+    if preferences.privacy_level == "high":
+        reasons.append("privacy_level=high prefers local")
+        return False
+    shift = {"speed": config.latency_shift, "balanced": 0.0, "quality": -config.latency_shift}
+    threshold = config.complexity_threshold + shift[preferences.latency_preference]
+    hard = facts.complexity >= threshold
+    reasons.append(
+        f"complexity {facts.complexity:.2f} {'>=' if hard else '<'} threshold {threshold:.2f}"
+    )
+    return hard

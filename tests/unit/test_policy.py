@@ -1,0 +1,149 @@
+"""The routing policy as a table: every combination of preference x sensitivity x
+availability x capability, checked against the rules the policy must keep."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from hybridagent.routing.complexity import complexity
+from hybridagent.routing.policy import CallFacts, Candidate, Preferences, decide
+
+LOCAL = Candidate(
+    "local/smollm2", local=True, context_window=4096, tools=True, structured_output=True
+)
+LOCAL_PLAIN = Candidate(
+    "ollama/tiny", local=True, context_window=2048, tools=False, structured_output=False
+)
+CLOUD = Candidate("openai/gpt-4o-mini", local=False, context_window=128_000)
+
+FORCE = ("none", "local", "cloud")
+PRIVACY = ("standard", "high", "max")
+LATENCY = ("speed", "balanced", "quality")
+SENSITIVITY = ("none", "sensitive", "pinned")
+AVAILABILITY = ("all", "local down", "cloud down", "all down")
+NEEDS = ("text", "tools", "schema", "long")
+COMPLEXITY = (0.1, 0.9)
+
+
+def candidates(availability: str) -> tuple[Candidate, ...]:
+    local_up = availability in ("all", "cloud down")
+    cloud_up = availability in ("all", "local down")
+    return (
+        Candidate(**{**LOCAL.__dict__, "available": local_up}),
+        Candidate(**{**LOCAL_PLAIN.__dict__, "available": local_up}),
+        Candidate(**{**CLOUD.__dict__, "available": cloud_up}),
+    )
+
+
+def facts(sensitivity: str, needs: str, score: float) -> CallFacts:
+    return CallFacts(
+        input_tokens=3000 if needs == "long" else 200,
+        needs_tools=needs == "tools",
+        needs_schema=needs == "schema",
+        sensitive_types=("email",) if sensitivity == "sensitive" else (),
+        pinned=sensitivity == "pinned",
+        complexity=score,
+    )
+
+
+TABLE = list(
+    itertools.product(FORCE, PRIVACY, LATENCY, SENSITIVITY, AVAILABILITY, NEEDS, COMPLEXITY)
+)
+
+
+@pytest.mark.parametrize(
+    ("force", "privacy", "latency", "sensitivity", "availability", "needs", "score"), TABLE
+)
+def test_policy_table(
+    force: str,
+    privacy: str,
+    latency: str,
+    sensitivity: str,
+    availability: str,
+    needs: str,
+    score: float,
+) -> None:
+    pool = candidates(availability)
+    call = facts(sensitivity, needs, score)
+    prefs = Preferences(force_provider=force, privacy_level=privacy, latency_preference=latency)  # type: ignore[arg-type]
+    decision = decide(call, prefs, pool)
+    chosen = next((c for c in pool if c.name == decision.model), None)
+    must_stay_local = sensitivity != "none" or privacy == "max"
+
+    # Privacy: never a cloud model for a sensitive, pinned or max-privacy call.
+    assert decision.local_only == must_stay_local
+    if must_stay_local:
+        assert chosen is None or chosen.local
+    # Decided models are available and can honour the call.
+    if chosen is not None:
+        assert chosen.available
+        assert call.input_tokens <= chosen.context_window
+        assert chosen.tools or not call.needs_tools
+        assert chosen.structured_output or not call.needs_schema
+        assert decision.error is None
+    else:
+        assert decision.error and decision.error.startswith("No ")
+    # force_provider is obeyed unless privacy forbids it.
+    if force == "local" and chosen is not None:
+        assert chosen.local
+    if force == "cloud" and not must_stay_local:
+        assert chosen is None or not chosen.local
+    if force == "cloud" and must_stay_local:
+        assert "force_provider=cloud refused: the call must stay local" in decision.reasons
+    # Complexity: on standard privacy with both tiers up and no force, hard calls go to
+    # the cloud and easy ones stay local.
+    if force == "none" and privacy == "standard" and not must_stay_local and availability == "all":
+        threshold = {"speed": 0.65, "balanced": 0.5, "quality": 0.35}[latency]
+        assert chosen is not None
+        assert chosen.local == (score < threshold)
+    # A model is never chosen while a better-tier capable one is rejected for no reason.
+    for name, why in decision.rejected.items():
+        assert name != decision.model and why
+
+
+def test_budget_nearly_spent_moves_down_to_local() -> None:
+    call = CallFacts(input_tokens=100, complexity=0.9, tokens_used=950)
+    decision = decide(call, Preferences(token_budget=1000), (LOCAL, CLOUD))
+    assert decision.model == "local/smollm2"
+    assert "token budget nearly spent (950/1000)" in decision.reasons
+    assert (
+        decide(
+            CallFacts(100, complexity=0.9, tokens_used=100),
+            Preferences(token_budget=1000),
+            (LOCAL, CLOUD),
+        ).model
+        == CLOUD.name
+    )
+
+
+def test_sensitive_call_with_local_down_fails_clearly_instead_of_going_to_cloud() -> None:
+    down = Candidate(**{**LOCAL.__dict__, "available": False})
+    decision = decide(CallFacts(100, sensitive_types=("us_ssn",)), Preferences(), (down, CLOUD))
+    assert decision.model is None
+    assert decision.error == (
+        "No local model can take this call: local/smollm2: unavailable; "
+        "openai/gpt-4o-mini: cloud model, call must stay local."
+    )
+    assert decision.reasons == ("sensitive input (us_ssn)",)
+
+
+def test_decisions_are_deterministic() -> None:
+    call = CallFacts(500, needs_tools=True, complexity=0.7)
+    assert decide(call, Preferences(), (LOCAL, CLOUD)) == decide(
+        call, Preferences(), (LOCAL, CLOUD)
+    )
+
+
+def test_complexity_factors() -> None:
+    easy = complexity("What is the capital of Australia?")
+    hard = complexity(
+        "Explain step by step why this recursive function is slow, compare two designs and "
+        "analyze the trade-offs:\n```python\ndef fib(n):\n    return fib(n - 1) + fib(n - 2)\n```",
+        turns=6,
+        tools=2,
+    )
+    assert 0 <= easy.score < 0.1 < 0.5 < hard.score <= 1
+    assert hard.factors["reasoning"] == 1.0 and hard.factors["code"] == 1.0
+    assert set(hard.factors) == {"length", "reasoning", "code", "maths", "turns", "tools"}
