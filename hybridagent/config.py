@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # Model choice: `auto` = Ollama's OLLAMA_MODEL when Ollama answers, else the embedded model.
     default_model: str = Field("auto", validation_alias=_env("HYBRIDAGENT_DEFAULT_MODEL"))
 
+    # The cloud model `routing` may choose for hard, non-sensitive calls (issue 3).
+    cloud_model: str | None = Field(None, validation_alias=_env("HYBRIDAGENT_CLOUD_MODEL"))
+
     # Ollama
     ollama_host: str = Field("http://localhost:11434", validation_alias=_env("OLLAMA_HOST"))
     ollama_model: str = Field("llama3.2:3b", validation_alias=_env("OLLAMA_MODEL"))

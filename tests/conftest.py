@@ -172,6 +172,7 @@ async def worker(
         openai_base_url=cloud_stub.base_url,
         litellm_api_base=cloud_stub.base_url,
         litellm_api_key="sk-test-stub-key",
+        cloud_model="openai/gpt-4o-mini",
     )
     running, stop, task = await start_worker(settings)
     yield running

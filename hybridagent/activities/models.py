@@ -20,9 +20,54 @@ class ResolvedModel(BaseModel):
     is_local: bool
 
 
+class CandidateModel(BaseModel):
+    """A model the router may choose, with what it can honour (see routing/policy.py)."""
+
+    name: str
+    local: bool
+    context_window: int
+    tools: bool = True
+    structured_output: bool = True
+    available: bool = True
+
+
+# Until capabilities come from Ollama's /api/show and a catalog (issue 3, point 5):
+CONTEXT_WINDOWS = {"local": 4096, "ollama": 8192, "openai": 128_000, "litellm": 128_000}
+
+
 class ModelActivities:
-    def __init__(self, provider: HybridModelProvider) -> None:
+    def __init__(
+        self,
+        provider: HybridModelProvider,
+        cloud_model: str | None = None,
+        embedded_context: int = CONTEXT_WINDOWS["local"],
+    ) -> None:
         self._provider = provider
+        self._cloud_model = cloud_model
+        self._embedded_context = embedded_context
+
+    @activity.defn
+    async def routing_candidates(self) -> list[CandidateModel]:
+        """The worker's local default and configured cloud model, each marked available or
+        not. Idempotent: reads configuration only."""
+        names = [n for n in (self._provider.default_model, self._cloud_model) if n]
+        candidates = []
+        for name in dict.fromkeys(names):
+            ref = self._provider.resolve(name)
+            try:
+                self._provider.get_model(ref.name)
+                available = True
+            except (UnknownModelError, ProviderError):
+                available = False
+            context = (
+                self._embedded_context if ref.prefix == "local" else CONTEXT_WINDOWS[ref.prefix]
+            )
+            candidates.append(
+                CandidateModel(
+                    name=ref.name, local=ref.is_local, context_window=context, available=available
+                )
+            )
+        return candidates
 
     @activity.defn
     async def resolve_model(self, requested: str | None) -> ResolvedModel:

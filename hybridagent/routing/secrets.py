@@ -11,6 +11,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import cache
 
+# Imported at module load, outside any workflow sandbox: detect-secrets pulls in requests.
+from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+from detect_secrets.plugins.base import RegexBasedDetector
+
 from hybridagent.routing.findings import Finding, search_windows, spans_of, windows
 
 _PLACEHOLDER = re.compile(
@@ -39,12 +43,12 @@ _WHOLE_TEXT_TYPES = frozenset({"basic_auth_credentials", "private_key"})
 Detector = tuple[str, re.Pattern[str], int]
 
 
-@cache
-def _detect_secrets_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    """The regex detectors detect-secrets ships (IP addresses count as personal data)."""
-    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-    from detect_secrets.plugins.base import RegexBasedDetector
+def _load_detect_secrets_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The regex detectors detect-secrets ships (IP addresses count as personal data).
 
+    Loaded once at import: detect-secrets imports its plugin modules (and requests) when
+    asked for them, which must not happen inside a workflow sandbox.
+    """
     patterns: list[tuple[str, re.Pattern[str]]] = []
     plugins: dict[str, type] = get_mapping_from_secret_type_to_class()
     for secret_type, plugin in plugins.items():
@@ -57,12 +61,15 @@ def _detect_secrets_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple(patterns)
 
 
+_DETECT_SECRETS_PATTERNS = _load_detect_secrets_patterns()
+
+
 @cache
 def _detectors() -> tuple[tuple[Detector, ...], tuple[Detector, ...]]:
     """(near-long-token detectors, whole-text detectors); group 1 holds the value where
     our patterns match context, detect-secrets' groups are alternations (use group 0)."""
     ours_token = [(kind, p, 0) for kind, p in _EXTRA_TOKEN_SECRETS]
-    theirs = [(kind, p, 0) for kind, p in _detect_secrets_patterns()]
+    theirs = [(kind, p, 0) for kind, p in _DETECT_SECRETS_PATTERNS]
     token = [d for d in theirs if d[0] not in _WHOLE_TEXT_TYPES] + ours_token
     whole = [d for d in theirs if d[0] in _WHOLE_TEXT_TYPES] + [
         ("connection_string_password", _CONNECTION_STRING, 1),

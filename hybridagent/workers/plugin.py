@@ -67,8 +67,9 @@ def build_plugin(settings: Settings, provider: HybridModelProvider) -> OpenAIAge
     )
 
 
-def activities(provider: HybridModelProvider) -> list[Callable[..., Any]]:
-    return [get_weather, ModelActivities(provider).resolve_model]
+def activities(settings: Settings, provider: HybridModelProvider) -> list[Callable[..., Any]]:
+    models = ModelActivities(provider, settings.cloud_model, settings.embedded_context)
+    return [get_weather, models.resolve_model, models.routing_candidates]
 
 
 def build_worker(client: Client, settings: Settings, provider: HybridModelProvider) -> Worker:
@@ -77,5 +78,5 @@ def build_worker(client: Client, settings: Settings, provider: HybridModelProvid
         client,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities(provider),
+        activities=activities(settings, provider),
     )

@@ -10,12 +10,26 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from hybridagent.agents.catalog import get_agent_spec
     from hybridagent.agents.spec import UnknownAgentError
-    from hybridagent.workflows.io import AgentRunInput, AgentRunOutput, parse_input
-    from hybridagent.workflows.run_agent import run_agent
+    from hybridagent.workflows.io import (
+        AgentRunInput,
+        AgentRunOutput,
+        RoutingRecord,
+        parse_input,
+    )
+    from hybridagent.workflows.routing_hooks import CallRouter
+    from hybridagent.workflows.run_agent import make_router, run_agent
 
 
 @workflow.defn
 class AgentWorkflow:
+    def __init__(self) -> None:
+        self._router: CallRouter | None = None
+
+    @workflow.query
+    def routing_trail(self) -> list[RoutingRecord]:
+        """Every routed model call so far: model, reasons, rejected candidates."""
+        return list(self._router.trail) if self._router else []
+
     @workflow.run
     async def run(self, input: AgentRunInput | str | dict[str, Any]) -> AgentRunOutput:
         request = parse_input(AgentRunInput, input, "AgentWorkflow")
@@ -28,6 +42,12 @@ class AgentWorkflow:
                 raise ApplicationError(
                     str(err), type="UnknownAgentError", non_retryable=True
                 ) from None
+        if request.routing is not None:
+            self._router = await make_router(request.routing)
         return await run_agent(
-            spec, request.prompt, model=request.model, max_turns=request.max_turns
+            spec,
+            request.prompt,
+            model=request.model,
+            max_turns=request.max_turns,
+            router=self._router,
         )

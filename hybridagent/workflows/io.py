@@ -4,12 +4,36 @@ Temporal CLI can start runs and the Web UI shows them readably.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 from temporalio.exceptions import ApplicationError
 
 from hybridagent.agents.spec import AgentSpec
+
+
+class RoutingPreferences(BaseModel):
+    """Given, every model call of the run is routed by the policy (routing/policy.py)."""
+
+    force_provider: Literal["local", "cloud", "none"] = "none"
+    privacy_level: Literal["standard", "high", "max"] = "standard"
+    latency_preference: Literal["speed", "balanced", "quality"] = "balanced"
+    token_budget: int | None = Field(None, ge=1)
+    terms: list[str] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
+
+
+class RoutingRecord(BaseModel):
+    """One model call's routing decision, as the `routing_trail` query returns it."""
+
+    call: int
+    agent: str
+    model: str | None
+    local_only: bool
+    reasons: list[str]
+    rejected: dict[str, str]
+    finding_types: list[str]
+    complexity: float
 
 
 class AgentRunInput(BaseModel):
@@ -18,6 +42,7 @@ class AgentRunInput(BaseModel):
     spec: AgentSpec | None = None
     model: str | None = None
     max_turns: int = Field(10, ge=1, le=100)
+    routing: RoutingPreferences | None = None
 
 
 class HaikuInput(BaseModel):

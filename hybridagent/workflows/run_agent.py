@@ -17,16 +17,28 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.activities.models import ModelActivities, ResolvedModel
     from hybridagent.agents.build import build_agent
     from hybridagent.agents.spec import AgentSpec, UnknownAgentError
-    from hybridagent.workflows.io import AgentRunOutput, TokenUsage
+    from hybridagent.workflows.io import AgentRunOutput, RoutingPreferences, TokenUsage
+    from hybridagent.workflows.routing_hooks import CallRouter
 
 RESOLVE_TIMEOUT = timedelta(seconds=30)
 
 
-class _ModelsUsed(RunHooks[Any]):
-    """Collects the model of every model call, in order of first use."""
+class _RunHooks(RunHooks[Any]):
+    """Routes each model call when a router is given; collects the models used."""
 
-    def __init__(self) -> None:
+    def __init__(self, router: CallRouter | None) -> None:
+        self.router = router
         self.models: list[str] = []
+
+    async def on_llm_start(
+        self,
+        context: RunContextWrapper[Any],
+        agent: Agent[Any],
+        system_prompt: str | None,
+        input_items: list[Any],
+    ) -> None:
+        if self.router is not None:
+            self.router.route(agent, system_prompt, input_items, context.usage.total_tokens)
 
     async def on_llm_end(
         self, context: RunContextWrapper[Any], agent: Agent[Any], response: Any
@@ -75,6 +87,16 @@ def user_facing(err: FailureError) -> ApplicationError:
     return ApplicationError(found.message, type=found.type, non_retryable=True)
 
 
+async def make_router(preferences: RoutingPreferences) -> CallRouter:
+    """Fetch the worker's candidate models (recorded in history) and build the router."""
+    candidates = await workflow.execute_local_activity_method(
+        ModelActivities.routing_candidates,
+        start_to_close_timeout=RESOLVE_TIMEOUT,
+        retry_policy=RetryPolicy(maximum_attempts=3),
+    )
+    return CallRouter(preferences, candidates)
+
+
 async def run_agent(
     spec: AgentSpec,
     prompt: str,
@@ -82,8 +104,13 @@ async def run_agent(
     model: str | None,
     max_turns: int = 10,
     local_only: bool = False,
+    router: CallRouter | None = None,
 ) -> AgentRunOutput:
-    resolved = await resolve_model(model or spec.model)
+    if router is not None and router.candidates:
+        # Each call's model is chosen by the router; this is only the starting name.
+        resolved = ResolvedModel(name=router.candidates[0].name, is_local=True)
+    else:
+        resolved = await resolve_model(model or spec.model)
     if local_only and not resolved.is_local:
         raise ApplicationError(
             f"This workflow runs on local models only, and {resolved.name} is a cloud model.",
@@ -94,7 +121,7 @@ async def run_agent(
         agent = build_agent(spec, resolved.name)
     except UnknownAgentError as err:
         raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from None
-    hooks = _ModelsUsed()
+    hooks = _RunHooks(router)
     try:
         result = await Runner.run(agent, prompt, max_turns=max_turns, hooks=hooks)
     except FailureError as err:
