@@ -70,20 +70,72 @@ def run(
     ] = None,
     max_turns: Annotated[int, typer.Option(min=1, max=100)] = 10,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Start the run and return.")] = False,
+    route: Annotated[
+        bool, typer.Option("--route", help="Route every model call (privacy, complexity).")
+    ] = False,
+    force_provider: Annotated[
+        str | None, typer.Option(help="With routing: local, cloud or none.")
+    ] = None,
+    privacy_level: Annotated[
+        str | None, typer.Option(help="With routing: standard, high or max.")
+    ] = None,
+    term: Annotated[
+        list[str] | None, typer.Option(help="With routing: an extra sensitive term.")
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print each model call's routing decision.")
+    ] = False,
 ) -> None:
     """Start an AgentWorkflow and print the answer, the model used and the Web UI link."""
+    from hybridagent.runners.start import explain as explain_trail
     from hybridagent.runners.start import report, start_agent_run
 
     settings = Settings()
     run_cli_command(lambda: _check_request(agent, model))
+    routing = _routing_preferences(route, force_provider, privacy_level, term or [])
     outcome = run_cli_command(
         lambda: asyncio.run(
-            start_agent_run(settings, prompt, agent, model, max_turns, wait=not no_wait)
+            start_agent_run(
+                settings,
+                prompt,
+                agent,
+                model,
+                max_turns,
+                wait=not no_wait,
+                routing=routing,
+                explain=explain,
+            )  # fmt: skip
         )
     )
     if outcome.error:
+        if outcome.trail is not None:
+            err_console.print(explain_trail(outcome.trail), highlight=False, soft_wrap=True)
         fail(f"{outcome.error}\nWeb UI: {outcome.url}")
     typer.echo(report(outcome))
+    if outcome.trail is not None:
+        typer.echo("\n" + explain_trail(outcome.trail))
+
+
+def _routing_preferences(
+    route: bool, force_provider: str | None, privacy_level: str | None, terms: list[str]
+) -> Any:
+    """RoutingPreferences when any routing option is given; a bad value is one sentence."""
+    from pydantic import ValidationError
+
+    from hybridagent.workflows.io import RoutingPreferences
+
+    if not (route or force_provider or privacy_level or terms):
+        return None
+    values: dict[str, Any] = {"terms": terms}
+    if force_provider:
+        values["force_provider"] = force_provider
+    if privacy_level:
+        values["privacy_level"] = privacy_level
+    try:
+        return RoutingPreferences(**values)
+    except ValidationError as err:
+        first = err.errors()[0]
+        fail(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}.")
 
 
 @app.command()

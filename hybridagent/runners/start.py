@@ -12,7 +12,12 @@ from temporalio.exceptions import ApplicationError
 
 from hybridagent.config import Settings
 from hybridagent.workers.temporal_client import connect
-from hybridagent.workflows.io import AgentRunInput, AgentRunOutput
+from hybridagent.workflows.io import (
+    AgentRunInput,
+    AgentRunOutput,
+    RoutingPreferences,
+    RoutingRecord,
+)
 
 
 @dataclass
@@ -21,6 +26,7 @@ class RunOutcome:
     url: str
     result: AgentRunOutput | None = None
     error: str | None = None
+    trail: list[RoutingRecord] | None = None
 
 
 def failure_sentence(err: WorkflowFailureError) -> str:
@@ -63,6 +69,7 @@ async def start_run(
     *,
     wait: bool = True,
     warn_if_no_worker: bool = True,
+    explain: bool = False,
 ) -> RunOutcome:
     """Start `workflow` with `request`; with `wait`, also collect its result or failure."""
     client = await connect(settings)
@@ -85,7 +92,25 @@ async def start_run(
         outcome.result = await handle.result()
     except WorkflowFailureError as err:
         outcome.error = failure_sentence(err)
+    if explain:
+        outcome.trail = await handle.query("routing_trail", result_type=list[RoutingRecord])
     return outcome
+
+
+def explain(trail: list[RoutingRecord]) -> str:
+    """`hybridagent run --explain`: one block per routed model call."""
+    if not trail:
+        return "routing: not used for this run (pass --route to route each call)"
+    lines = []
+    for record in trail:
+        where = "local only" if record.local_only else "local or cloud"
+        lines.append(
+            f"call {record.call} ({record.agent}): {record.model or 'no model'} [{where}]; "
+            f"complexity {record.complexity:.2f}"
+        )
+        lines += [f"  reason: {reason}" for reason in record.reasons]
+        lines += [f"  rejected {name}: {why}" for name, why in record.rejected.items()]
+    return "\n".join(lines)
 
 
 def report(outcome: RunOutcome) -> str:
@@ -111,6 +136,10 @@ async def start_agent_run(
     max_turns: int,
     *,
     wait: bool,
+    routing: RoutingPreferences | None = None,
+    explain: bool = False,
 ) -> RunOutcome:
-    request = AgentRunInput(prompt=prompt, agent=agent, model=model, max_turns=max_turns)
-    return await start_run(settings, "AgentWorkflow", request, wait=wait)
+    request = AgentRunInput(
+        prompt=prompt, agent=agent, model=model, max_turns=max_turns, routing=routing
+    )
+    return await start_run(settings, "AgentWorkflow", request, wait=wait, explain=explain and wait)

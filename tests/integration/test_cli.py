@@ -307,3 +307,26 @@ async def test_demo_runs_the_main_job_end_to_end(stub: StubServer, tmp_path: Pat
     assert "Traceback" not in result.stderr
     assert (tmp_path / "temporal.db").stat().st_size > 0
     assert stub.requests == []
+
+
+async def test_run_route_explain_keeps_sensitive_prompt_local(
+    worker: RunningWorker, stub: StubServer
+) -> None:
+    result = await hybridagent(
+        "run", "My SSN is 512-48-7730, which tax form box is it?",
+        "--force-provider", "cloud", "--explain", env=worker_env(worker),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "model: local/smollm2" in result.stdout
+    assert "call 1 (general): local/smollm2 [local only]" in result.stdout
+    assert "  reason: sensitive input (us_ssn)" in result.stdout
+    assert "  reason: force_provider=cloud refused: the call must stay local" in result.stdout
+    assert "512-48-7730" not in result.stdout.split("call 1")[1]  # the trail names types only
+    assert stub.requests == []
+
+
+async def test_run_bad_routing_option_is_one_sentence() -> None:
+    result = await hybridagent("run", "Hi", "--privacy-level", "extreme", env=cli_env())
+    assert_one_sentence_error(
+        result, "--privacy-level: Input should be 'standard', 'high' or 'max'."
+    )
