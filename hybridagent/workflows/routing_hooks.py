@@ -8,6 +8,7 @@ decisions. Once any call's input was sensitive the run stays pinned to local mod
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -81,7 +82,18 @@ class CallRouter:
                 type="NoModelForCall",
                 non_retryable=True,
             )
-        # The plugin replaced the agent's model by an activity stub; its `model_name` is
-        # what the model activity will ask the worker's provider for.
-        agent.model.model_name = decision.model
+        # The plugin replaced the agent's model by an activity stub: its `model_name` is
+        # what the model activity asks the worker's provider for, and its summary is what
+        # the Web UI shows for that activity — the decision, so every call explains itself.
+        stub = agent.model
+        stub.model_name = decision.model
+        stub.model_params = dataclasses.replace(
+            stub.model_params, summary_override=summary(agent.name, decision)
+        )
         return decision
+
+
+def summary(agent: str, decision: Decision) -> str:
+    scope = "local only" if decision.local_only else "routed"
+    text = f"{agent} · {decision.model} · {scope}: {'; '.join(decision.reasons)}"
+    return text if len(text) <= 200 else text[:197] + "..."

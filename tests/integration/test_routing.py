@@ -18,7 +18,7 @@ from hybridagent.testing.stub_server import StubServer, tool_then_text
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.io import AgentRunOutput, RoutingRecord
 from tests.conftest import RunningWorker, make_settings, start_worker
-from tests.helpers import replay
+from tests.helpers import activity_summaries, replay
 
 SSN = "512-48-7730"
 HARD = (
@@ -85,6 +85,9 @@ async def test_sensitive_prompt_stays_local_even_when_cloud_is_forced(
     assert "force_provider=cloud refused: the call must stay local" in record.reasons
     assert stub.requests == [] and not leaked(stub, SSN)
     assert SSN not in json.dumps([r.model_dump() for r in await trail(handle)])
+    [label] = activity_summaries(await handle.fetch_history())
+    assert label.startswith("general · local/smollm2 · local only: sensitive input (us_ssn)")
+    assert SSN not in label
 
 
 async def test_sensitive_tool_result_pins_the_rest_of_the_run(
