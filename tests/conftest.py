@@ -10,6 +10,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -144,16 +145,20 @@ class RunningWorker:
         self.stack = stack
 
 
-async def start_worker(
-    settings: Settings,
-) -> tuple[RunningWorker, asyncio.Event, asyncio.Task[None]]:
+@asynccontextmanager
+async def running_worker(settings: Settings) -> AsyncIterator[RunningWorker]:
+    """A real hybridagent worker (`serve`) for the duration of the block."""
     stop = asyncio.Event()
     ready: asyncio.Future[ProviderStack] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(serve(settings, stop=stop, on_ready=ready.set_result))
     done, _ = await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
     if task in done:
         task.result()
-    return RunningWorker(settings, ready.result()), stop, task
+    try:
+        yield RunningWorker(settings, ready.result())
+    finally:
+        stop.set()
+        await task
 
 
 @pytest.fixture(scope="session")
@@ -174,7 +179,5 @@ async def worker(
         litellm_api_key="sk-test-stub-key",
         cloud_model="openai/gpt-4o-mini",
     )
-    running, stop, task = await start_worker(settings)
-    yield running
-    stop.set()
-    await task
+    async with running_worker(settings) as running:
+        yield running

@@ -13,22 +13,12 @@ from temporalio.exceptions import ApplicationError
 from hybridagent.providers.errors import ProviderError
 from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.routing.names import UnknownModelError
+from hybridagent.routing.policy import Candidate
 
 
 class ResolvedModel(BaseModel):
     name: str
     is_local: bool
-
-
-class CandidateModel(BaseModel):
-    """A model the router may choose, with what it can honour (see routing/policy.py)."""
-
-    name: str
-    local: bool
-    context_window: int
-    tools: bool = True
-    structured_output: bool = True
-    available: bool = True
 
 
 # Until capabilities come from Ollama's /api/show and a catalog (issue 3, point 5):
@@ -47,7 +37,7 @@ class ModelActivities:
         self._embedded_context = embedded_context
 
     @activity.defn
-    async def routing_candidates(self) -> list[CandidateModel]:
+    async def routing_candidates(self) -> list[Candidate]:
         """The worker's local default and configured cloud model, each marked available or
         not. Idempotent: reads configuration only."""
         names = [n for n in (self._provider.default_model, self._cloud_model) if n]
@@ -63,7 +53,7 @@ class ModelActivities:
                 self._embedded_context if ref.prefix == "local" else CONTEXT_WINDOWS[ref.prefix]
             )
             candidates.append(
-                CandidateModel(
+                Candidate(
                     name=ref.name, local=ref.is_local, context_window=context, available=available
                 )
             )

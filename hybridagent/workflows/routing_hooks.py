@@ -14,7 +14,6 @@ from typing import Any
 
 from temporalio.exceptions import ApplicationError
 
-from hybridagent.activities.models import CandidateModel
 from hybridagent.routing.complexity import complexity
 from hybridagent.routing.policy import CallFacts, Candidate, Decision, Preferences, decide
 from hybridagent.routing.privacy import scan
@@ -35,7 +34,7 @@ def _input_text(system_prompt: str | None, items: list[Any]) -> tuple[str, int]:
 
 
 class CallRouter:
-    def __init__(self, preferences: RoutingPreferences, candidates: list[CandidateModel]) -> None:
+    def __init__(self, preferences: RoutingPreferences, candidates: list[Candidate]) -> None:
         self.preferences = preferences
         self.policy_preferences = Preferences(
             force_provider=preferences.force_provider,
@@ -43,7 +42,7 @@ class CallRouter:
             latency_preference=preferences.latency_preference,
             token_budget=preferences.token_budget,
         )
-        self.candidates = tuple(Candidate(**c.model_dump()) for c in candidates)
+        self.candidates = tuple(candidates)
         self.pinned = False
         self.trail: list[RoutingRecord] = []
 

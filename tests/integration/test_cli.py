@@ -105,16 +105,12 @@ async def test_run_unknown_model_from_worker_is_one_sentence(worker: RunningWork
 async def test_run_missing_key_is_one_sentence(
     temporal_address: str, tmp_path: Path, embedded_url: str
 ) -> None:
-    from tests.conftest import make_settings, start_worker
+    from tests.conftest import make_settings, running_worker
 
     settings = make_settings(temporal_address, tmp_path, embedded_url=embedded_url)
-    _, stop, task = await start_worker(settings)
-    try:
+    async with running_worker(settings):
         env = cli_env(TEMPORAL_ADDRESS=temporal_address, HYBRIDAGENT_TASK_QUEUE=settings.task_queue)
         result = await hybridagent("run", "Hi", "--model", "openai/gpt-4o", env=env)
-    finally:
-        stop.set()
-        await task
     assert_one_sentence_error(result, "OPENAI_API_KEY is not set on the worker")
 
 

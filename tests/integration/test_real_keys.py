@@ -9,7 +9,7 @@ import pytest
 
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.io import AgentRunOutput
-from tests.conftest import REAL_KEYS, make_settings, start_worker
+from tests.conftest import REAL_KEYS, make_settings, running_worker
 
 pytestmark = pytest.mark.real_keys
 
@@ -30,8 +30,7 @@ async def test_haiku_sample_on_real_cloud_model(
     settings = make_settings(
         temporal_address, tmp_path, openai_api_key=REAL_KEYS.get("OPENAI_API_KEY")
     )
-    _, stop, task = await start_worker(settings)
-    try:
+    async with running_worker(settings):
         client = await connect(settings)
         result = await client.execute_workflow(
             "LitellmHaikuWorkflow",
@@ -40,8 +39,5 @@ async def test_haiku_sample_on_real_cloud_model(
             task_queue=settings.task_queue,
             result_type=AgentRunOutput,
         )
-    finally:
-        stop.set()
-        await task
     assert "sunny" in result.final_output.lower() or result.usage.requests >= 2
     assert result.models_used == [model]

@@ -17,7 +17,7 @@ from temporalio.exceptions import ApplicationError
 from hybridagent.testing.stub_server import StubServer, tool_then_text
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.io import AgentRunOutput, RoutingRecord
-from tests.conftest import RunningWorker, make_settings, start_worker
+from tests.conftest import RunningWorker, make_settings, running_worker
 from tests.helpers import activity_summaries, replay
 
 SSN = "512-48-7730"
@@ -126,10 +126,8 @@ async def no_local_worker(
         openai_api_key="sk-test-stub-key", openai_base_url=cloud_stub.base_url,
         cloud_model="openai/gpt-4o-mini",
     )  # fmt: skip
-    running, stop, task = await start_worker(settings)
-    yield running
-    stop.set()
-    await task
+    async with running_worker(settings) as running:
+        yield running
 
 
 async def test_sensitive_prompt_with_no_local_model_fails_instead_of_going_to_cloud(

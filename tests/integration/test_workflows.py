@@ -194,15 +194,13 @@ async def test_local_sample_refuses_cloud_model(
 async def keyless_worker(
     temporal_address: str, embedded_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[RunningWorker]:
-    from tests.conftest import make_settings, start_worker
+    from tests.conftest import make_settings, running_worker
 
     settings = make_settings(
         temporal_address, tmp_path_factory.mktemp("keyless"), embedded_url=embedded_url
     )
-    running, stop, task = await start_worker(settings)
-    yield running
-    stop.set()
-    await task
+    async with running_worker(settings) as running:
+        yield running
 
 
 async def test_missing_openai_key_fails_without_retry(
