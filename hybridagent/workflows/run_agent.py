@@ -1,5 +1,6 @@
-"""The one way our workflows run an agent: resolve the model on the worker, run the
-agent with the plugin, and turn failures into one-sentence, non-retryable errors.
+"""The one way our workflows run an agent: resolve the model on the worker (or route
+every call when a router is given), run the agent with the plugin, and turn failures
+into one-sentence, non-retryable errors.
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ async def run_agent(
 ) -> AgentRunOutput:
     if router is not None and router.candidates:
         # Each call's model is chosen by the router; this is only the starting name.
-        resolved = ResolvedModel(name=router.candidates[0].name, is_local=True)
+        first = router.candidates[0]
+        resolved = ResolvedModel(name=first.name, is_local=first.local)
     else:
         resolved = await resolve_model(model or spec.model)
     if local_only and not resolved.is_local:
