@@ -17,7 +17,7 @@ from hybridagent.routing.findings import Finding
 from hybridagent.routing.personal_data import find_personal_data
 from hybridagent.routing.secrets import find_secrets
 
-__all__ = ["Finding", "is_sensitive", "scan"]
+__all__ = ["Finding", "scan"]
 
 
 @cache
@@ -90,7 +90,3 @@ def scan(text: str, terms: Sequence[str] = (), patterns: Sequence[str] = ()) -> 
             }
             found.add(whole)
     return sorted(found)
-
-
-def is_sensitive(text: str, terms: Sequence[str] = (), patterns: Sequence[str] = ()) -> bool:
-    return bool(scan(text, terms, patterns))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -146,9 +145,3 @@ async def test_sensitive_prompt_with_no_local_model_fails_instead_of_going_to_cl
         "No local model can take this call: openai/gpt-4o-mini: cloud model, call must stay local."
     )
     assert stub.requests == []
-
-
-def test_routing_is_opt_in(tmp_path: Path) -> None:
-    from hybridagent.workflows.io import AgentRunInput
-
-    assert AgentRunInput(prompt="x").routing is None
