@@ -1,4 +1,6 @@
-"""Settings for workers and the CLI, from the environment and an optional `.env` file.
+"""Settings for workers and the CLI: the environment, an optional `.env` file and an
+optional `hybridagent.toml` (or the file HYBRIDAGENT_CONFIG names), in that order of
+precedence. docs/configuration.md documents every key.
 
 Settings are built once by the entry point and passed down; nothing reads the
 environment at import time, and workflow code never reads it at all.
@@ -6,12 +8,40 @@ environment at import time, and workflow code never reads it at all.
 
 from __future__ import annotations
 
+import os
+import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    TomlConfigSettingsSource,
+)
+
+from hybridagent.routing.preferences import RoutingSettings
+
+CONFIG_ENV = "HYBRIDAGENT_CONFIG"
+DEFAULT_CONFIG_FILE = Path("hybridagent.toml")
+
+
+class ConfigError(ValueError):
+    """A configuration file or variable hybridagent cannot use; a user mistake."""
+
+
+def config_file() -> Path | None:
+    """HYBRIDAGENT_CONFIG if set (and then it must exist), else ./hybridagent.toml if any."""
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{CONFIG_ENV} names {named}, which is not a file.")
+        return path
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
 
 
 def _env(*names: str) -> AliasChoices:
@@ -20,8 +50,28 @@ def _env(*names: str) -> AliasChoices:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        env_nested_delimiter="__",
+        # Only for fields without their own variable name (aliases ignore the prefix):
+        # `routing` reads HYBRIDAGENT_ROUTING__<KEY>, merged key by key with the file.
+        env_prefix="HYBRIDAGENT_",
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = config_file()
+        toml = (TomlConfigSettingsSource(settings_cls, toml_file=path),) if path else ()
+        return (init_settings, env_settings, dotenv_settings, *toml)
 
     # Temporal
     temporal_address: str = Field("localhost:7233", validation_alias=_env("TEMPORAL_ADDRESS"))
@@ -38,6 +88,9 @@ class Settings(BaseSettings):
     # Ollama
     ollama_host: str = Field("http://localhost:11434", validation_alias=_env("OLLAMA_HOST"))
     ollama_model: str = Field("llama3.2:3b", validation_alias=_env("OLLAMA_MODEL"))
+    # The context Ollama serves when a request does not size it (Ollama's own variable
+    # and default): the router keeps longer calls off Ollama models.
+    ollama_context_length: int = Field(4096, ge=256, validation_alias=_env("OLLAMA_CONTEXT_LENGTH"))
 
     # OpenAI (and anything OpenAI-compatible via OPENAI_BASE_URL)
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
@@ -77,6 +130,10 @@ class Settings(BaseSettings):
     # Agents SDK trace export to OpenAI: off unless asked for.
     tracing: bool = Field(False, validation_alias=_env("HYBRIDAGENT_TRACING"))
 
+    # Routing: model lists, thresholds, extra sensitive terms, per-agent preferences.
+    # Env overrides use `__`: HYBRIDAGENT_ROUTING__COMPLEXITY_THRESHOLD=0.7.
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
+
     state_dir: Path = Field(Path(".hybridagent"), validation_alias=_env("HYBRIDAGENT_STATE_DIR"))
 
     @field_validator("ollama_host")
@@ -107,3 +164,18 @@ class Settings(BaseSettings):
     def workflow_url(self, workflow_id: str, run_id: str | None = None) -> str:
         base = f"{self.ui_url.rstrip('/')}/namespaces/{self.temporal_namespace}/workflows"
         return f"{base}/{workflow_id}/{run_id}/history" if run_id else f"{base}/{workflow_id}"
+
+
+def load_settings() -> Settings:
+    """Settings for an entry point; a bad file or value is one sentence (ConfigError)."""
+    try:
+        return Settings()
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{config_file()} is not valid TOML: {err}.") from None
+    except SettingsError as err:
+        raise ConfigError(f"{err}; lists and tables in variables are JSON.") from None
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        source = config_file() or "the environment"
+        raise ConfigError(f"Invalid setting {where} (from {source}): {first['msg']}.") from None

@@ -1,70 +1,216 @@
-"""Resolving a requested model name on the worker, where the configuration lives.
+"""The worker's side of routing: which models a run may use and what each can do, and
+the optional second opinion of the local model on inputs the detector is unsure of.
 
-The result is recorded in the workflow history, so a run shows (and replays) which
-concrete model its `auto` or bare name meant.
+A workflow asks once per run (`routing_setup`); the answer is recorded in the history,
+so the run's decisions replay identically whatever the worker's configuration is later.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+import time
+
+from agents import AgentOutputSchema, ModelSettings, ModelTracing
+from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from hybridagent.providers.errors import ProviderError
+from hybridagent.providers.errors import ProviderError, ProviderUnreachableError
 from hybridagent.providers.hybrid import HybridModelProvider
-from hybridagent.routing.names import UnknownModelError
+from hybridagent.providers.ollama import OllamaBackend
+from hybridagent.routing.catalog import (
+    Capabilities,
+    cloud_capabilities,
+    embedded_capabilities,
+)
+from hybridagent.routing.names import ModelRef, UnknownModelError, is_default
 from hybridagent.routing.policy import Candidate
+from hybridagent.routing.preferences import RoutingPreferences, RoutingSettings
+
+CAPABILITY_CACHE_SECONDS = 60.0
+UNKNOWN_CONTEXT = 4096  # Ollama's default context, for a model it cannot describe yet
 
 
-class ResolvedModel(BaseModel):
-    name: str
-    is_local: bool
+class RoutingSetupRequest(BaseModel):
+    requested: str | None = None
+    agent: str = "general"
 
 
-# Until capabilities come from Ollama's /api/show and a catalog (issue 3, point 5):
-CONTEXT_WINDOWS = {"local": 4096, "ollama": 8192, "openai": 128_000, "litellm": 128_000}
+class RoutingSetup(BaseModel):
+    """Everything a run's router needs from the worker's configuration."""
+
+    candidates: list[Candidate]
+    requested: str | None = None  # the concrete name of the model the run asked for
+    requested_is_local: bool = False
+    complexity_threshold: float = 0.5
+    budget_reserve: float = 0.1
+    latency_shift: float = 0.15
+    agent_preferences: RoutingPreferences | None = None
+    terms: list[str] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
+    second_stage: bool = False
+
+
+class Verdict(BaseModel):
+    sensitive: bool
+
+
+SECOND_OPINION_INSTRUCTIONS = (
+    "You check text for private data before it is sent to an outside service. Private data "
+    "is: passwords, keys or tokens; a real person's contact details, identity numbers, "
+    "health, money or home address; anything marked confidential. Talk about such things "
+    'in general is not private. Answer with JSON: {"sensitive": true} or {"sensitive": false}.'
+)
+
+
+def _first_sentence(err: Exception) -> str:
+    return str(err).split(". ")[0].rstrip(".")
 
 
 class ModelActivities:
     def __init__(
         self,
         provider: HybridModelProvider,
+        routing: RoutingSettings | None = None,
+        *,
         cloud_model: str | None = None,
-        embedded_context: int = CONTEXT_WINDOWS["local"],
+        embedded_context: int = 4096,
     ) -> None:
         self._provider = provider
+        self._routing = routing or RoutingSettings()
         self._cloud_model = cloud_model
         self._embedded_context = embedded_context
+        self._shown: dict[str, tuple[float, Capabilities]] = {}
 
-    @activity.defn
-    async def routing_candidates(self) -> list[Candidate]:
-        """The worker's local default and configured cloud model, each marked available or
-        not. Idempotent: reads configuration only."""
-        names = [n for n in (self._provider.default_model, self._cloud_model) if n]
-        candidates = []
-        for name in dict.fromkeys(names):
-            ref = self._provider.resolve(name)
-            try:
-                self._provider.get_model(ref.name)
-                available = True
-            except (UnknownModelError, ProviderError):
-                available = False
-            context = (
-                self._embedded_context if ref.prefix == "local" else CONTEXT_WINDOWS[ref.prefix]
-            )
-            candidates.append(
-                Candidate(
-                    name=ref.name, local=ref.is_local, context_window=context, available=available
-                )
-            )
-        return candidates
+    def configured_models(self) -> tuple[list[str], list[str]]:
+        """(local, cloud) model names in preference order."""
+        default = self._provider.default_model
+        default_ref = self._provider.resolve(default) if default else None
+        local = list(self._routing.local_models) or (
+            [default_ref.name] if default_ref and default_ref.is_local else []
+        )
+        cloud = list(self._routing.cloud_models) or [
+            name
+            for name in (self._cloud_model, default_ref.name if default_ref else None)
+            if name and not self._provider.resolve(name).is_local
+        ]
+        return local, list(dict.fromkeys(cloud))
 
-    @activity.defn
-    async def resolve_model(self, requested: str | None) -> ResolvedModel:
-        """Idempotent: reads configuration only."""
+    async def _capabilities(self, ref: ModelRef) -> Capabilities:
+        if ref.prefix == "local":
+            return embedded_capabilities(self._embedded_context)
+        if ref.prefix != "ollama":
+            return cloud_capabilities(ref.model)
+        cached = self._shown.get(ref.model)
+        if cached and time.monotonic() - cached[0] < CAPABILITY_CACHE_SECONDS:
+            return cached[1]
+        backend = self._provider.backend("ollama")
+        if not isinstance(backend, OllamaBackend):  # a test double: Ollama's defaults
+            return Capabilities(context_window=4096)
+        shown = await backend.capabilities(ref.model)
+        self._shown[ref.model] = (time.monotonic(), shown)
+        return shown
+
+    async def candidate(self, name: str) -> Candidate:
+        """The model with its capabilities; raises UnknownModelError or ProviderError when
+        it cannot be used (no key, backend down, model missing)."""
+        ref = self._provider.resolve(name)
+        self._provider.get_model(ref.name)
+        caps = await self._capabilities(ref)
+        return Candidate(
+            ref.name,
+            ref.is_local,
+            caps.context_window,
+            tools=caps.tools,
+            structured_output=caps.structured_output,
+            vision=caps.vision,
+        )
+
+    async def configured_candidate(self, name: str) -> Candidate:
+        """A configured model, marked unavailable (with the reason) when it cannot be used:
+        the router then chooses among the others."""
         try:
-            ref = self._provider.resolve(requested)
-            self._provider.get_model(ref.name)  # fails now on a missing key or backend
+            return await self.candidate(name)
+        except (UnknownModelError, ProviderError) as err:
+            ref = self._provider.resolve(name)
+            return Candidate(
+                ref.name, ref.is_local, 0, available=False, unavailable_reason=_first_sentence(err)
+            )
+
+    async def requested_candidate(self, name: str | None) -> Candidate:
+        """A model the run names must be usable: a missing key or model fails the run
+        now, with its reason, rather than quietly running on another model. A backend
+        that does not answer may still be starting: the model-call activity finds out,
+        retried by its retry policy and visible in the history."""
+        ref = self._provider.resolve(name)
+        try:
+            return await self.candidate(ref.name)
+        except ProviderUnreachableError:
+            return Candidate(ref.name, ref.is_local, context_window=UNKNOWN_CONTEXT)
+
+    @activity.defn
+    async def routing_setup(self, request: RoutingSetupRequest) -> RoutingSetup:
+        """Candidates with their capabilities and availability, thresholds, extra terms
+        and the agent's configured preferences. Idempotent: reads configuration and asks
+        Ollama's /api/show."""
+        requested: Candidate | None = None
+        try:
+            if not is_default(request.requested):
+                requested = await self.requested_candidate(request.requested)
+            local, cloud = self.configured_models()
+            if not (requested or local or cloud):
+                self._provider.resolve(None)  # raises: no model at all, and why
         except (UnknownModelError, ProviderError) as err:
             raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from err
-        return ResolvedModel(name=ref.name, is_local=ref.is_local)
+        others = [n for n in dict.fromkeys(local + cloud) if not requested or n != requested.name]
+        routing = self._routing
+        return RoutingSetup(
+            candidates=[
+                *([requested] if requested else []),
+                *[await self.configured_candidate(name) for name in others],
+            ],
+            requested=requested.name if requested else None,
+            requested_is_local=requested.local if requested else False,
+            complexity_threshold=routing.complexity_threshold,
+            budget_reserve=routing.budget_reserve,
+            latency_shift=routing.latency_shift,
+            agent_preferences=routing.agents.get(request.agent),
+            terms=routing.terms,
+            patterns=routing.patterns,
+            second_stage=routing.second_stage,
+        )
+
+    @activity.defn
+    async def second_opinion(self, excerpts: list[str]) -> bool:
+        """Asks the first local model whether excerpts the detector was unsure of are
+        private. Safe by construction: the excerpts never leave the machine."""
+        local, _ = self.configured_models()
+        if not local:
+            raise ApplicationError(
+                "The privacy second stage needs a local model and none is configured.",
+                type="NoLocalModelError",
+                non_retryable=True,
+            )
+        model = self._provider.get_model(local[0])
+        response = await model.get_response(
+            SECOND_OPINION_INSTRUCTIONS,
+            "\n---\n".join(excerpts),
+            ModelSettings(temperature=0.0, max_tokens=20),
+            [],
+            AgentOutputSchema(Verdict),
+            [],
+            ModelTracing.DISABLED,
+            previous_response_id=None,
+            conversation_id=None,
+            prompt=None,
+        )
+        text = "".join(
+            part.text
+            for item in response.output
+            for part in getattr(item, "content", [])
+            if hasattr(part, "text")
+        )
+        try:
+            return Verdict.model_validate_json(text).sensitive
+        except ValueError:
+            # An unreadable verdict on an input we were unsure of: keep it local.
+            return True

@@ -55,7 +55,9 @@ def choose_default_model(
 async def build_provider_stack(
     settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> ProviderStack:
-    ollama = OllamaBackend(settings.ollama_host, transport=transport)
+    ollama = OllamaBackend(
+        settings.ollama_host, served_context=settings.ollama_context_length, transport=transport
+    )
     ollama_reachable = await ollama.is_reachable()
     embedded_url = settings.embedded_url
     server: EmbeddedModelServer | None = None

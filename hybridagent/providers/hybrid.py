@@ -43,6 +43,9 @@ class HybridModelProvider(ModelProvider):
             )
         return backend.get_model(ref.model)
 
+    def backend(self, prefix: str) -> Backend | None:
+        return self._backends.get(prefix)
+
     async def list_models(self) -> list[ModelListing]:
         return [await self._backends[p].list_models() for p in PREFIXES if p in self._backends]
 

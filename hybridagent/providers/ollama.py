@@ -9,7 +9,10 @@ import ollama
 from agents import Model
 
 from hybridagent.providers.base import ModelListing
+from hybridagent.providers.errors import ProviderUnreachableError
 from hybridagent.providers.openai_compat import chat_model, make_openai_client
+from hybridagent.routing.catalog import Capabilities, ollama_capabilities
+from hybridagent.routing.names import UnknownModelError
 
 PROBE_TIMEOUT_SECONDS = 2.0
 
@@ -17,8 +20,15 @@ PROBE_TIMEOUT_SECONDS = 2.0
 class OllamaBackend:
     prefix = "ollama"
 
-    def __init__(self, host: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        *,
+        served_context: int = 4096,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.host = host.rstrip("/")
+        self.served_context = served_context
         self._http = httpx.AsyncClient(transport=transport, timeout=None)
         self._openai = make_openai_client(f"{self.host}/v1", "ollama", self._http)
         self._native = ollama.AsyncClient(
@@ -37,6 +47,30 @@ class OllamaBackend:
         except (httpx.HTTPError, ollama.ResponseError, ConnectionError):
             return False
         return True
+
+    async def capabilities(self, model: str) -> Capabilities:
+        """From `/api/show`; raises UnknownModelError for a model Ollama does not have and
+        ProviderUnreachableError when Ollama does not answer."""
+        try:
+            shown = await self._native.show(model)
+        except ollama.ResponseError as err:
+            if err.status_code == 404:
+                raise UnknownModelError(
+                    f"Ollama at {self.host} has no model {model!r}; "
+                    f"pull it with `ollama pull {model}`."
+                ) from None
+            raise ProviderUnreachableError(
+                f"Ollama at {self.host} answered /api/show with HTTP {err.status_code}."
+            ) from None
+        except (httpx.HTTPError, ConnectionError) as err:
+            raise ProviderUnreachableError(
+                f"Ollama is not reachable at {self.host} ({type(err).__name__})."
+            ) from None
+        return ollama_capabilities(
+            list(shown.capabilities or ["completion"]),
+            dict(shown.modelinfo or {}),
+            self.served_context,
+        )
 
     async def list_models(self) -> ModelListing:
         try:

@@ -22,6 +22,8 @@ class Preferences:
     privacy_level: PrivacyLevel = "standard"
     latency_preference: LatencyPreference = "balanced"
     token_budget: int | None = None
+    # A model the request or agent named: chosen whenever the rules allow it.
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,9 @@ class Candidate:
     context_window: int
     tools: bool = True
     structured_output: bool = True
+    vision: bool = False
     available: bool = True
+    unavailable_reason: str = "unavailable"
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class CallFacts:
     input_tokens: int
     needs_tools: bool = False
     needs_schema: bool = False
+    needs_vision: bool = False
     sensitive_types: tuple[str, ...] = ()
     pinned: bool = False
     complexity: float = 0.0
@@ -73,13 +78,15 @@ def _rejection(
     if force == "cloud" and candidate.local and not local_only:
         return "local model, force_provider=cloud"
     if not candidate.available:
-        return "unavailable"
+        return candidate.unavailable_reason
     if facts.input_tokens > candidate.context_window:
         return f"input of {facts.input_tokens} tokens exceeds context of {candidate.context_window}"
     if facts.needs_tools and not candidate.tools:
         return "cannot call tools"
     if facts.needs_schema and not candidate.structured_output:
         return "no structured output"
+    if facts.needs_vision and not candidate.vision:
+        return "cannot read images"
     return None
 
 
@@ -124,6 +131,16 @@ def decide(
             error=f"No {scope} can take this call: "
             + "; ".join(f"{name}: {why}" for name, why in rejected.items())
             + ".",
+        )
+
+    requested = preferences.model
+    if requested is not None:
+        named = next((c for c in allowed if c.name == requested), None)
+        if named is not None:
+            reasons.append(f"requested model {requested}")
+            return Decision(named.name, local_only, tuple(reasons), rejected)
+        reasons.append(
+            f"requested model {requested} rejected: {rejected.get(requested, 'not configured')}"
         )
 
     want_cloud = not local_only and _wants_cloud(facts, preferences, config, reasons)

@@ -17,7 +17,7 @@ from hybridagent.routing.findings import Finding
 from hybridagent.routing.personal_data import find_personal_data
 from hybridagent.routing.secrets import find_secrets
 
-__all__ = ["Finding", "scan"]
+__all__ = ["Finding", "scan", "unsure_excerpts"]
 
 
 @cache
@@ -90,3 +90,30 @@ def scan(text: str, terms: Sequence[str] = (), patterns: Sequence[str] = ()) -> 
             }
             found.add(whole)
     return sorted(found)
+
+
+# Words that make a clean-looking input worth a second look by the local model.
+_CUES = re.compile(
+    r"\b(?:confidential|private|secret|password|passcode|credentials?|diagnos\w*|medical"
+    r"|prescri\w*|salary|bank account|account number|personal|internal only|do not share"
+    r"|social security|home address|date of birth)\b",
+    re.IGNORECASE,
+)
+EXCERPT_CHARS = 160
+MAX_EXCERPTS = 3
+
+
+def unsure_excerpts(text: str) -> list[str]:
+    """Excerpts around privacy cue words in an input the detectors found clean: what the
+    optional second stage asks the local model about. Empty when there is no cue."""
+    excerpts: list[str] = []
+    last_end = -1
+    for match in _CUES.finditer(text):
+        start = max(0, match.start() - EXCERPT_CHARS)
+        if start < last_end:
+            continue
+        last_end = match.end() + EXCERPT_CHARS
+        excerpts.append(text[start:last_end])
+        if len(excerpts) == MAX_EXCERPTS:
+            break
+    return excerpts

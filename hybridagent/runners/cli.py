@@ -14,7 +14,7 @@ from rich.table import Table
 
 from hybridagent.agents.catalog import get_agent_spec
 from hybridagent.agents.spec import UnknownAgentError
-from hybridagent.config import Settings
+from hybridagent.config import ConfigError, load_settings
 from hybridagent.providers.errors import ProviderError
 from hybridagent.routing.names import UnknownModelError, is_default, parse_model_name
 from hybridagent.runners.devserver import DevServerError
@@ -29,6 +29,7 @@ app = typer.Typer(
 err_console = Console(stderr=True)
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
+    ConfigError,
     TemporalUnreachableError,
     ProviderError,
     UnknownModelError,
@@ -70,29 +71,41 @@ def run(
     ] = None,
     max_turns: Annotated[int, typer.Option(min=1, max=100)] = 10,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Start the run and return.")] = False,
-    route: Annotated[
-        bool, typer.Option("--route", help="Route every model call (privacy, complexity).")
-    ] = False,
-    force_provider: Annotated[
-        str | None, typer.Option(help="With routing: local, cloud or none.")
+    force_provider: Annotated[str | None, typer.Option(help="local, cloud or none.")] = None,
+    privacy_level: Annotated[str | None, typer.Option(help="standard, high or max.")] = None,
+    latency_preference: Annotated[
+        str | None, typer.Option(help="speed, balanced or quality.")
     ] = None,
-    privacy_level: Annotated[
-        str | None, typer.Option(help="With routing: standard, high or max.")
+    token_budget: Annotated[
+        int | None, typer.Option(help="Tokens for the run; near the end calls go local.")
     ] = None,
-    term: Annotated[
-        list[str] | None, typer.Option(help="With routing: an extra sensitive term.")
+    term: Annotated[list[str] | None, typer.Option(help="An extra sensitive term.")] = None,
+    pattern: Annotated[
+        list[str] | None, typer.Option(help="An extra sensitive regular expression.")
     ] = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Print each model call's routing decision.")
     ] = False,
 ) -> None:
-    """Start an AgentWorkflow and print the answer, the model used and the Web UI link."""
+    """Start an AgentWorkflow and print the answer, the model used and the Web UI link.
+
+    Every model call is routed (privacy, capabilities, complexity); the options below
+    are the run's routing preferences."""
     from hybridagent.runners.start import explain as explain_trail
     from hybridagent.runners.start import report, start_agent_run
 
-    settings = Settings()
+    settings = load_settings()
     run_cli_command(lambda: _check_request(agent, model))
-    routing = _routing_preferences(route, force_provider, privacy_level, term or [])
+    routing = _routing_preferences(
+        {
+            "force_provider": force_provider,
+            "privacy_level": privacy_level,
+            "latency_preference": latency_preference,
+            "token_budget": token_budget,
+            "terms": term,
+            "patterns": pattern,
+        }
+    )
     outcome = run_cli_command(
         lambda: asyncio.run(
             start_agent_run(
@@ -116,26 +129,21 @@ def run(
         typer.echo("\n" + explain_trail(outcome.trail))
 
 
-def _routing_preferences(
-    route: bool, force_provider: str | None, privacy_level: str | None, terms: list[str]
-) -> Any:
-    """RoutingPreferences when any routing option is given; a bad value is one sentence."""
+def _routing_preferences(options: dict[str, Any]) -> Any:
+    """RoutingPreferences from the options given; a bad value is one sentence."""
     from pydantic import ValidationError
 
-    from hybridagent.workflows.io import RoutingPreferences
+    from hybridagent.routing.preferences import RoutingPreferences
 
-    if not (route or force_provider or privacy_level or terms):
+    values = {name: value for name, value in options.items() if value}
+    if not values:
         return None
-    values: dict[str, Any] = {"terms": terms}
-    if force_provider:
-        values["force_provider"] = force_provider
-    if privacy_level:
-        values["privacy_level"] = privacy_level
     try:
         return RoutingPreferences(**values)
     except ValidationError as err:
         first = err.errors()[0]
-        fail(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}.")
+        option = {"terms": "term", "patterns": "pattern"}.get(str(first["loc"][0]), first["loc"][0])
+        fail(f"--{str(option).replace('_', '-')}: {first['msg']}.")
 
 
 @app.command()
@@ -154,7 +162,7 @@ def dev(
     """Start the Temporal dev server, the embedded model (when Ollama is absent) and a worker."""
     from hybridagent.runners.stack import run_dev_stack
 
-    run_cli_command(lambda: asyncio.run(run_dev_stack(Settings(), port=port, ui_port=ui_port)))
+    run_cli_command(lambda: asyncio.run(run_dev_stack(load_settings(), port=port, ui_port=ui_port)))
 
 
 @app.command()
@@ -166,7 +174,9 @@ def demo(
     """Run the haiku weather sample on a local model end to end, then stop."""
     from hybridagent.runners.stack import run_demo
 
-    run_cli_command(lambda: asyncio.run(run_demo(Settings(), prompt, port=port, ui_port=ui_port)))
+    run_cli_command(
+        lambda: asyncio.run(run_demo(load_settings(), prompt, port=port, ui_port=ui_port))
+    )
 
 
 @app.command()
@@ -174,7 +184,7 @@ def models() -> None:
     """List the models each provider offers and whether it is reachable."""
     from hybridagent.runners.stack import list_models
 
-    listings = run_cli_command(lambda: asyncio.run(list_models(Settings())))
+    listings = run_cli_command(lambda: asyncio.run(list_models(load_settings())))
     table = Table("provider", "endpoint", "reachable", "models / detail")
     for listing in listings:
         shown = ", ".join(listing.models) or listing.detail

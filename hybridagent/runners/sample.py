@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from hybridagent.config import Settings
+from hybridagent.config import load_settings
 from hybridagent.runners.cli import exit_now, fail, run_cli_command
 from hybridagent.runners.start import report, start_run
 from hybridagent.workflows.io import HaikuInput
@@ -12,7 +12,7 @@ from hybridagent.workflows.io import HaikuInput
 
 async def _run(workflow: str, argv: list[str]) -> None:
     request = HaikuInput(**dict(zip(("prompt", "model"), argv, strict=False)))
-    outcome = await start_run(Settings(), workflow, request)
+    outcome = await start_run(load_settings(), workflow, request)
     if outcome.error:
         fail(f"{outcome.error}\nWeb UI: {outcome.url}")
     print(report(outcome))

@@ -100,13 +100,17 @@ async def start_run(
 def explain(trail: list[RoutingRecord]) -> str:
     """`hybridagent run --explain`: one block per routed model call."""
     if not trail:
-        return "routing: not used for this run (pass --route to route each call)"
+        return "routing: no model call was routed"
     lines = []
     for record in trail:
         where = "local only" if record.local_only else "local or cloud"
+        factors = ", ".join(
+            f"{name} {value:.2f}" for name, value in record.complexity_factors.items() if value
+        )
         lines.append(
             f"call {record.call} ({record.agent}): {record.model or 'no model'} [{where}]; "
-            f"complexity {record.complexity:.2f}"
+            f"~{record.input_tokens} input tokens; complexity {record.complexity:.2f}"
+            + (f" ({factors})" if factors else "")
         )
         lines += [f"  reason: {reason}" for reason in record.reasons]
         lines += [f"  rejected {name}: {why}" for name, why in record.rejected.items()]

@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 
-from hybridagent.config import Settings
+from hybridagent.config import Settings, load_settings
 from hybridagent.providers.factory import ProviderStack, build_provider_stack
 from hybridagent.workers.plugin import build_plugin, build_worker
 from hybridagent.workers.temporal_client import connect
@@ -60,9 +60,9 @@ def describe(stack: ProviderStack, settings: Settings) -> str:
 def main() -> None:
     from hybridagent.runners.cli import exit_now, run_cli_command
 
-    settings = Settings()
-
     async def run() -> None:
+        settings = load_settings()
+
         def ready(stack: ProviderStack) -> None:
             print(describe(stack, settings), file=sys.stderr, flush=True)
 

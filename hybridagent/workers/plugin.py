@@ -68,8 +68,13 @@ def build_plugin(settings: Settings, provider: HybridModelProvider) -> OpenAIAge
 
 
 def activities(settings: Settings, provider: HybridModelProvider) -> list[Callable[..., Any]]:
-    models = ModelActivities(provider, settings.cloud_model, settings.embedded_context)
-    return [get_weather, models.resolve_model, models.routing_candidates]
+    models = ModelActivities(
+        provider,
+        settings.routing,
+        cloud_model=settings.cloud_model,
+        embedded_context=settings.embedded_context,
+    )
+    return [get_weather, models.routing_setup, models.second_opinion]
 
 
 def build_worker(client: Client, settings: Settings, provider: HybridModelProvider) -> Worker:

@@ -42,12 +42,5 @@ class AgentWorkflow:
                 raise ApplicationError(
                     str(err), type="UnknownAgentError", non_retryable=True
                 ) from None
-        if request.routing is not None:
-            self._router = await make_router(request.routing)
-        return await run_agent(
-            spec,
-            request.prompt,
-            model=request.model,
-            max_turns=request.max_turns,
-            router=self._router,
-        )
+        self._router = await make_router(spec, model=request.model, preferences=request.routing)
+        return await run_agent(spec, request.prompt, self._router, max_turns=request.max_turns)

@@ -11,7 +11,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from hybridagent.agents.catalog import get_agent_spec
     from hybridagent.workflows.io import AgentRunOutput, HaikuInput, parse_input
-    from hybridagent.workflows.run_agent import run_agent
+    from hybridagent.workflows.run_agent import make_router, run_agent
 
 DEFAULT_LITELLM_MODEL = "litellm/anthropic/claude-3-5-haiku-20241022"
 
@@ -23,9 +23,9 @@ class LocalHaikuWorkflow:
     @workflow.run
     async def run(self, input: HaikuInput | str | dict[str, Any]) -> AgentRunOutput:
         request = parse_input(HaikuInput, input, "LocalHaikuWorkflow")
-        return await run_agent(
-            get_agent_spec("haiku"), request.prompt, model=request.model, local_only=True
-        )
+        spec = get_agent_spec("haiku")
+        router = await make_router(spec, model=request.model, local_only=True)
+        return await run_agent(spec, request.prompt, router)
 
 
 @workflow.defn
@@ -35,9 +35,9 @@ class LitellmHaikuWorkflow:
     @workflow.run
     async def run(self, input: HaikuInput | str | dict[str, Any]) -> AgentRunOutput:
         request = parse_input(HaikuInput, input, "LitellmHaikuWorkflow")
-        return await run_agent(
-            get_agent_spec("haiku"), request.prompt, model=request.model or DEFAULT_LITELLM_MODEL
-        )
+        spec = get_agent_spec("haiku")
+        router = await make_router(spec, model=request.model or DEFAULT_LITELLM_MODEL)
+        return await run_agent(spec, request.prompt, router)
 
 
 WORKFLOWS = [LocalHaikuWorkflow, LitellmHaikuWorkflow]

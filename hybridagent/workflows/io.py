@@ -4,23 +4,15 @@ Temporal CLI can start runs and the Web UI shows them readably.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 from temporalio.exceptions import ApplicationError
 
 from hybridagent.agents.spec import AgentSpec
+from hybridagent.routing.preferences import RoutingPreferences
 
-
-class RoutingPreferences(BaseModel):
-    """Given, every model call of the run is routed by the policy (routing/policy.py)."""
-
-    force_provider: Literal["local", "cloud", "none"] = "none"
-    privacy_level: Literal["standard", "high", "max"] = "standard"
-    latency_preference: Literal["speed", "balanced", "quality"] = "balanced"
-    token_budget: int | None = Field(None, ge=1)
-    terms: list[str] = Field(default_factory=list)
-    patterns: list[str] = Field(default_factory=list)
+__all__ = ["RoutingPreferences"]  # re-exported: part of the workflow input
 
 
 class RoutingRecord(BaseModel):
@@ -34,6 +26,9 @@ class RoutingRecord(BaseModel):
     rejected: dict[str, str]
     finding_types: list[str]
     complexity: float
+    complexity_factors: dict[str, float] = Field(default_factory=dict)
+    input_tokens: int = 0
+    tokens_used: int = 0
 
 
 class AgentRunInput(BaseModel):

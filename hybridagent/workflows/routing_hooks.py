@@ -2,67 +2,107 @@
 input, decide with the pure policy, record the decision, and point the plugin's model
 stub at the chosen model.
 
-Deterministic (the detector and the policy are pure), so a replay makes the same
-decisions. Once any call's input was sensitive the run stays pinned to local models.
+Deterministic (the detector and the policy are pure; the optional second opinion is an
+activity whose answer the history records), so a replay makes the same decisions. Once
+any call's input was sensitive the run stays pinned to local models.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio.exceptions import ApplicationError
 
+from hybridagent.activities.models import RoutingSetup
 from hybridagent.routing.complexity import complexity
-from hybridagent.routing.policy import CallFacts, Candidate, Decision, Preferences, decide
-from hybridagent.routing.privacy import scan
-from hybridagent.workflows.io import RoutingPreferences, RoutingRecord
+from hybridagent.routing.policy import CallFacts, Decision, Preferences, RoutingConfig, decide
+from hybridagent.routing.preferences import RoutingPreferences
+from hybridagent.routing.privacy import scan, unsure_excerpts
+from hybridagent.workflows.io import RoutingRecord
+
+SecondOpinion = Callable[[list[str]], Awaitable[bool]]
+LOCAL_JUDGEMENT = "local_model_judgement"
 
 
-def _input_text(system_prompt: str | None, items: list[Any]) -> tuple[str, int]:
+def _input_text(system_prompt: str | None, items: list[Any]) -> tuple[str, int, bool]:
     """The call's whole input as text (instructions, messages, tool calls and results),
-    and the number of conversation turns in it."""
+    the number of conversation turns in it, and whether it holds an image."""
     parts = [system_prompt or ""]
     turns = 0
+    image = False
     for item in items:
         data = item if isinstance(item, dict) else getattr(item, "model_dump", lambda: {})()
         if data.get("role") in ("user", "assistant"):
             turns += 1
+        content = data.get("content")
+        if isinstance(content, list):
+            image = image or any(
+                isinstance(part, dict) and part.get("type") == "input_image" for part in content
+            )
         parts.append(json.dumps(data, ensure_ascii=False, default=str))
-    return "\n".join(parts), turns
+    return "\n".join(parts), turns, image
 
 
 class CallRouter:
-    def __init__(self, preferences: RoutingPreferences, candidates: list[Candidate]) -> None:
+    def __init__(
+        self,
+        preferences: RoutingPreferences,
+        setup: RoutingSetup,
+        second_opinion: SecondOpinion | None = None,
+    ) -> None:
         self.preferences = preferences
         self.policy_preferences = Preferences(
             force_provider=preferences.force_provider,
             privacy_level=preferences.privacy_level,
             latency_preference=preferences.latency_preference,
             token_budget=preferences.token_budget,
+            model=setup.requested,
         )
-        self.candidates = tuple(candidates)
+        self.config = RoutingConfig(
+            complexity_threshold=setup.complexity_threshold,
+            budget_reserve=setup.budget_reserve,
+            latency_shift=setup.latency_shift,
+        )
+        self.candidates = tuple(setup.candidates)
+        self.second_opinion = second_opinion if setup.second_stage else None
         self.pinned = False
         self.trail: list[RoutingRecord] = []
 
-    def route(
+    @property
+    def first_model(self) -> tuple[str, bool] | None:
+        """The model an agent starts with before its first call is routed."""
+        chosen = next(
+            (c for c in self.candidates if c.name == self.policy_preferences.model),
+            self.candidates[0] if self.candidates else None,
+        )
+        return (chosen.name, chosen.local) if chosen else None
+
+    async def route(
         self, agent: Any, system_prompt: str | None, items: list[Any], tokens_used: int
     ) -> Decision:
-        text, turns = _input_text(system_prompt, items)
+        text, turns, image = _input_text(system_prompt, items)
         findings = scan(text, self.preferences.terms, self.preferences.patterns)
+        types = sorted({f.type for f in findings})
+        if not findings and not self.pinned and self.second_opinion is not None:
+            excerpts = unsure_excerpts(text)
+            if excerpts and await self.second_opinion(excerpts):
+                types = [LOCAL_JUDGEMENT]
         score = complexity(text, turns=max(turns, 1), tools=len(agent.tools) + len(agent.handoffs))
         facts = CallFacts(
             input_tokens=len(text) // 4,
             needs_tools=bool(agent.tools or agent.handoffs),
             needs_schema=agent.output_type not in (None, str),
-            sensitive_types=tuple(sorted({f.type for f in findings})),
+            needs_vision=image,
+            sensitive_types=tuple(types),
             pinned=self.pinned,
             complexity=score.score,
             tokens_used=tokens_used,
         )
-        decision = decide(facts, self.policy_preferences, self.candidates)
-        self.pinned = self.pinned or bool(findings)
+        decision = decide(facts, self.policy_preferences, self.candidates, self.config)
+        self.pinned = self.pinned or bool(types)
         self.trail.append(
             RoutingRecord(
                 call=len(self.trail) + 1,
@@ -73,6 +113,9 @@ class CallRouter:
                 rejected=decision.rejected,
                 finding_types=list(facts.sensitive_types),
                 complexity=score.score,
+                complexity_factors=score.factors,
+                input_tokens=facts.input_tokens,
+                tokens_used=tokens_used,
             )
         )
         if decision.model is None:

@@ -1,6 +1,6 @@
-"""The one way our workflows run an agent: resolve the model on the worker (or route
-every call when a router is given), run the agent with the plugin, and turn failures
-into one-sentence, non-retryable errors.
+"""The one way our workflows run an agent: fetch the worker's routing setup, route
+every model call, run the agent with the plugin, and turn failures into one-sentence,
+non-retryable errors.
 """
 
 from __future__ import annotations
@@ -15,19 +15,21 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError,
 with workflow.unsafe.imports_passed_through():
     from agents import Agent, AgentsException, RunContextWrapper, RunHooks, Runner
 
-    from hybridagent.activities.models import ModelActivities, ResolvedModel
+    from hybridagent.activities.models import ModelActivities, RoutingSetupRequest
     from hybridagent.agents.build import build_agent
     from hybridagent.agents.spec import AgentSpec, UnknownAgentError
-    from hybridagent.workflows.io import AgentRunOutput, RoutingPreferences, TokenUsage
+    from hybridagent.routing.preferences import RoutingPreferences, merge
+    from hybridagent.workflows.io import AgentRunOutput, TokenUsage
     from hybridagent.workflows.routing_hooks import CallRouter
 
-RESOLVE_TIMEOUT = timedelta(seconds=30)
+SETUP_TIMEOUT = timedelta(seconds=30)
+SECOND_OPINION_TIMEOUT = timedelta(seconds=60)
 
 
 class _RunHooks(RunHooks[Any]):
-    """Routes each model call when a router is given; collects the models used."""
+    """Routes each model call; collects the models used."""
 
-    def __init__(self, router: CallRouter | None) -> None:
+    def __init__(self, router: CallRouter) -> None:
         self.router = router
         self.models: list[str] = []
 
@@ -38,8 +40,7 @@ class _RunHooks(RunHooks[Any]):
         system_prompt: str | None,
         input_items: list[Any],
     ) -> None:
-        if self.router is not None:
-            self.router.route(agent, system_prompt, input_items, context.usage.total_tokens)
+        await self.router.route(agent, system_prompt, input_items, context.usage.total_tokens)
 
     async def on_llm_end(
         self, context: RunContextWrapper[Any], agent: Agent[Any], response: Any
@@ -49,18 +50,6 @@ class _RunHooks(RunHooks[Any]):
         name = model if isinstance(model, str) else str(getattr(model, "model_name", model))
         if name not in self.models:
             self.models.append(name)
-
-
-async def resolve_model(requested: str | None) -> ResolvedModel:
-    try:
-        return await workflow.execute_local_activity_method(
-            ModelActivities.resolve_model,
-            requested,
-            start_to_close_timeout=RESOLVE_TIMEOUT,
-            retry_policy=RetryPolicy(maximum_attempts=3),
-        )
-    except ActivityError as err:
-        raise user_facing(err) from None
 
 
 def user_facing(err: FailureError) -> ApplicationError:
@@ -88,39 +77,62 @@ def user_facing(err: FailureError) -> ApplicationError:
     return ApplicationError(found.message, type=found.type, non_retryable=True)
 
 
-async def make_router(preferences: RoutingPreferences) -> CallRouter:
-    """Fetch the worker's candidate models (recorded in history) and build the router."""
-    candidates = await workflow.execute_local_activity_method(
-        ModelActivities.routing_candidates,
-        start_to_close_timeout=RESOLVE_TIMEOUT,
-        retry_policy=RetryPolicy(maximum_attempts=3),
-    )
-    return CallRouter(preferences, candidates)
-
-
-async def run_agent(
+async def make_router(
     spec: AgentSpec,
-    prompt: str,
     *,
     model: str | None,
-    max_turns: int = 10,
+    preferences: RoutingPreferences | None = None,
     local_only: bool = False,
-    router: CallRouter | None = None,
-) -> AgentRunOutput:
-    if router is not None and router.candidates:
-        # Each call's model is chosen by the router; this is only the starting name.
-        first = router.candidates[0]
-        resolved = ResolvedModel(name=first.name, is_local=first.local)
-    else:
-        resolved = await resolve_model(model or spec.model)
-    if local_only and not resolved.is_local:
+) -> CallRouter:
+    """Ask the worker for the run's routing setup (recorded in history) and build the
+    router. Preferences, most specific first: the request's, the spec's, the
+    configuration's for this agent; terms and patterns of all of them add up."""
+    try:
+        setup = await workflow.execute_local_activity_method(
+            ModelActivities.routing_setup,
+            RoutingSetupRequest(requested=model or spec.model, agent=spec.name),
+            start_to_close_timeout=SETUP_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=3),
+        )
+    except ActivityError as err:
+        raise user_facing(err) from None
+    if local_only and setup.requested and not setup.requested_is_local:
         raise ApplicationError(
-            f"This workflow runs on local models only, and {resolved.name} is a cloud model.",
+            f"This workflow runs on local models only, and {setup.requested} is a cloud model.",
             type="LocalModelRequired",
             non_retryable=True,
         )
+    merged = merge(
+        preferences,
+        spec.routing,
+        setup.agent_preferences,
+        RoutingPreferences(terms=setup.terms, patterns=setup.patterns),
+    )
+    if local_only:
+        merged = merged.model_copy(update={"force_provider": "local"})
+    return CallRouter(merged, setup, second_opinion)
+
+
+async def second_opinion(excerpts: list[str]) -> bool:
+    return await workflow.execute_local_activity_method(
+        ModelActivities.second_opinion,
+        excerpts,
+        start_to_close_timeout=SECOND_OPINION_TIMEOUT,
+        retry_policy=RetryPolicy(maximum_attempts=2),
+    )
+
+
+async def run_agent(
+    spec: AgentSpec, prompt: str, router: CallRouter, *, max_turns: int = 10
+) -> AgentRunOutput:
+    """Every model call of the run is routed by `router` (see routing_hooks.py)."""
+    first = router.first_model
+    if first is None:
+        raise ApplicationError(
+            "No model is configured on this worker.", type="NoModelForCall", non_retryable=True
+        )
     try:
-        agent = build_agent(spec, resolved.name)
+        agent = build_agent(spec, first[0])
     except UnknownAgentError as err:
         raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from None
     hooks = _RunHooks(router)
@@ -135,7 +147,7 @@ async def run_agent(
     return AgentRunOutput(
         final_output=output if isinstance(output, str) else str(output),
         agent=spec.name,
-        models_used=hooks.models or [resolved.name],
+        models_used=hooks.models or [first[0]],
         usage=TokenUsage(
             requests=usage.requests,
             input_tokens=usage.input_tokens,

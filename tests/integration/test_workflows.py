@@ -72,7 +72,8 @@ async def test_agent_workflow_on_embedded_model(client: Client, worker: RunningW
         inputs for name, inputs in scheduled_activities(history) if name == "invoke_model_activity"
     ]
     assert len(calls) == 1 and calls[0][0]["model_name"] == "local/smollm2"
-    assert activity_summaries(history) == ["general · local/smollm2"]
+    [label] = activity_summaries(history)
+    assert label.startswith("general · local/smollm2 · routed: complexity ")
     await replay(history, worker.settings)
 
 

@@ -16,15 +16,16 @@ LOCAL = Candidate(
 LOCAL_PLAIN = Candidate(
     "ollama/tiny", local=True, context_window=2048, tools=False, structured_output=False
 )
-CLOUD = Candidate("openai/gpt-4o-mini", local=False, context_window=128_000)
+CLOUD = Candidate("openai/gpt-4o-mini", local=False, context_window=128_000, vision=True)
 
 FORCE = ("none", "local", "cloud")
 PRIVACY = ("standard", "high", "max")
 LATENCY = ("speed", "balanced", "quality")
 SENSITIVITY = ("none", "sensitive", "pinned")
 AVAILABILITY = ("all", "local down", "cloud down", "all down")
-NEEDS = ("text", "tools", "schema", "long")
+NEEDS = ("text", "tools", "schema", "long", "vision")
 COMPLEXITY = (0.1, 0.9)
+REQUESTED = (None, LOCAL_PLAIN.name, CLOUD.name)
 
 
 def candidates(availability: str) -> tuple[Candidate, ...]:
@@ -42,6 +43,7 @@ def facts(sensitivity: str, needs: str, score: float) -> CallFacts:
         input_tokens=3000 if needs == "long" else 200,
         needs_tools=needs == "tools",
         needs_schema=needs == "schema",
+        needs_vision=needs == "vision",
         sensitive_types=("email",) if sensitivity == "sensitive" else (),
         pinned=sensitivity == "pinned",
         complexity=score,
@@ -49,12 +51,15 @@ def facts(sensitivity: str, needs: str, score: float) -> CallFacts:
 
 
 TABLE = list(
-    itertools.product(FORCE, PRIVACY, LATENCY, SENSITIVITY, AVAILABILITY, NEEDS, COMPLEXITY)
+    itertools.product(
+        FORCE, PRIVACY, LATENCY, SENSITIVITY, AVAILABILITY, NEEDS, COMPLEXITY, REQUESTED
+    )
 )
 
 
 @pytest.mark.parametrize(
-    ("force", "privacy", "latency", "sensitivity", "availability", "needs", "score"), TABLE
+    ("force", "privacy", "latency", "sensitivity", "availability", "needs", "score", "requested"),
+    TABLE,
 )
 def test_policy_table(
     force: str,
@@ -64,10 +69,16 @@ def test_policy_table(
     availability: str,
     needs: str,
     score: float,
+    requested: str | None,
 ) -> None:
     pool = candidates(availability)
     call = facts(sensitivity, needs, score)
-    prefs = Preferences(force_provider=force, privacy_level=privacy, latency_preference=latency)  # type: ignore[arg-type]
+    prefs = Preferences(
+        force_provider=force,  # type: ignore[arg-type]
+        privacy_level=privacy,  # type: ignore[arg-type]
+        latency_preference=latency,  # type: ignore[arg-type]
+        model=requested,
+    )
     decision = decide(call, prefs, pool)
     chosen = next((c for c in pool if c.name == decision.model), None)
     must_stay_local = sensitivity != "none" or privacy == "max"
@@ -82,6 +93,7 @@ def test_policy_table(
         assert call.input_tokens <= chosen.context_window
         assert chosen.tools or not call.needs_tools
         assert chosen.structured_output or not call.needs_schema
+        assert chosen.vision or not call.needs_vision
         assert decision.error is None
     else:
         assert decision.error and decision.error.startswith("No ")
@@ -92,9 +104,19 @@ def test_policy_table(
         assert chosen is None or not chosen.local
     if force == "cloud" and must_stay_local:
         assert "force_provider=cloud refused: the call must stay local" in decision.reasons
-    # Complexity: on standard privacy with both tiers up and no force, hard calls go to
-    # the cloud and easy ones stay local.
-    if force == "none" and privacy == "standard" and not must_stay_local and availability == "all":
+    # A requested model is chosen whenever the rules allow it, and only then.
+    if requested is not None:
+        assert (decision.model == requested) == (requested not in decision.rejected)
+    # Complexity: on standard privacy with both tiers up and no force or named model, hard
+    # calls go to the cloud and easy ones stay local.
+    if (
+        force == "none"
+        and privacy == "standard"
+        and not must_stay_local
+        and availability == "all"
+        and requested is None
+        and needs != "vision"
+    ):
         threshold = {"speed": 0.65, "balanced": 0.5, "quality": 0.35}[latency]
         assert chosen is not None
         assert chosen.local == (score < threshold)

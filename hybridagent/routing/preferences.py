@@ -1,0 +1,93 @@
+"""Routing preferences and the routing section of the configuration file.
+
+Preferences come from four places, most specific first: the request, the agent spec,
+the configuration's per-agent table, the defaults. `merge` combines them field by field,
+so an agent can ask for `privacy_level = "high"` and a request still choose its latency.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hybridagent.routing.names import UnknownModelError, parse_model_name
+
+
+def _valid_patterns(patterns: list[str]) -> list[str]:
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            raise ValueError(
+                f"pattern {pattern!r} is not a valid regular expression: {err}"
+            ) from None
+    return patterns
+
+
+class RoutingPreferences(BaseModel):
+    """What a request, an agent spec or the configuration asks of the router."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    force_provider: Literal["local", "cloud", "none"] = "none"
+    privacy_level: Literal["standard", "high", "max"] = "standard"
+    latency_preference: Literal["speed", "balanced", "quality"] = "balanced"
+    token_budget: int | None = Field(None, ge=1)
+    terms: list[str] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
+
+    _check_patterns = field_validator("patterns")(_valid_patterns)
+
+
+def merge(*layers: RoutingPreferences | None) -> RoutingPreferences:
+    """Most specific layer first; a field counts only where a layer set it. Terms and
+    patterns add up: every layer's sensitive words stay sensitive."""
+    values: dict[str, object] = {}
+    terms: list[str] = []
+    patterns: list[str] = []
+    for layer in layers:
+        if layer is None:
+            continue
+        for name in layer.model_fields_set - {"terms", "patterns"}:
+            values.setdefault(name, getattr(layer, name))
+        terms += [t for t in layer.terms if t not in terms]
+        patterns += [p for p in layer.patterns if p not in patterns]
+    return RoutingPreferences.model_validate({**values, "terms": terms, "patterns": patterns})
+
+
+class RoutingSettings(BaseModel):
+    """The `[routing]` table of hybridagent.toml (see docs/configuration.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Preference order. Empty local list: the worker's default local model (Ollama's
+    # OLLAMA_MODEL or the embedded one). Empty cloud list: HYBRIDAGENT_CLOUD_MODEL if set.
+    local_models: list[str] = Field(default_factory=list)
+    cloud_models: list[str] = Field(default_factory=list)
+    complexity_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    budget_reserve: float = Field(0.1, ge=0.0, lt=1.0)
+    latency_shift: float = Field(0.15, ge=0.0, le=0.5)
+    # Extra sensitive words and regular expressions, for every run on this worker.
+    terms: list[str] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
+    # Ask the local model about inputs the detector is unsure of (off: costs a model call).
+    second_stage: bool = False
+    # Per-agent preferences, by agent name: [routing.agents.research] privacy_level = "high"
+    agents: dict[str, RoutingPreferences] = Field(default_factory=dict)
+
+    _check_patterns = field_validator("patterns")(_valid_patterns)
+
+    @model_validator(mode="after")
+    def _models_in_their_lists(self) -> RoutingSettings:
+        for listed, local in ((self.local_models, True), (self.cloud_models, False)):
+            for name in listed:
+                try:
+                    ref = parse_model_name(name)
+                except UnknownModelError as err:
+                    raise ValueError(str(err)) from None
+                if ref.is_local != local:
+                    where = "local_models" if local else "cloud_models"
+                    raise ValueError(f"{name} is listed in {where} but is not a {where[:-7]} model")
+        return self
