@@ -47,6 +47,16 @@ def local_activity_markers(history: WorkflowHistory) -> int:
     return sum(1 for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED)
 
 
+def local_activities(history: WorkflowHistory) -> list[str]:
+    """The activity types of the local activities a run executed, in order."""
+    names = []
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            data = event.marker_recorded_event_attributes.details["data"].payloads[0].data
+            names.append(json.loads(data)["activity_type"])
+    return names
+
+
 async def replay(history: WorkflowHistory, settings: Settings) -> None:
     """Replay with the same workflows and plugin; raises on any non-determinism."""
     plugin = OpenAIAgentsPlugin(

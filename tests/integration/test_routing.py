@@ -13,11 +13,12 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
+from hybridagent.routing.preferences import RoutingPreferences, RoutingSettings
 from hybridagent.testing.stub_server import StubServer, tool_then_text
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.io import AgentRunOutput, RoutingRecord
 from tests.conftest import RunningWorker, make_settings, running_worker
-from tests.helpers import activity_summaries, replay
+from tests.helpers import activity_summaries, local_activities, replay
 
 SSN = "512-48-7730"
 HARD = (
@@ -145,3 +146,83 @@ async def test_sensitive_prompt_with_no_local_model_fails_instead_of_going_to_cl
         "No local model can take this call: openai/gpt-4o-mini: cloud model, call must stay local."
     )
     assert stub.requests == []
+
+
+@pytest.fixture(scope="module")
+async def configured_worker(
+    temporal_address: str,
+    embedded_url: str,
+    cloud_stub: StubServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[RunningWorker]:
+    """Routing from configuration: every non-sensitive call is "hard" (threshold 0), so
+    only privacy keeps a call local."""
+    routing = RoutingSettings(
+        cloud_models=["openai/gpt-4o-mini"],
+        complexity_threshold=0.0,
+        latency_shift=0.0,
+        terms=["Project Falcon"],
+        agents={"auditor": RoutingPreferences(privacy_level="max")},
+        second_stage=True,
+    )
+    settings = make_settings(
+        temporal_address, tmp_path_factory.mktemp("configured"), embedded_url=embedded_url,
+        openai_api_key="sk-test-stub-key", openai_base_url=cloud_stub.base_url, routing=routing,
+    )  # fmt: skip
+    async with running_worker(settings) as running:
+        yield running
+
+
+async def test_configured_term_keeps_the_call_local(
+    client: Client, configured_worker: RunningWorker, stub: StubServer
+) -> None:
+    queue = configured_worker.settings.task_queue
+    control = await start(client, queue, {"prompt": "What is the status of the project?"})
+    assert (await control.result()).models_used == ["openai/gpt-4o-mini"]
+    stub.requests.clear()
+    handle = await start(client, queue, {"prompt": "What is the status of project falcon?"})
+    assert (await handle.result()).models_used == ["local/smollm2"]
+    [record] = await trail(handle)
+    assert record.finding_types == ["custom_term"] and record.local_only
+    assert stub.requests == []
+
+
+async def test_agent_preferences_from_configuration_and_spec(
+    client: Client, configured_worker: RunningWorker, stub: StubServer
+) -> None:
+    queue = configured_worker.settings.task_queue
+    auditor = await start(client, queue, {"prompt": "Say hi.", "spec": {"name": "auditor"}})
+    assert (await auditor.result()).models_used == ["local/smollm2"]
+    assert "privacy_level=max" in (await trail(auditor))[0].reasons
+    spec = {"name": "homebody", "routing": {"force_provider": "local"}}
+    homebody = await start(client, queue, {"prompt": "Say hi.", "spec": spec})
+    assert (await homebody.result()).models_used == ["local/smollm2"]
+    assert stub.requests == []
+    # The request's own preference wins over the spec's.
+    request = {"prompt": "Say hi.", "spec": spec, "routing": {"force_provider": "cloud"}}
+    overridden = await start(client, queue, request)
+    assert (await overridden.result()).models_used == ["openai/gpt-4o-mini"]
+    assert len(stub.requests) == 1
+
+
+async def test_second_stage_asks_the_local_model_only_when_unsure(
+    client: Client, configured_worker: RunningWorker, stub: StubServer
+) -> None:
+    queue = configured_worker.settings.task_queue
+    plain = await start(client, queue, {"prompt": "What is the capital of Peru?"})
+    await plain.result()
+    assert local_activities(await plain.fetch_history()) == ["routing_setup"]
+
+    prompt = "Keep this confidential between us: we move the product launch to May."
+    unsure = await start(client, queue, {"prompt": prompt})
+    result = await unsure.result()
+    history = await unsure.fetch_history()
+    assert local_activities(history) == ["routing_setup", "second_opinion"]
+    [record] = await trail(unsure)
+    # SmolLM2's verdict is its own; the router must act on it either way.
+    if record.finding_types == ["local_model_judgement"]:
+        assert record.local_only and result.models_used == ["local/smollm2"]
+        assert not leaked(stub, "launch to May")
+    else:
+        assert record.finding_types == [] and result.models_used == ["openai/gpt-4o-mini"]
+    await replay(history, configured_worker.settings)

@@ -1,0 +1,116 @@
+"""CallRouter, the per-call seam between the Agents SDK run and the policy: what it
+reads from a call's input, when it asks for a second opinion, how it pins a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hybridagent.activities.models import RoutingSetup
+from hybridagent.routing.policy import Candidate
+from hybridagent.routing.preferences import RoutingPreferences
+from hybridagent.workflows.routing_hooks import LOCAL_JUDGEMENT, CallRouter
+
+LOCAL = Candidate("local/smollm2", local=True, context_window=4096)
+CLOUD = Candidate("openai/gpt-4o", local=False, context_window=128_000, vision=True)
+CONFIDENTIAL = "Keep this confidential: the launch moves to May."
+
+
+@dataclass
+class Params:
+    summary_override: str | None = None
+
+
+@dataclass
+class Stub:
+    model_name: str = ""
+    model_params: Params = field(default_factory=Params)
+
+
+@dataclass
+class FakeAgent:
+    name: str = "general"
+    tools: list[Any] = field(default_factory=list)
+    handoffs: list[Any] = field(default_factory=list)
+    output_type: Any = None
+    model: Stub = field(default_factory=Stub)
+
+
+class Opinion:
+    def __init__(self, verdict: bool) -> None:
+        self.verdict = verdict
+        self.asked: list[list[str]] = []
+
+    async def __call__(self, excerpts: list[str]) -> bool:
+        self.asked.append(excerpts)
+        return self.verdict
+
+
+def router(second_stage: bool, opinion: Opinion | None = None, **setup: Any) -> CallRouter:
+    config = RoutingSetup(
+        candidates=[LOCAL, CLOUD], complexity_threshold=0.0, second_stage=second_stage, **setup
+    )
+    return CallRouter(RoutingPreferences(), config, opinion)
+
+
+def user(text: str) -> list[Any]:
+    return [{"role": "user", "content": text}]
+
+
+async def test_second_opinion_sensitive_pins_the_run() -> None:
+    opinion = Opinion(True)
+    route = router(True, opinion)
+    agent = FakeAgent()
+    first = await route.route(agent, "Be brief.", user(CONFIDENTIAL), 0)
+    assert first.model == "local/smollm2" and first.local_only
+    assert route.trail[0].finding_types == [LOCAL_JUDGEMENT]
+    assert len(opinion.asked) == 1 and "confidential" in opinion.asked[0][0]
+    assert agent.model.model_name == "local/smollm2"
+    assert agent.model.model_params.summary_override.startswith(
+        "general · local/smollm2 · local only: sensitive input (local_model_judgement)"
+    )
+    later = await route.route(agent, "Be brief.", user("Thanks, what else?"), 50)
+    assert later.model == "local/smollm2" and "run is privacy-pinned" in later.reasons
+    assert len(opinion.asked) == 1  # a pinned run needs no more opinions
+
+
+async def test_second_opinion_clean_lets_the_call_go_out() -> None:
+    opinion = Opinion(False)
+    decision = await router(True, opinion).route(FakeAgent(), None, user(CONFIDENTIAL), 0)
+    assert decision.model == "openai/gpt-4o" and len(opinion.asked) == 1
+
+
+async def test_no_second_opinion_without_cue_with_findings_or_when_off() -> None:
+    opinion = Opinion(True)
+    on = router(True, opinion)
+    await on.route(FakeAgent(), None, user("What is the capital of Peru?"), 0)
+    await on.route(FakeAgent(), None, user("Confidential: my SSN is 512-48-7730."), 0)
+    assert opinion.asked == []
+    off = router(False, opinion)
+    assert (await off.route(FakeAgent(), None, user(CONFIDENTIAL), 0)).model == "openai/gpt-4o"
+    assert opinion.asked == []
+
+
+async def test_image_input_needs_a_model_with_vision() -> None:
+    image = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": "What is in this picture?"},
+                {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo="},
+            ],
+        }
+    ]
+    route = router(False, requested="local/smollm2")
+    decision = await route.route(FakeAgent(), None, image, 0)
+    assert decision.model == "openai/gpt-4o"
+    assert decision.rejected == {"local/smollm2": "cannot read images"}
+    assert "requested model local/smollm2 rejected: cannot read images" in decision.reasons
+
+
+async def test_trail_records_complexity_factors_and_tokens() -> None:
+    route = router(False)
+    await route.route(FakeAgent(), "Explain why, step by step.", user("Compare designs."), 120)
+    [record] = route.trail
+    assert record.complexity_factors["reasoning"] == 1.0
+    assert record.tokens_used == 120 and record.input_tokens > 0
