@@ -4,9 +4,10 @@ Quality: precision, recall and false-positive rate of `hybridagent.routing.priva
 on ../shared/privacy-dev/prompts.jsonl and on tests/data/privacy_labelled.jsonl, beside
 the naive keyword list `password,secret,token,key,credential` measured in the same run.
 
-Latency: p50/p99 of one scan of inputs of about 1k, 8k and 32k tokens (4 characters a
-token) of mixed prose and code with one secret near the end, on one core. Only the
-detector is timed: the routing policy that will use it (issue 3) is not built yet.
+Latency: p50/p99 of whole routing decisions (CallRouter.route, as workflows run it) on
+conversations of about 1k, 8k and 32k tokens (4 characters a token) of mixed prose and
+code with one secret near the end, on one core: the first call of a run (cold), a later
+call (the conversation plus one new message), and the bare detector on the joined text.
 
 Usage: python bench/routing.py [--runs 200]
 """
@@ -14,13 +15,21 @@ Usage: python bench/routing.py [--runs 200]
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 import platform
 import statistics
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from hybridagent.activities.models import RoutingSetup
+from hybridagent.routing.policy import Candidate
+from hybridagent.routing.preferences import RoutingPreferences
 from hybridagent.routing.privacy import scan
+from hybridagent.workflows.routing_hooks import CallRouter
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = {
@@ -60,21 +69,84 @@ def quality(path: Path) -> tuple[dict[str, float], dict[str, float]]:
     return rates(ours), rates(naive)
 
 
-def latency(tokens: int, runs: int) -> tuple[float, float, bool]:
+@dataclass
+class _Params:
+    summary_override: str | None = None
+
+
+@dataclass
+class _Stub:
+    """Stands in for the plugin's model stub, which the router points at its choice."""
+
+    model_name: str = ""
+    model_params: _Params = field(default_factory=_Params)
+
+
+@dataclass
+class _Agent:
+    name: str = "general"
+    tools: list[Any] = field(default_factory=list)
+    handoffs: list[Any] = field(default_factory=list)
+    output_type: Any = None
+    model: _Stub = field(default_factory=_Stub)
+
+
+SETUP = RoutingSetup(
+    candidates=[
+        Candidate("local/smollm2", local=True, context_window=200_000),
+        Candidate("openai/gpt-4o-mini", local=False, context_window=200_000),
+    ]
+)
+
+
+def conversation(tokens: int) -> list[dict[str, str]]:
+    """Messages of ~500 tokens, alternating user and assistant, with a secret near the
+    end: about `tokens` tokens (4 characters a token) in all."""
     size = tokens * 4
     text = (FILLER * (size // len(FILLER) + 1))[: size - len(SECRET) - 200] + SECRET + "end." * 50
-    found = bool(scan(text))
-    samples = []
+    chunk = 2_000
+    return [
+        {"role": ("user", "assistant")[i % 2], "content": text[start : start + chunk]}
+        for i, start in enumerate(range(0, len(text), chunk))
+    ]
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[round(0.99 * (len(ordered) - 1))]
+
+
+async def decision_latency(tokens: int, runs: int) -> dict[str, tuple[float, float]]:
+    """Whole per-call decisions as the workflow makes them (CallRouter.route: input to
+    text, privacy scan, complexity, policy, record): `cold` sees the whole input for the
+    first time; `next call` has routed the conversation before and gets one new message,
+    as every later call of a run does."""
+    items = conversation(tokens)
+    question = {"role": "user", "content": "And what should we change first, and why?"}
+    cold, warm, detector = [], [], []
+    text = "\n".join(json.dumps(item) for item in items)
     for _ in range(runs):
+        router = CallRouter(RoutingPreferences(), SETUP)
+        start = time.perf_counter()
+        decision = await router.route(_Agent(), "You are helpful.", items, 0)
+        cold.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        await router.route(_Agent(), "You are helpful.", [*items, question], 0)
+        warm.append((time.perf_counter() - start) * 1000)
         start = time.perf_counter()
         scan(text)
-        samples.append((time.perf_counter() - start) * 1000)
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[round(0.99 * (len(ordered) - 1))], found
+        detector.append((time.perf_counter() - start) * 1000)
+    assert decision.local_only, "the secret near the end must be found"
+    return {
+        "cold": percentiles(cold),
+        "next call": percentiles(warm),
+        "scan only": percentiles(detector),
+    }
 
 
 def main(runs: int) -> None:
-    print(f"# routing (privacy detector)  {platform.machine()}  Python {platform.python_version()}")
+    machine = f"{platform.machine()}  Python {platform.python_version()}"
+    print(f"# routing (privacy detector and decisions)  {machine}")
     print(f"{'set':22} {'detector':10} {'precision':>9} {'recall':>7} {'FP rate':>8} {'n':>5}")
     for name, path in SETS.items():
         if not path.exists():
@@ -87,10 +159,13 @@ def main(runs: int) -> None:
                 f"{rates['fpr']:8.3f} {int(rates['n']):5d}"
             )
     scan("warm up the regex and phonenumbers caches: +1 415 555 0100")
-    print(f"{'input':>12} {'p50 ms':>8} {'p99 ms':>8}  secret found")
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    print(f"{'input':>12} {'decision':>10} {'p50 ms':>8} {'p99 ms':>8}")
     for tokens in (1_000, 8_000, 32_000):
-        p50, p99, found = latency(tokens, runs)
-        print(f"{tokens:>6} tokens {p50:8.2f} {p99:8.2f}  {found}")
+        figures = asyncio.run(decision_latency(tokens, runs))
+        for label, (p50, p99) in figures.items():
+            print(f"{tokens:>6} tokens {label:>10} {p50:8.2f} {p99:8.2f}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import re2
+
 
 @dataclass(frozen=True, order=True)
 class Finding:
@@ -47,5 +49,5 @@ def search_windows(
         yield from pattern.finditer(text, start, end)
 
 
-def spans_of(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, int]]:
+def spans_of(pattern: re.Pattern[str] | re2._Regexp[str], text: str) -> Iterator[tuple[int, int]]:
     return (match.span() for match in pattern.finditer(text))

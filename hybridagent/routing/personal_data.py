@@ -130,7 +130,7 @@ def _phones(candidate: re.Match[str]) -> Iterator[Finding]:
     Ofcom reserves for fiction, but users type such numbers); without one, a valid one.
     """
     chunk = candidate.group()
-    digits = sum(c.isdigit() for c in chunk)
+    digits = sum(map(str.isdigit, chunk))
     # With no +country code the default region is the US: 10 digits, or 11 with a 1.
     if digits < 8 or (not chunk.startswith("+") and digits not in (10, 11)):
         return

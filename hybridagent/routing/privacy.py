@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 
+import re2
+
 from hybridagent.routing.findings import Finding
 from hybridagent.routing.personal_data import find_personal_data
 from hybridagent.routing.secrets import find_secrets
@@ -46,7 +48,7 @@ def _custom(
 
 
 # A token broken over lines: `"sk-proj-abc"\n    "def"`, `abc\\\ndef`, or a bare wrap.
-_SPLIT = re.compile(r"[A-Za-z0-9_\-+/=]{6,}[\"'+\\ \t]*\r?\n[ \t\"'+\\]*[A-Za-z0-9_\-+/=]{6,}")
+_SPLIT = re2.compile(r"[A-Za-z0-9_\-+/=]{6,}[\"'+\\ \t]*\r?\n[ \t\"'+\\]*[A-Za-z0-9_\-+/=]{6,}")
 _JOINERS = frozenset(" \t\"'+\\\r")
 
 

@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import cache
 
+import re2
+
 # Imported at module load, outside any workflow sandbox: detect-secrets pulls in requests.
 from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 from detect_secrets.plugins.base import RegexBasedDetector
@@ -34,7 +36,9 @@ _PASSWORD = re.compile(
     r"(?:\bis\b|=|:)\s*[\"']?([^\s\"',;]{4,})",
     re.IGNORECASE,
 )
-_LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=]{16,}")
+# RE2: a linear-time pass over the whole input, where Python's re restarts at every
+# character of every shorter word.
+_LONG_TOKEN = re2.compile(r"[A-Za-z0-9_\-+/=]{16,}")
 _TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
 _PEM_FOOTER = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
 # detect-secrets detectors whose secret is not a long token: run on the whole text.

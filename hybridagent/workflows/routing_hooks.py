@@ -10,6 +10,7 @@ any call's input was sensitive the run stays pinned to local models.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,9 +28,9 @@ SecondOpinion = Callable[[list[str]], Awaitable[bool]]
 LOCAL_JUDGEMENT = "local_model_judgement"
 
 
-def _input_text(system_prompt: str | None, items: list[Any]) -> tuple[str, int, bool]:
-    """The call's whole input as text (instructions, messages, tool calls and results),
-    the number of conversation turns in it, and whether it holds an image."""
+def _input_parts(system_prompt: str | None, items: list[Any]) -> tuple[list[str], int, bool]:
+    """The call's whole input as text parts (instructions, then each message, tool call
+    and tool result), the number of conversation turns, and whether it holds an image."""
     parts = [system_prompt or ""]
     turns = 0
     image = False
@@ -43,7 +44,7 @@ def _input_text(system_prompt: str | None, items: list[Any]) -> tuple[str, int, 
                 isinstance(part, dict) and part.get("type") == "input_image" for part in content
             )
         parts.append(json.dumps(data, ensure_ascii=False, default=str))
-    return "\n".join(parts), turns, image
+    return parts, turns, image
 
 
 class CallRouter:
@@ -70,6 +71,27 @@ class CallRouter:
         self.second_opinion = second_opinion if setup.second_stage else None
         self.pinned = False
         self.trail: list[RoutingRecord] = []
+        # Finding types per input part already scanned (by digest): a run's next call
+        # repeats the previous input and adds a few items; only those are scanned.
+        self._scanned: dict[bytes, tuple[str, ...]] = {}
+
+    def _sensitive_types(self, parts: list[str]) -> list[str]:
+        """Finding types of the whole input. The parts not seen before are scanned
+        together in one pass (a finding crossing two parts counts for both), and each
+        part's types are remembered for the run's later calls."""
+        keys = [hashlib.blake2b(part.encode(), digest_size=16).digest() for part in parts]
+        new = {key: part for key, part in zip(keys, parts, strict=True) if key not in self._scanned}
+        if new:
+            text = "\n".join(new.values())
+            findings = scan(text, self.preferences.terms, self.preferences.patterns)
+            offset = 0
+            for key, part in new.items():
+                end = offset + len(part)
+                self._scanned[key] = tuple(
+                    {f.type for f in findings if f.start <= end and f.end >= offset}
+                )
+                offset = end + 1
+        return sorted({kind for key in keys for kind in self._scanned[key]})
 
     @property
     def first_model(self) -> tuple[str, bool] | None:
@@ -83,10 +105,10 @@ class CallRouter:
     async def route(
         self, agent: Any, system_prompt: str | None, items: list[Any], tokens_used: int
     ) -> Decision:
-        text, turns, image = _input_text(system_prompt, items)
-        findings = scan(text, self.preferences.terms, self.preferences.patterns)
-        types = sorted({f.type for f in findings})
-        if not findings and not self.pinned and self.second_opinion is not None:
+        parts, turns, image = _input_parts(system_prompt, items)
+        text = "\n".join(parts)
+        types = self._sensitive_types(parts)
+        if not types and not self.pinned and self.second_opinion is not None:
             excerpts = unsure_excerpts(text)
             if excerpts and await self.second_opinion(excerpts):
                 types = [LOCAL_JUDGEMENT]
