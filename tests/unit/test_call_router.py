@@ -114,3 +114,16 @@ async def test_trail_records_complexity_factors_and_tokens() -> None:
     [record] = route.trail
     assert record.complexity_factors["reasoning"] == 1.0
     assert record.tokens_used == 120 and record.input_tokens > 0
+
+
+async def test_later_calls_scan_only_new_items_and_still_catch_them() -> None:
+    route = router(False)
+    history = user("Plan the migration step by step.") + [
+        {"role": "assistant", "content": "First, list the services."}
+    ]
+    assert not (await route.route(FakeAgent(), None, history, 0)).local_only
+    seen = len(route._scanned)
+    tool_result = {"type": "function_call_output", "output": "owner: ana.kowalski@northwind.io"}
+    decision = await route.route(FakeAgent(), None, [*history, tool_result], 40)
+    assert decision.local_only and route.trail[-1].finding_types == ["email"]
+    assert len(route._scanned) == seen + 1  # only the tool result was new
