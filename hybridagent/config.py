@@ -125,6 +125,14 @@ class Settings(BaseSettings):
     model_retry_initial_seconds: float = Field(
         1.0, validation_alias=_env("HYBRIDAGENT_MODEL_RETRY_INITIAL_SECONDS")
     )
+    # Circuit breaking: after this many provider failures in a row (unreachable, timeout,
+    # 5xx, garbage), the provider is skipped for the cooldown.
+    circuit_failure_threshold: int = Field(
+        5, ge=1, validation_alias=_env("HYBRIDAGENT_CIRCUIT_FAILURES")
+    )
+    circuit_cooldown_seconds: float = Field(
+        30.0, gt=0, validation_alias=_env("HYBRIDAGENT_CIRCUIT_COOLDOWN_SECONDS")
+    )
     use_local_activities: bool = Field(False, validation_alias=_env("HYBRIDAGENT_LOCAL_ACTIVITIES"))
 
     # Agents SDK trace export to OpenAI: off unless asked for.

@@ -21,7 +21,7 @@ from hybridagent.config import Settings
 from hybridagent.providers.embedded import EmbeddedModelServer, free_loopback_port
 from hybridagent.providers.factory import ProviderStack
 from hybridagent.runners.devserver import temporal_binary
-from hybridagent.testing.stub_server import StubServer, text_reply
+from hybridagent.testing.stub_server import StubServer
 from hybridagent.workers.main import serve
 
 # No test may phone home: LiteLLM's cost map, trace export, real Ollama. Real keys are
@@ -118,9 +118,7 @@ def cloud_stub() -> Iterator[StubServer]:
 
 @pytest.fixture
 def stub(cloud_stub: StubServer) -> StubServer:
-    cloud_stub.requests.clear()
-    cloud_stub.reply = text_reply("stub answer")
-    cloud_stub.status = 200
+    cloud_stub.reset()
     return cloud_stub
 
 

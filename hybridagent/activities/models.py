@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from hybridagent.providers.errors import ProviderError, ProviderUnreachableError
+from hybridagent.providers.errors import CircuitOpenError, ProviderError, ProviderUnreachableError
+from hybridagent.providers.guarded import guarded_of
 from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.providers.ollama import OllamaBackend
 from hybridagent.routing.catalog import (
@@ -48,6 +49,7 @@ class RoutingSetup(BaseModel):
     terms: list[str] = Field(default_factory=list)
     patterns: list[str] = Field(default_factory=list)
     second_stage: bool = False
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class Verdict(BaseModel):
@@ -114,7 +116,14 @@ class ModelActivities:
         """The model with its capabilities; raises UnknownModelError or ProviderError when
         it cannot be used (no key, backend down, model missing)."""
         ref = self._provider.resolve(name)
-        self._provider.get_model(ref.name)
+        model = self._provider.get_model(ref.name)
+        guarded = guarded_of(model)
+        if guarded is not None and guarded.circuits is not None:
+            wait = guarded.circuits.blocked(guarded.circuit_key)
+            if wait is not None:
+                raise CircuitOpenError(
+                    f"circuit open after repeated failures, retried in {wait:.0f} s"
+                )
         caps = await self._capabilities(ref)
         return Candidate(
             ref.name,
@@ -144,7 +153,7 @@ class ModelActivities:
         ref = self._provider.resolve(name)
         try:
             return await self.candidate(ref.name)
-        except ProviderUnreachableError:
+        except (ProviderUnreachableError, CircuitOpenError):
             return Candidate(ref.name, ref.is_local, context_window=UNKNOWN_CONTEXT)
 
     @activity.defn
@@ -161,7 +170,12 @@ class ModelActivities:
                 self._provider.resolve(None)  # raises: no model at all, and why
         except (UnknownModelError, ProviderError) as err:
             raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from err
-        others = [n for n in dict.fromkeys(local + cloud) if not requested or n != requested.name]
+        chained = [name for chain in self._routing.fallbacks.values() for name in chain]
+        others = [
+            n
+            for n in dict.fromkeys(local + cloud + chained)
+            if not requested or n != requested.name
+        ]
         routing = self._routing
         return RoutingSetup(
             candidates=[
@@ -177,6 +191,7 @@ class ModelActivities:
             terms=routing.terms,
             patterns=routing.patterns,
             second_stage=routing.second_stage,
+            fallbacks=routing.fallbacks,
         )
 
     @activity.defn

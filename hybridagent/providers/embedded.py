@@ -22,6 +22,7 @@ from agents import Model
 
 from hybridagent.processes import stop_process
 from hybridagent.providers.base import ModelListing
+from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.errors import EmbeddedModelUnavailableError, UnknownModelError
 from hybridagent.providers.openai_compat import chat_model, make_openai_client
 from hybridagent.providers.tool_emulation import ToolEmulatingModel
@@ -147,8 +148,13 @@ class EmbeddedBackend:
     prefix = "local"
 
     def __init__(
-        self, base_url: str | None, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        base_url: str | None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        circuits: CircuitBreaker | None = None,
     ) -> None:
+        self.circuits = circuits
         self.base_url = base_url.rstrip("/") if base_url else None
         self._http = httpx.AsyncClient(transport=transport, timeout=None)
         self._client = (
@@ -172,7 +178,9 @@ class EmbeddedBackend:
             )
         if model not in self._models:
             self._models[model] = ToolEmulatingModel(
-                chat_model(self._client, model, backend="The embedded model server")
+                chat_model(
+                    self._client, model, backend="The embedded model server", circuits=self.circuits
+                )
             )
         return self._models[model]
 

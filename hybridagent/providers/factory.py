@@ -5,11 +5,12 @@ model when it is needed, and picks the default model.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
 from hybridagent.config import Settings
+from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.embedded import (
     BUNDLED_ALIAS,
     EmbeddedBackend,
@@ -32,6 +33,7 @@ class ProviderStack:
     provider: HybridModelProvider
     embedded_server: EmbeddedModelServer | None
     ollama_reachable: bool
+    circuits: CircuitBreaker = field(default_factory=CircuitBreaker)
 
     async def aclose(self) -> None:
         await self.provider.aclose()
@@ -55,8 +57,15 @@ def choose_default_model(
 async def build_provider_stack(
     settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> ProviderStack:
+    circuits = CircuitBreaker(
+        failure_threshold=settings.circuit_failure_threshold,
+        cooldown_seconds=settings.circuit_cooldown_seconds,
+    )
     ollama = OllamaBackend(
-        settings.ollama_host, served_context=settings.ollama_context_length, transport=transport
+        settings.ollama_host,
+        served_context=settings.ollama_context_length,
+        transport=transport,
+        circuits=circuits,
     )
     ollama_reachable = await ollama.is_reachable()
     embedded_url = settings.embedded_url
@@ -83,17 +92,19 @@ async def build_provider_stack(
     provider = HybridModelProvider(
         {
             "ollama": ollama,
-            "local": EmbeddedBackend(embedded_url, transport=transport),
+            "local": EmbeddedBackend(embedded_url, transport=transport, circuits=circuits),
             "openai": OpenAIBackend(
                 settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
                 settings.openai_base_url,
                 transport=transport,
+                circuits=circuits,
             ),
             "litellm": LitellmBackend(
                 settings.litellm_api_base,
                 settings.litellm_api_key.get_secret_value() if settings.litellm_api_key else None,
+                circuits=circuits,
             ),
         },
         default,
     )
-    return ProviderStack(provider, server, ollama_reachable)
+    return ProviderStack(provider, server, ollama_reachable, circuits)

@@ -1,34 +1,97 @@
-"""A Model wrapper that turns transport failures into one-sentence, typed errors.
+"""A Model wrapper that turns every backend failure into one typed, one-sentence error,
+and keeps the provider's circuit breaker up to date.
 
 The OpenAI client says "Connection error." when Ollama is down; users need to hear
-which backend at which address, and Temporal needs a type name to decide on retries.
+which backend at which address, Temporal needs a type name to decide on retries, and
+the workflow needs it to decide on a fallback (providers/errors.py, FALLBACK_ACTION).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
+import httpx
 import openai
 from agents import Model, ModelResponse
 from agents.items import TResponseStreamEvent
+from temporalio.exceptions import ApplicationError
 
+from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.errors import (
+    PROVIDER_HEALTH_FAILURES,
+    BadRequestError,
+    CircuitOpenError,
+    ContextTooLongError,
     InvalidApiKeyError,
+    MalformedResponseError,
+    ModelNotFoundError,
+    ProviderError,
+    ProviderServerError,
+    ProviderTimeoutError,
     ProviderUnreachableError,
-    UnknownModelError,
+    RateLimitedError,
+)
+
+# Retry-After is honoured up to this many seconds; a longer wait moves to the next model.
+MAX_RETRY_AFTER_SECONDS = 30.0
+
+_CONTEXT_MARKERS = (
+    "context_length_exceeded",
+    "context length",
+    "context window",
+    "maximum context",
+    "exceeds the available context",
+    "too many tokens",
+    "prompt is too long",
 )
 
 
+def retry_after(response: httpx.Response) -> float | None:
+    for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = response.headers.get(header)
+        if value is not None:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                return None  # an HTTP date: rare for APIs; the retry policy's backoff applies
+    return None
+
+
+def guarded_of(model: Model) -> GuardedModel | None:
+    """The GuardedModel inside wrappers such as tool-call emulation, if any."""
+    while not isinstance(model, GuardedModel):
+        inner = getattr(model, "inner", None)
+        if not isinstance(inner, Model):
+            return None
+        model = inner
+    return model
+
+
 class GuardedModel(Model):
-    def __init__(self, inner: Model, *, backend: str, endpoint: str, model: str) -> None:
+    def __init__(
+        self,
+        inner: Model,
+        *,
+        backend: str,
+        endpoint: str,
+        model: str,
+        circuits: CircuitBreaker | None = None,
+    ) -> None:
         self.inner = inner
         self.backend = backend
         self.endpoint = endpoint
         self.model = model
+        self.circuits = circuits
+        self.circuit_key = f"{backend} {endpoint}"
 
-    def _translate(self, err: Exception) -> Exception | None:
-        if isinstance(err, openai.APIConnectionError):  # includes APITimeoutError
+    def translate(self, err: Exception) -> ProviderError | None:
+        where = f"{self.backend} at {self.endpoint}"
+        if isinstance(err, openai.APITimeoutError):
+            return ProviderTimeoutError(f"{where} did not answer in time for {self.model!r}.")
+        if isinstance(err, openai.APIConnectionError):
             return ProviderUnreachableError(
                 f"{self.backend} is not reachable at {self.endpoint} ({type(err).__name__})."
             )
@@ -38,31 +101,95 @@ class GuardedModel(Model):
                 f"(HTTP {err.status_code})."
             )
         if isinstance(err, openai.NotFoundError):
-            return UnknownModelError(
-                f"{self.backend} at {self.endpoint} has no model {self.model!r}."
+            return ModelNotFoundError(f"{where} has no model {self.model!r}.")
+        if isinstance(err, openai.RateLimitError):
+            return RateLimitedError(f"{where} is rate-limiting {self.model!r} (HTTP 429).")
+        if isinstance(err, openai.InternalServerError):
+            return ProviderServerError(f"{where} failed (HTTP {err.status_code}).")
+        if isinstance(err, openai.BadRequestError | openai.UnprocessableEntityError):
+            text = str(err).lower()
+            if any(marker in text for marker in _CONTEXT_MARKERS):
+                return ContextTooLongError(
+                    f"The input does not fit the context window of {self.model!r} at {where}."
+                )
+            return BadRequestError(
+                f"{where} refused the request for {self.model!r} as invalid "
+                f"(HTTP {err.status_code})."
             )
+        if isinstance(err, openai.APIStatusError):
+            return ProviderServerError(f"{where} answered HTTP {err.status_code}.")
+        if isinstance(err, json.JSONDecodeError | openai.APIResponseValidationError):
+            return MalformedResponseError(f"{where} sent a response that is not valid JSON.")
+        if isinstance(err, httpx.RemoteProtocolError | httpx.ReadError):
+            return MalformedResponseError(f"{where} cut its response off half-way.")
         return None
 
+    def _check_circuit(self) -> None:
+        if self.circuits is None:
+            return
+        wait = self.circuits.allow(self.circuit_key)
+        if wait is not None:
+            raise CircuitOpenError(
+                f"{self.backend} at {self.endpoint} failed repeatedly and is skipped for "
+                f"another {wait:.0f} s."
+            )
+
+    def _failed(self, err: Exception) -> Exception:
+        """Record the failure and return what to raise."""
+        translated = self.translate(err)
+        if translated is None:
+            return err
+        if self.circuits is not None:
+            if isinstance(translated, PROVIDER_HEALTH_FAILURES):
+                self.circuits.failure(self.circuit_key, type(translated).__name__)
+            else:
+                # The provider answered: it is up, whatever it thought of this request.
+                self.circuits.success(self.circuit_key)
+        if isinstance(translated, RateLimitedError):
+            response = getattr(err, "response", None)
+            delay = retry_after(response) if isinstance(response, httpx.Response) else None
+            if delay is not None and delay > MAX_RETRY_AFTER_SECONDS:
+                # Temporal would wait that long; the next model is the better bet.
+                return ApplicationError(
+                    f"{translated} Retry-After {delay:.0f} s is over the "
+                    f"{MAX_RETRY_AFTER_SECONDS:.0f} s bound.",
+                    type=RateLimitedError.__name__,
+                    non_retryable=True,
+                )
+            return ApplicationError(
+                str(translated),
+                type=RateLimitedError.__name__,
+                next_retry_delay=timedelta(seconds=delay) if delay is not None else None,
+            )
+        return translated
+
     async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        self._check_circuit()
         try:
-            return await self.inner.get_response(*args, **kwargs)
+            response = await self.inner.get_response(*args, **kwargs)
         except Exception as err:
-            translated = self._translate(err)
-            if translated is None:
+            failure = self._failed(err)
+            if failure is err:
                 raise
-            raise translated from err
+            raise failure from err
+        if self.circuits is not None:
+            self.circuits.success(self.circuit_key)
+        return response
 
     async def stream_response(
         self, *args: Any, **kwargs: Any
     ) -> AsyncIterator[TResponseStreamEvent]:
+        self._check_circuit()
         try:
             async for event in self.inner.stream_response(*args, **kwargs):
                 yield event
         except Exception as err:
-            translated = self._translate(err)
-            if translated is None:
+            failure = self._failed(err)
+            if failure is err:
                 raise
-            raise translated from err
+            raise failure from err
+        if self.circuits is not None:
+            self.circuits.success(self.circuit_key)
 
     async def close(self) -> None:
         await self.inner.close()

@@ -12,6 +12,7 @@ import os
 from agents import Model
 
 from hybridagent.providers.base import ModelListing
+from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.guarded import GuardedModel
 
 
@@ -31,7 +32,14 @@ def _import_litellm_model() -> type[Model]:
 class LitellmBackend:
     prefix = "litellm"
 
-    def __init__(self, api_base: str | None = None, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        *,
+        circuits: CircuitBreaker | None = None,
+    ) -> None:
+        self.circuits = circuits
         self.api_base = api_base
         self.api_key = api_key
         self._models: dict[str, Model] = {}
@@ -45,6 +53,7 @@ class LitellmBackend:
                 backend=f"LiteLLM ({model.split('/', 1)[0]})",
                 endpoint=self.api_base or "the provider's default endpoint",
                 model=model,
+                circuits=self.circuits,
             )
         return self._models[model]
 

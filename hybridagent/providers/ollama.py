@@ -9,6 +9,7 @@ import ollama
 from agents import Model
 
 from hybridagent.providers.base import ModelListing
+from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.errors import ProviderUnreachableError
 from hybridagent.providers.openai_compat import chat_model, make_openai_client
 from hybridagent.routing.catalog import Capabilities, ollama_capabilities
@@ -26,7 +27,9 @@ class OllamaBackend:
         *,
         served_context: int = 4096,
         transport: httpx.AsyncBaseTransport | None = None,
+        circuits: CircuitBreaker | None = None,
     ) -> None:
+        self.circuits = circuits
         self.host = host.rstrip("/")
         self.served_context = served_context
         self._http = httpx.AsyncClient(transport=transport, timeout=None)
@@ -38,7 +41,9 @@ class OllamaBackend:
 
     def get_model(self, model: str) -> Model:
         if model not in self._models:
-            self._models[model] = chat_model(self._openai, model, backend="Ollama")
+            self._models[model] = chat_model(
+                self._openai, model, backend="Ollama", circuits=self.circuits
+            )
         return self._models[model]
 
     async def is_reachable(self) -> bool:

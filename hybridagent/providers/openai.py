@@ -10,6 +10,7 @@ import openai
 from agents import Model
 
 from hybridagent.providers.base import ModelListing
+from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.errors import MissingApiKeyError
 from hybridagent.providers.openai_compat import chat_model, make_openai_client
 
@@ -25,7 +26,9 @@ class OpenAIBackend:
         base_url: str | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        circuits: CircuitBreaker | None = None,
     ) -> None:
+        self.circuits = circuits
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self._has_key = bool(api_key)
         self._http = httpx.AsyncClient(transport=transport, timeout=None)
@@ -40,7 +43,9 @@ class OpenAIBackend:
                 "set it or choose a local model."
             )
         if model not in self._models:
-            self._models[model] = chat_model(self._client, model, backend="OpenAI")
+            self._models[model] = chat_model(
+                self._client, model, backend="OpenAI", circuits=self.circuits
+            )
         return self._models[model]
 
     async def list_models(self) -> ModelListing:

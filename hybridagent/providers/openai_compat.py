@@ -12,6 +12,7 @@ import httpx
 from agents import Model, OpenAIChatCompletionsModel
 from openai import AsyncOpenAI
 
+from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.guarded import GuardedModel
 
 
@@ -23,7 +24,11 @@ def make_openai_client(
     return AsyncOpenAI(base_url=base_url, api_key=api_key, http_client=client, max_retries=0)
 
 
-def chat_model(client: AsyncOpenAI, model: str, *, backend: str) -> Model:
-    """A Chat Completions model over `client`, with transport errors made readable."""
+def chat_model(
+    client: AsyncOpenAI, model: str, *, backend: str, circuits: CircuitBreaker | None = None
+) -> Model:
+    """A Chat Completions model over `client`, with failures typed and circuit-broken."""
     inner = OpenAIChatCompletionsModel(model=model, openai_client=client)
-    return GuardedModel(inner, backend=backend, endpoint=str(client.base_url), model=model)
+    return GuardedModel(
+        inner, backend=backend, endpoint=str(client.base_url), model=model, circuits=circuits
+    )

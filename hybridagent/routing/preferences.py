@@ -76,11 +76,21 @@ class RoutingSettings(BaseModel):
     second_stage: bool = False
     # Per-agent preferences, by agent name: [routing.agents.research] privacy_level = "high"
     agents: dict[str, RoutingPreferences] = Field(default_factory=dict)
+    # Fallback chains: when a call to the key's model fails (docs/fallback.md says which
+    # failures), the next model in its list that the routing policy allows takes it.
+    # [routing.fallbacks] "ollama/llama3.2:3b" = ["local/smollm2", "openai/gpt-4o-mini"]
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
 
     _check_patterns = field_validator("patterns")(_valid_patterns)
 
     @model_validator(mode="after")
     def _models_in_their_lists(self) -> RoutingSettings:
+        for primary, chain in self.fallbacks.items():
+            for name in [primary, *chain]:
+                try:
+                    parse_model_name(name)
+                except UnknownModelError as err:
+                    raise ValueError(f"fallbacks: {err}") from None
         for listed, local in ((self.local_models, True), (self.cloud_models, False)):
             for name in listed:
                 try:

@@ -69,7 +69,24 @@ class StubServer:
     reply: Reply = field(default_factory=lambda: text_reply("stub answer"))
     requests: list[RecordedRequest] = field(default_factory=list)
     status: int = 200
+    # Fault injection: extra headers on error answers (Retry-After), the error message,
+    # and `fault` = "hang" (never answer until released), "malformed" (200 with a body
+    # that is not JSON) or "cut" (the connection closes half-way through the body).
+    error_headers: dict[str, str] = field(default_factory=dict)
+    error_message: str = "stub error"
+    fault: str | None = None
+    released: threading.Event = field(default_factory=threading.Event)
     _server: ThreadingHTTPServer | None = None
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.reply = text_reply("stub answer")
+        self.status = 200
+        self.error_headers = {}
+        self.error_message = "stub error"
+        self.fault = None
+        self.released.set()
+        self.released = threading.Event()
 
     @property
     def base_url(self) -> str:
@@ -86,8 +103,22 @@ class StubServer:
                 stub.requests.append(RecordedRequest(self.path, _lower(self.headers), body))
                 if not self.path.rstrip("/").endswith("chat/completions"):
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
+                elif stub.fault == "hang":
+                    stub.released.wait()
+                elif stub.fault == "malformed":
+                    self._send_raw(200, b'{"id": "chatcmpl-stub", "choices": [{"mess')
+                elif stub.fault == "cut":
+                    data = json.dumps(stub.reply(body)).encode()
+                    self.send_response(200)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
                 elif stub.status != 200:
-                    self._send(stub.status, {"error": {"message": "stub error", "type": "stub"}})
+                    error = {"error": {"message": stub.error_message, "type": "stub"}}
+                    self._send(stub.status, error, stub.error_headers)
                 else:
                     self._send(200, stub.reply(body))
 
@@ -97,11 +128,19 @@ class StubServer:
                     200, {"object": "list", "data": [{"id": "stub-model", "object": "model"}]}
                 )
 
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
+            def _send(
+                self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
+                self._send_raw(status, json.dumps(payload).encode(), headers)
+
+            def _send_raw(
+                self, status: int, data: bytes, headers: dict[str, str] | None = None
+            ) -> None:
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -113,6 +152,7 @@ class StubServer:
         return self
 
     def stop(self) -> None:
+        self.released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -29,6 +29,9 @@ class RoutingRecord(BaseModel):
     complexity_factors: dict[str, float] = Field(default_factory=dict)
     input_tokens: int = 0
     tokens_used: int = 0
+    # Set on a fallback: the model whose call failed, and the failure's type.
+    fallback_from: str | None = None
+    failure: str | None = None
 
 
 class AgentRunInput(BaseModel):

@@ -19,7 +19,14 @@ from temporalio.exceptions import ApplicationError
 
 from hybridagent.activities.models import RoutingSetup
 from hybridagent.routing.complexity import complexity
-from hybridagent.routing.policy import CallFacts, Decision, Preferences, RoutingConfig, decide
+from hybridagent.routing.policy import (
+    CallFacts,
+    Candidate,
+    Decision,
+    Preferences,
+    RoutingConfig,
+    decide,
+)
 from hybridagent.routing.preferences import RoutingPreferences
 from hybridagent.routing.privacy import scan, unsure_excerpts
 from hybridagent.workflows.io import RoutingRecord
@@ -68,6 +75,11 @@ class CallRouter:
             latency_shift=setup.latency_shift,
         )
         self.candidates = tuple(setup.candidates)
+        self.fallbacks = setup.fallbacks
+        # Models whose calls failed in this run (and how): not chosen again in this run.
+        self.failed: dict[str, str] = {}
+        self._last_facts: CallFacts | None = None
+        self._primary: str | None = None
         self.second_opinion = second_opinion if setup.second_stage else None
         self.pinned = False
         self.trail: list[RoutingRecord] = []
@@ -123,23 +135,118 @@ class CallRouter:
             complexity=score.score,
             tokens_used=tokens_used,
         )
-        decision = decide(facts, self.policy_preferences, self.candidates, self.config)
+        decision = decide(facts, self.policy_preferences, self._live_candidates(), self.config)
         self.pinned = self.pinned or bool(types)
+        self._last_facts, self._primary = facts, decision.model
+        self._record(agent, decision, facts, score.factors)
+        return self._apply(agent.model, agent.name, decision)
+
+    def _live_candidates(self) -> tuple[Candidate, ...]:
+        return tuple(
+            dataclasses.replace(
+                c, available=False, unavailable_reason=f"failed: {self.failed[c.name]}"
+            )
+            if c.name in self.failed
+            else c
+            for c in self.candidates
+        )
+
+    def fallback(self, stub: Any, agent_name: str, failure: str, larger: bool) -> Decision:
+        """After the call to `stub.model_name` failed with `failure`, point `stub` at the
+        next model for the same call: the next one in the primary's fallback chain that
+        the policy allows, or without a chain the policy's choice among the models not
+        yet failed (a decision without a model if none is allowed). `larger`: the input
+        did not fit, so only models with a larger context qualify."""
+        failed_model = stub.model_name
+        self.failed[failed_model] = failure
+        facts = self._last_facts or CallFacts(input_tokens=0)
+        if larger:
+            window = next((c.context_window for c in self.candidates if c.name == failed_model), 0)
+            facts = dataclasses.replace(facts, input_tokens=max(facts.input_tokens, window + 1))
+        candidates = self._live_candidates()
+        chain = self.fallbacks.get(self._primary or failed_model)
+        if chain:
+            decision = None
+            for name in chain:
+                attempt = decide(
+                    facts,
+                    dataclasses.replace(self.policy_preferences, model=name),
+                    candidates,
+                    self.config,
+                )
+                if attempt.model == name:
+                    decision = attempt
+                    break
+            if decision is None:
+                decision = Decision(
+                    None,
+                    attempt.local_only,
+                    attempt.reasons,
+                    attempt.rejected,
+                    error=f"{failed_model} failed ({failure}) and no model of its fallback "
+                    f"chain can take the call: "
+                    + "; ".join(f"{n}: {attempt.rejected.get(n, 'not configured')}" for n in chain)
+                    + ".",
+                )
+        else:
+            decision = decide(
+                facts,
+                dataclasses.replace(self.policy_preferences, model=None),
+                candidates,
+                self.config,
+            )
+            if decision.model is None:
+                decision = dataclasses.replace(
+                    decision, error=f"{failed_model} failed ({failure}); {decision.error}"
+                )
+        decision = dataclasses.replace(
+            decision, reasons=(f"fallback: {failed_model} failed ({failure})", *decision.reasons)
+        )
+        self._record_fallback(agent_name, decision, facts, failed_model, failure)
+        if decision.model is None:
+            return decision  # the caller re-raises the failure itself: the clearer error
+        return self._apply(stub, agent_name, decision)
+
+    def _record_fallback(
+        self, agent: str, decision: Decision, facts: CallFacts, failed_model: str, failure: str
+    ) -> None:
         self.trail.append(
             RoutingRecord(
-                call=len(self.trail) + 1,
+                call=self.trail[-1].call if self.trail else 1,
+                agent=agent,
+                model=decision.model,
+                local_only=decision.local_only,
+                reasons=list(decision.reasons),
+                rejected=decision.rejected,
+                finding_types=list(facts.sensitive_types),
+                complexity=facts.complexity,
+                input_tokens=facts.input_tokens,
+                tokens_used=facts.tokens_used,
+                fallback_from=failed_model,
+                failure=failure,
+            )
+        )
+
+    def _record(
+        self, agent: Any, decision: Decision, facts: CallFacts, factors: dict[str, float]
+    ) -> None:
+        self.trail.append(
+            RoutingRecord(
+                call=(self.trail[-1].call + 1) if self.trail else 1,
                 agent=agent.name,
                 model=decision.model,
                 local_only=decision.local_only,
                 reasons=list(decision.reasons),
                 rejected=decision.rejected,
                 finding_types=list(facts.sensitive_types),
-                complexity=score.score,
-                complexity_factors=score.factors,
+                complexity=facts.complexity,
+                complexity_factors=factors,
                 input_tokens=facts.input_tokens,
-                tokens_used=tokens_used,
+                tokens_used=facts.tokens_used,
             )
         )
+
+    def _apply(self, stub: Any, agent_name: str, decision: Decision) -> Decision:
         if decision.model is None:
             raise ApplicationError(
                 decision.error or "No model can take this call.",
@@ -149,10 +256,9 @@ class CallRouter:
         # The plugin replaced the agent's model by an activity stub: its `model_name` is
         # what the model activity asks the worker's provider for, and its summary is what
         # the Web UI shows for that activity — the decision, so every call explains itself.
-        stub = agent.model
         stub.model_name = decision.model
         stub.model_params = dataclasses.replace(
-            stub.model_params, summary_override=summary(agent.name, decision)
+            stub.model_params, summary_override=summary(agent_name, decision)
         )
         return decision
 

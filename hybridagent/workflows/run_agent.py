@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.agents.spec import AgentSpec, UnknownAgentError
     from hybridagent.routing.preferences import RoutingPreferences, merge
     from hybridagent.workflows.io import AgentRunOutput, TokenUsage
+    from hybridagent.workflows.routed_stub import with_routed_models
     from hybridagent.workflows.routing_hooks import CallRouter
 
 SETUP_TIMEOUT = timedelta(seconds=30)
@@ -132,7 +133,7 @@ async def run_agent(
             "No model is configured on this worker.", type="NoModelForCall", non_retryable=True
         )
     try:
-        agent = build_agent(spec, first[0])
+        agent = with_routed_models(build_agent(spec, first[0]), router)
     except UnknownAgentError as err:
         raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from None
     hooks = _RunHooks(router)

@@ -95,11 +95,15 @@ async def test_run_no_wait_returns_workflow_id(worker: RunningWorker, stub: Stub
     assert "Web UI: http://localhost:8233/namespaces/default/workflows/" in result.stdout
 
 
-async def test_run_unknown_model_from_worker_is_one_sentence(worker: RunningWorker) -> None:
-    result = await hybridagent("run", "Hi", "--model", "ollama/llama3.2", env=worker_env(worker))
-    assert_one_sentence_error(result, "Ollama is not reachable at")
-    assert "[ProviderUnreachableError]" in result.stderr
-    assert "Web UI: http://localhost:8233/" in result.stderr
+async def test_run_falls_back_when_the_named_model_is_down(worker: RunningWorker) -> None:
+    result = await hybridagent(
+        "run", "Hi", "--model", "ollama/llama3.2", "--explain", env=worker_env(worker)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "model: local/smollm2" in result.stdout
+    assert "call 1 (general): ollama/llama3.2 [local or cloud]" in result.stdout
+    assert "call 1 (general): local/smollm2 [local or cloud]" in result.stdout
+    assert "  reason: fallback: ollama/llama3.2 failed (ProviderUnreachableError)" in result.stdout
 
 
 async def test_run_missing_key_is_one_sentence(

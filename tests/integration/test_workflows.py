@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 from hybridagent.testing.stub_server import StubServer, tool_then_text
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.io import AgentRunOutput
-from tests.conftest import CLOSED_PORT, RunningWorker
+from tests.conftest import RunningWorker
 from tests.helpers import (
     activity_attempts,
     activity_summaries,
@@ -169,16 +169,26 @@ async def test_malformed_input_fails_with_one_sentence(
     assert cause.message == expected
 
 
-async def test_unreachable_ollama_is_retried_within_policy_then_fails(
+async def test_unreachable_ollama_is_retried_within_policy_then_falls_back(
     client: Client, worker: RunningWorker
 ) -> None:
-    cause, handle = await failure_of(
-        client, worker, "AgentWorkflow", {"prompt": "x", "model": "ollama/llama3.2"}
+    result, handle = await execute(
+        client, worker, "AgentWorkflow", {"prompt": "Say hi.", "model": "ollama/llama3.2"}
     )
-    assert cause.type == "ProviderUnreachableError"
-    assert cause.message.startswith(f"Ollama is not reachable at http://127.0.0.1:{CLOSED_PORT}/v1")
+    assert result.models_used == ["local/smollm2"]
     history = await history_of(client, handle)
-    assert activity_attempts(history) == [worker.settings.model_max_attempts]
+    # Every attempt on Ollama, then one on the fallback: each a visible activity.
+    assert activity_attempts(history) == [worker.settings.model_max_attempts, 1]
+    models = [
+        i[0]["model_name"] for n, i in scheduled_activities(history) if n == "invoke_model_activity"
+    ]
+    assert models == ["ollama/llama3.2", "local/smollm2"]
+    labels = activity_summaries(history)
+    assert labels[1].startswith(
+        "general · local/smollm2 · routed: fallback: ollama/llama3.2 failed "
+        "(ProviderUnreachableError)"
+    )
+    await replay(history, worker.settings)
 
 
 async def test_local_sample_refuses_cloud_model(

@@ -1,0 +1,77 @@
+"""The plugin's model-call stub with durable fallback.
+
+A model call is an activity; when it fails for good (the retry policy has given up, or
+the failure is one no retry fixes) with a failure another model may not have, the
+router picks the next model for the same call and the stub calls again. Every attempt,
+failed or not, is its own activity in the workflow history, with the decision in its
+summary, and the fallback is in the routing trail; the run never sees the failure.
+The privacy rule holds for fallbacks too: the router only offers models the policy
+allows, so a privacy-pinned call never falls back to the cloud.
+
+Builds on `_TemporalModelStub` (private in temporalio-openai-agents 1.1.0): the plugin
+leaves agents whose model already is such a stub alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from agents import Agent, ModelResponse
+from agents.run import get_default_agent_runner
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
+from temporalio.openai_agents._openai_runner import TemporalOpenAIRunner
+from temporalio.openai_agents._temporal_model_stub import _TemporalModelStub
+
+from hybridagent.providers.errors import FALLBACK_ACTION
+from hybridagent.workflows.routing_hooks import CallRouter
+
+
+def classify(err: ActivityError) -> tuple[str, str]:
+    """(failure type, action) for a failed model-call activity: see FALLBACK_ACTION."""
+    cause: BaseException | None = err.__cause__
+    while cause is not None:
+        if isinstance(cause, ApplicationError):
+            kind = cause.type or "ApplicationError"
+            return kind, FALLBACK_ACTION.get(kind, "fail")
+        if isinstance(cause, TimeoutError):
+            return "ActivityTimeout", FALLBACK_ACTION["ActivityTimeout"]
+        cause = cause.__cause__
+    return type(err).__name__, "fail"
+
+
+class RoutedModelStub(_TemporalModelStub):
+    def __init__(self, agent: Agent[Any], router: CallRouter) -> None:
+        runner = get_default_agent_runner()
+        if not isinstance(runner, TemporalOpenAIRunner):
+            raise RuntimeError("RoutedModelStub runs in workflows of a worker with the plugin.")
+        name = agent.model if isinstance(agent.model, str) else None
+        super().__init__(name, model_params=runner.model_params, agent=agent)
+        self.router = router
+
+    async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        while True:
+            try:
+                return await super().get_response(*args, **kwargs)
+            except ActivityError as err:
+                failure, action = classify(err)
+                if action == "fail":
+                    raise
+                assert self.agent is not None
+                decision = self.router.fallback(
+                    self, self.agent.name, failure, larger=action == "larger"
+                )
+                if decision.model is None:
+                    # Nothing allowed is left: the run fails with the model's own error;
+                    # the trail says which models were rejected and why.
+                    raise
+
+
+def with_routed_models(agent: Agent[Any], router: CallRouter) -> Agent[Any]:
+    """`agent` with its model (and its handoff agents' models) replaced by routed stubs."""
+    original = dataclasses.replace(agent)
+    routed = dataclasses.replace(agent, model=RoutedModelStub(original, router))
+    routed.handoffs = [
+        with_routed_models(h, router) if isinstance(h, Agent) else h for h in agent.handoffs
+    ]
+    return routed
