@@ -89,6 +89,10 @@ class GuardedModel(Model):
 
     def translate(self, err: Exception) -> ProviderError | None:
         where = f"{self.backend} at {self.endpoint}"
+        if isinstance(err, openai.APIConnectionError) and isinstance(
+            err.__cause__, httpx.RemoteProtocolError | httpx.ReadError
+        ):
+            return MalformedResponseError(f"{where} cut its response off half-way.")
         if isinstance(err, openai.APITimeoutError):
             return ProviderTimeoutError(f"{where} did not answer in time for {self.model!r}.")
         if isinstance(err, openai.APIConnectionError):
@@ -120,8 +124,6 @@ class GuardedModel(Model):
             return ProviderServerError(f"{where} answered HTTP {err.status_code}.")
         if isinstance(err, json.JSONDecodeError | openai.APIResponseValidationError):
             return MalformedResponseError(f"{where} sent a response that is not valid JSON.")
-        if isinstance(err, httpx.RemoteProtocolError | httpx.ReadError):
-            return MalformedResponseError(f"{where} cut its response off half-way.")
         return None
 
     def _check_circuit(self) -> None:

@@ -127,3 +127,72 @@ async def test_later_calls_scan_only_new_items_and_still_catch_them() -> None:
     decision = await route.route(FakeAgent(), None, [*history, tool_result], 40)
     assert decision.local_only and route.trail[-1].finding_types == ["email"]
     assert len(route._scanned) == seen + 1  # only the tool result was new
+
+
+SMALL = Candidate("ollama/small", local=True, context_window=2048)
+BIG_LOCAL = Candidate("ollama/big", local=True, context_window=32_000)
+
+
+def fallback_router(
+    fallbacks: dict[str, list[str]] | None = None, preferences: RoutingPreferences | None = None
+) -> CallRouter:
+    setup = RoutingSetup(candidates=[SMALL, LOCAL, BIG_LOCAL, CLOUD], fallbacks=fallbacks or {})
+    return CallRouter(preferences or RoutingPreferences(), setup)
+
+
+async def test_fallback_without_chain_is_the_policys_next_choice() -> None:
+    route = fallback_router()
+    agent = FakeAgent()
+    assert (await route.route(agent, None, user("Say hi."), 0)).model == "ollama/small"
+    decision = route.fallback(agent.model, "general", "ProviderUnreachableError", larger=False)
+    assert decision.model == "local/smollm2" and agent.model.model_name == "local/smollm2"
+    assert decision.reasons[0] == "fallback: ollama/small failed (ProviderUnreachableError)"
+    assert decision.rejected["ollama/small"] == "failed: ProviderUnreachableError"
+    record = route.trail[-1]
+    assert (record.call, record.fallback_from, record.failure) == (
+        1, "ollama/small", "ProviderUnreachableError"
+    )  # fmt: skip
+    # The failed model is not chosen again in this run.
+    assert (await route.route(agent, None, user("Again."), 0)).model == "local/smollm2"
+
+
+async def test_fallback_follows_the_configured_chain() -> None:
+    route = fallback_router({"ollama/small": ["openai/gpt-4o", "ollama/big"]})
+    agent = FakeAgent()
+    await route.route(agent, None, user("Say hi."), 0)
+    first = route.fallback(agent.model, "general", "ModelNotFoundError", larger=False)
+    assert first.model == "openai/gpt-4o"
+    second = route.fallback(agent.model, "general", "ProviderServerError", larger=False)
+    assert second.model == "ollama/big"  # next in the chain of the call's primary
+    last = route.fallback(agent.model, "general", "ProviderServerError", larger=False)
+    assert last.model is None and last.error is not None
+    assert "no model of its fallback chain can take the call" in last.error
+
+
+async def test_fallback_of_a_pinned_call_never_goes_to_the_cloud() -> None:
+    route = fallback_router({"ollama/small": ["openai/gpt-4o"]})
+    agent = FakeAgent()
+    await route.route(agent, None, user("My SSN is 512-48-7730."), 0)
+    decision = route.fallback(agent.model, "general", "ProviderUnreachableError", larger=False)
+    assert decision.model is None
+    assert decision.rejected["openai/gpt-4o"] == "cloud model, call must stay local"
+    unchained = fallback_router()
+    agent = FakeAgent()
+    await unchained.route(agent, None, user("My SSN is 512-48-7730."), 0)
+    for _ in range(2):
+        local = unchained.fallback(agent.model, "general", "ProviderServerError", larger=False)
+        assert local.model in ("local/smollm2", "ollama/big") and local.local_only
+    assert unchained.fallback(agent.model, "general", "X", larger=False).model is None
+
+
+async def test_context_too_long_falls_back_to_a_larger_context() -> None:
+    route = fallback_router(preferences=RoutingPreferences(force_provider="local"))
+    agent = FakeAgent()
+    await route.route(agent, None, user("Summarise this."), 0)
+    decision = route.fallback(agent.model, "general", "ContextTooLongError", larger=True)
+    # local/smollm2 (4096) would fit the estimate, but not more than the failed 2048
+    # window is known to fit: any larger window is a candidate, the smallest first.
+    assert decision.model == "local/smollm2"
+    bigger = route.fallback(agent.model, "general", "ContextTooLongError", larger=True)
+    assert bigger.model == "ollama/big"
+    assert bigger.rejected["local/smollm2"] == "failed: ContextTooLongError"
