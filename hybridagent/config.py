@@ -121,6 +121,11 @@ class Settings(BaseSettings):
     model_schedule_to_close_seconds: float = Field(
         600.0, validation_alias=_env("HYBRIDAGENT_MODEL_SCHEDULE_TO_CLOSE_SECONDS")
     )
+    # A worker that dies mid-call is noticed after this long (the call then retries on
+    # another worker) instead of after the whole start-to-close timeout.
+    model_heartbeat_seconds: float = Field(
+        20.0, gt=0, validation_alias=_env("HYBRIDAGENT_MODEL_HEARTBEAT_SECONDS")
+    )
     model_max_attempts: int = Field(3, validation_alias=_env("HYBRIDAGENT_MODEL_MAX_ATTEMPTS"))
     model_retry_initial_seconds: float = Field(
         1.0, validation_alias=_env("HYBRIDAGENT_MODEL_RETRY_INITIAL_SECONDS")

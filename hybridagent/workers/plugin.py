@@ -51,6 +51,7 @@ def model_activity_parameters(settings: Settings) -> ModelActivityParameters:
         summary_override=AgentAndModelSummary(),
         start_to_close_timeout=settings.model_start_to_close,
         schedule_to_close_timeout=settings.model_schedule_to_close,
+        heartbeat_timeout=timedelta(seconds=settings.model_heartbeat_seconds),
         retry_policy=RetryPolicy(
             initial_interval=timedelta(seconds=settings.model_retry_initial_seconds),
             maximum_attempts=settings.model_max_attempts,

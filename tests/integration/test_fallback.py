@@ -23,7 +23,6 @@ from hybridagent.workflows.io import AgentRunOutput, RoutingRecord
 from tests.conftest import CLOSED_PORT, RunningWorker, make_settings, running_worker
 from tests.helpers import activity_attempts, activity_summaries, replay, scheduled_activities
 
-
 HARD = (
     "Explain step by step why this is slow, compare two designs and analyze the trade-offs: "
     "```def fib(n): return fib(n - 1) + fib(n - 2)```"
