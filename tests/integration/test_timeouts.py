@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from hybridagent.config import Settings
 from hybridagent.providers.hybrid import HybridModelProvider
+from hybridagent.routing.preferences import RoutingSettings
 from hybridagent.testing.scripted_model import ScriptedBackend, ScriptedModel, text_response
 from hybridagent.workers.plugin import build_plugin, build_worker
 from hybridagent.workflows.io import AgentRunOutput
@@ -136,4 +137,35 @@ async def test_local_activities_are_selectable(time_skipping_env: WorkflowEnviro
     scheduled = [name for name, _ in scheduled_activities(history)]
     assert "invoke_model_activity" not in scheduled
     assert local_activity_markers(history) == 2  # routing_setup and the model call
+    await replay(history, config)
+
+
+async def test_hanging_model_falls_back_to_the_next_model_after_its_attempts(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    config = settings(
+        model_max_attempts=2,
+        routing=RoutingSettings(local_models=["local/scripted", "ollama/scripted"]),
+    )
+    hanging = ScriptedModel(hang=True)
+    answering = ScriptedModel(lambda call: text_response("the second model answers"))
+    provider = HybridModelProvider(
+        {"local": ScriptedBackend(hanging), "ollama": ScriptedBackend(answering, "ollama")},
+        "local/scripted",
+    )
+    plugin_config = time_skipping_env.client.config()
+    plugin_config["plugins"] = [build_plugin(config, provider)]
+    client = Client(**plugin_config)
+    async with build_worker(client, config, provider):
+        handle = await client.start_workflow(
+            "AgentWorkflow", {"prompt": "hello"}, id=f"ts-{uuid.uuid4().hex[:8]}",
+            task_queue=config.task_queue, result_type=AgentRunOutput,
+        )  # fmt: skip
+        result = await handle.result()
+    assert result.final_output == "the second model answers"
+    assert result.models_used == ["ollama/scripted"]
+    assert hanging.calls == 2 and answering.calls == 1
+    history = await handle.fetch_history()
+    calls = [i[0]["model_name"] for n, i in scheduled_activities(history) if n != "get_weather"]
+    assert calls == ["local/scripted", "ollama/scripted"]
     await replay(history, config)
