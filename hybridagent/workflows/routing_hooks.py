@@ -15,6 +15,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from hybridagent.activities.models import RoutingSetup
@@ -30,6 +31,9 @@ from hybridagent.routing.policy import (
 from hybridagent.routing.preferences import RoutingPreferences
 from hybridagent.routing.privacy import scan, unsure_excerpts
 from hybridagent.workflows.io import RoutingRecord
+
+# Retried on the same model only when no other model could take the call.
+FAIL_FAST_WHEN_ALTERNATIVE = ("ProviderUnreachableError",)
 
 SecondOpinion = Callable[[list[str]], Awaitable[bool]]
 LOCAL_JUDGEMENT = "local_model_judgement"
@@ -79,6 +83,7 @@ class CallRouter:
         # Models whose calls failed in this run (and how): not chosen again in this run.
         self.failed: dict[str, str] = {}
         self._last_facts: CallFacts | None = None
+        self._base_retry: RetryPolicy | None = None
         self._primary: str | None = None
         self.second_opinion = second_opinion if setup.second_stage else None
         self.pinned = False
@@ -139,7 +144,7 @@ class CallRouter:
         self.pinned = self.pinned or bool(types)
         self._last_facts, self._primary = facts, decision.model
         self._record(agent, decision, facts, score.factors)
-        return self._apply(agent.model, agent.name, decision)
+        return self._apply(agent.model, agent.name, decision, facts)
 
     def _live_candidates(self) -> tuple[Candidate, ...]:
         return tuple(
@@ -205,7 +210,7 @@ class CallRouter:
         self._record_fallback(agent_name, decision, facts, failed_model, failure)
         if decision.model is None:
             return decision  # the caller re-raises the failure itself: the clearer error
-        return self._apply(stub, agent_name, decision)
+        return self._apply(stub, agent_name, decision, facts)
 
     def _record_fallback(
         self, agent: str, decision: Decision, facts: CallFacts, failed_model: str, failure: str
@@ -246,7 +251,22 @@ class CallRouter:
             )
         )
 
-    def _apply(self, stub: Any, agent_name: str, decision: Decision) -> Decision:
+    def _has_alternative(self, facts: CallFacts, chosen: str) -> bool:
+        """Would another model take this call if `chosen` failed?"""
+        others = tuple(
+            dataclasses.replace(c, available=False) if c.name == chosen else c
+            for c in self._live_candidates()
+        )
+        chain = self.fallbacks.get(self._primary or chosen)
+        unnamed = dataclasses.replace(self.policy_preferences, model=None)
+        if chain:
+            return any(
+                decide(facts, dataclasses.replace(unnamed, model=n), others, self.config).model == n
+                for n in chain
+            )
+        return decide(facts, unnamed, others, self.config).model is not None
+
+    def _apply(self, stub: Any, agent_name: str, decision: Decision, facts: CallFacts) -> Decision:
         if decision.model is None:
             raise ApplicationError(
                 decision.error or "No model can take this call.",
@@ -257,8 +277,23 @@ class CallRouter:
         # what the model activity asks the worker's provider for, and its summary is what
         # the Web UI shows for that activity — the decision, so every call explains itself.
         stub.model_name = decision.model
+        if self._base_retry is None:
+            self._base_retry = stub.model_params.retry_policy or RetryPolicy()
+        retry = self._base_retry
+        if self._has_alternative(facts, decision.model):
+            # Another model can take the call: a backend that refuses connections is
+            # not worth the retry backoff — fall back at once.
+            retry = dataclasses.replace(
+                retry,
+                non_retryable_error_types=[
+                    *(retry.non_retryable_error_types or []),
+                    *FAIL_FAST_WHEN_ALTERNATIVE,
+                ],
+            )
         stub.model_params = dataclasses.replace(
-            stub.model_params, summary_override=summary(agent_name, decision)
+            stub.model_params,
+            summary_override=summary(agent_name, decision),
+            retry_policy=retry,
         )
         return decision
 

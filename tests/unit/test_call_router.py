@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from temporalio.common import RetryPolicy
+
 from hybridagent.activities.models import RoutingSetup
 from hybridagent.routing.policy import Candidate
 from hybridagent.routing.preferences import RoutingPreferences
@@ -19,6 +21,7 @@ CONFIDENTIAL = "Keep this confidential: the launch moves to May."
 @dataclass
 class Params:
     summary_override: str | None = None
+    retry_policy: RetryPolicy | None = None
 
 
 @dataclass
@@ -196,3 +199,18 @@ async def test_context_too_long_falls_back_to_a_larger_context() -> None:
     bigger = route.fallback(agent.model, "general", "ContextTooLongError", larger=True)
     assert bigger.model == "ollama/big"
     assert bigger.rejected["local/smollm2"] == "failed: ContextTooLongError"
+
+
+async def test_refused_connections_fail_over_at_once_only_when_another_model_can_take_it() -> None:
+    route = fallback_router()
+    agent = FakeAgent()
+    await route.route(agent, None, user("Say hi."), 0)
+    retry = agent.model.model_params.retry_policy
+    assert retry is not None and "ProviderUnreachableError" in retry.non_retryable_error_types
+    alone = CallRouter(RoutingPreferences(), RoutingSetup(candidates=[LOCAL]))
+    agent = FakeAgent()
+    await alone.route(agent, None, user("Say hi."), 0)
+    retry = agent.model.model_params.retry_policy
+    assert retry is not None and "ProviderUnreachableError" not in (
+        retry.non_retryable_error_types or []
+    )
