@@ -27,9 +27,14 @@ from hybridagent.providers.errors import FALLBACK_ACTION
 from hybridagent.workflows.routing_hooks import CallRouter
 
 
-def classify(err: ActivityError) -> tuple[str, str]:
+# A failed regular activity raises ActivityError with the failure as its cause; a failed
+# local activity raises the failure itself (ApplicationError, or TimeoutError).
+MODEL_CALL_FAILURES = (ActivityError, ApplicationError, TimeoutError)
+
+
+def classify(err: BaseException) -> tuple[str, str]:
     """(failure type, action) for a failed model-call activity: see FALLBACK_ACTION."""
-    cause: BaseException | None = err.__cause__
+    cause: BaseException | None = err
     while cause is not None:
         if isinstance(cause, ApplicationError):
             kind = cause.type or "ApplicationError"
@@ -53,7 +58,7 @@ class RoutedModelStub(_TemporalModelStub):
         while True:
             try:
                 return await super().get_response(*args, **kwargs)
-            except ActivityError as err:
+            except MODEL_CALL_FAILURES as err:
                 failure, action = classify(err)
                 if action == "fail":
                     raise

@@ -129,6 +129,31 @@ async def test_failed_local_call_of_a_pinned_run_never_falls_back_to_cloud(
     assert len(stub.requests) == 1
 
 
+async def test_refused_local_model_falls_back_with_local_activities_too(
+    temporal_address: str, cloud_stub: StubServer, stub: StubServer, tmp_path: Any
+) -> None:
+    """A failed local activity raises its failure itself, not an ActivityError around it;
+    the fallback must catch both kinds."""
+    settings = make_settings(
+        temporal_address, tmp_path,
+        embedded_url=f"http://127.0.0.1:{CLOSED_PORT}/v1",
+        openai_api_key="sk-test-stub-key", openai_base_url=cloud_stub.base_url,
+        cloud_model="openai/gpt-4o-mini", use_local_activities=True,
+    )  # fmt: skip
+    async with running_worker(settings) as running:
+        client = await connect(running.settings)
+        handle = await start(client, settings.task_queue, {"prompt": "Say hi."})
+        result = await handle.result()
+        history = await handle.fetch_history()
+        trail = await handle.query("routing_trail", result_type=list[RoutingRecord])
+    assert result.models_used == ["openai/gpt-4o-mini"] and len(stub.requests) == 1
+    assert [(r.model, r.fallback_from, r.failure) for r in trail] == [
+        ("local/smollm2", None, None),
+        ("openai/gpt-4o-mini", "local/smollm2", "ProviderUnreachableError"),
+    ]
+    await replay(history, settings)
+
+
 async def test_real_llama_cpp_context_overflow_is_context_too_long(embedded_url: str) -> None:
     backend = EmbeddedBackend(embedded_url)
     # The real server's refusal of a prompt over its 4096-token window must be typed so
