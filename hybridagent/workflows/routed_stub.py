@@ -26,7 +26,6 @@ from temporalio.openai_agents._temporal_model_stub import _TemporalModelStub
 from hybridagent.providers.errors import FALLBACK_ACTION
 from hybridagent.workflows.routing_hooks import CallRouter
 
-
 # A failed regular activity raises ActivityError with the failure as its cause; a failed
 # local activity raises the failure itself (ApplicationError, or TimeoutError).
 MODEL_CALL_FAILURES = (ActivityError, ApplicationError, TimeoutError)
