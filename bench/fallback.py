@@ -15,8 +15,8 @@ Through Temporal (hybridagent's real path: every attempt a visible activity), on
 AgentWorkflow run with one model call, regular and local activities:
   run direct              the model is the stub
   run refused primary     the model is refused, the run falls back to the stub
-  run circuit open        the same after the worker's circuit for it opened: the next
-                          runs' setup leaves it out
+  run circuit open        the same on a worker whose circuit for it is open: the run's
+                          setup leaves it out
 
 Usage: python bench/fallback.py [--runs 200]
 """
@@ -149,47 +149,80 @@ async def in_process(runs: int, stub_url: str, refused_url: str) -> dict[str, li
 async def through_temporal(
     runs: int, stub_url: str, refused_port: int, env: WorkflowEnvironment, local: bool
 ) -> dict[str, list[float]]:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        temporal_address=env.client.service_client.config.target_host,
-        task_queue=f"bench-fallback-{uuid.uuid4().hex[:6]}",
-        embedded="off",
-        embedded_url=f"http://127.0.0.1:{refused_port}/v1",
-        ollama_host=f"http://127.0.0.1:{refused_port}",
-        openai_api_key="sk-bench",
-        openai_base_url=stub_url,
-        cloud_model="openai/gpt-4o-mini",
-        use_local_activities=local,
-        circuit_failure_threshold=10**9,  # the circuit variant trips it on purpose below
-        state_dir=Path(tempfile.mkdtemp()),
-    )
+    """Two workers in this process: on one the refused model's circuit is closed (every
+    run tries it first), on the other it is open (the run's setup leaves it out)."""
+
+    def settings_for(queue: str) -> Settings:
+        return Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            temporal_address=env.client.service_client.config.target_host,
+            task_queue=f"bench-{queue}-{uuid.uuid4().hex[:6]}",
+            embedded="off",
+            embedded_url=f"http://127.0.0.1:{refused_port}/v1",
+            ollama_host=f"http://127.0.0.1:{refused_port}",
+            openai_api_key="sk-bench",
+            openai_base_url=stub_url,
+            cloud_model="openai/gpt-4o-mini",
+            use_local_activities=local,
+            circuit_failure_threshold=10**9,
+            state_dir=Path(tempfile.mkdtemp()),
+        )
+
     stop = asyncio.Event()
-    ready: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(settings, stop=stop, on_ready=ready.set_result))
-    stack = await ready
+    stacks: list[Any] = []
+    tasks = []
+    queues = []
+    for name in ("closed", "open"):
+        settings = settings_for(name)
+        ready: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        tasks.append(asyncio.create_task(serve(settings, stop=stop, on_ready=ready.set_result)))
+        stacks.append(await ready)
+        queues.append(settings.task_queue)
+    circuits: CircuitBreaker = stacks[1].circuits
+    circuits.failure_threshold = 1
+    circuits.cooldown_seconds = 3600
+    circuits.failure(f"The embedded model server http://127.0.0.1:{refused_port}/v1/", "bench")
+    assert circuits.snapshot()[0].state == "open", circuits.snapshot()
     client = await connect(settings)
 
-    def run(model: str) -> Call:
+    def run(model: str, queue: str) -> Call:
         return lambda: client.execute_workflow(
             "AgentWorkflow", {"prompt": "hi", "model": model},
-            id=f"b-{uuid.uuid4().hex}", task_queue=settings.task_queue,
+            id=f"b-{uuid.uuid4().hex}", task_queue=queue,
         )  # fmt: skip
 
-    samples: dict[str, list[float]] = {"run direct": [], "run refused primary": []}
+    shapes = {
+        "run direct": ("openai/gpt-4o-mini", queues[0]),
+        "run refused primary": ("local/smollm2", queues[0]),
+        "run circuit open": ("local/smollm2", queues[1]),
+    }
+    variants = {name: run(*shape) for name, shape in shapes.items()}
+    samples: dict[str, list[float]] = {name: [] for name in variants}
     try:
         for _ in range(5):
-            samples["run direct"] += await timed(runs // 5, run("openai/gpt-4o-mini"))
-            samples["run refused primary"] += await timed(runs // 5, run("local/smollm2"))
-        circuits: CircuitBreaker = stack.circuits
-        key = f"The embedded model server http://127.0.0.1:{refused_port}/v1/"
-        circuits.failure_threshold = 1
-        circuits.cooldown_seconds = 3600
-        circuits.failure(key, "ProviderUnreachableError")
-        assert circuits.snapshot()[0].state == "open", circuits.snapshot()
-        samples["run circuit open"] = await timed(runs, run("auto"))
+            for name, call in variants.items():
+                samples[name] += await timed(runs // 5, call)
+        for name, (model, queue) in shapes.items():
+            handle = await client.start_workflow(
+                "AgentWorkflow", {"prompt": "hi", "model": model},
+                id=f"b-{uuid.uuid4().hex}", task_queue=queue,
+            )  # fmt: skip
+            await handle.result()
+            events = [e async for e in handle.fetch_history_events()]
+            calls = sum(
+                e.activity_task_scheduled_event_attributes.activity_type.name
+                == "invoke_model_activity"
+                for e in events
+                if e.HasField("activity_task_scheduled_event_attributes")
+            )
+            markers = sum(e.HasField("marker_recorded_event_attributes") for e in events)
+            print(
+                f"  {name}: {len(events)} history events, {calls} model-call activities, "
+                f"{markers} local activities"
+            )
     finally:
         stop.set()
-        await task
+        await asyncio.gather(*tasks)
     return samples
 
 

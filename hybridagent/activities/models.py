@@ -149,12 +149,19 @@ class ModelActivities:
         """A model the run names must be usable: a missing key or model fails the run
         now, with its reason, rather than quietly running on another model. A backend
         that does not answer may still be starting: the model-call activity finds out,
-        retried by its retry policy and visible in the history."""
+        retried by its retry policy and visible in the history. One whose circuit is open
+        is unavailable: the policy picks another model if the run's rules allow one."""
         ref = self._provider.resolve(name)
         try:
             return await self.candidate(ref.name)
-        except (ProviderUnreachableError, CircuitOpenError):
+        except ProviderUnreachableError:
             return Candidate(ref.name, ref.is_local, context_window=UNKNOWN_CONTEXT)
+        except CircuitOpenError as err:
+            # The worker has already seen it fail repeatedly: the router goes straight to
+            # another model instead of spending an activity on a call that cannot work.
+            return Candidate(
+                ref.name, ref.is_local, 0, available=False, unavailable_reason=_first_sentence(err)
+            )
 
     @activity.defn
     async def routing_setup(self, request: RoutingSetupRequest) -> RoutingSetup:

@@ -14,8 +14,10 @@ from temporalio.testing import ActivityEnvironment
 
 from hybridagent.activities.models import ModelActivities, RoutingSetupRequest
 from hybridagent.config import ConfigError, Settings, load_settings
+from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.embedded import EmbeddedBackend
 from hybridagent.providers.errors import ProviderUnreachableError
+from hybridagent.providers.guarded import guarded_of
 from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.providers.ollama import OllamaBackend
 from hybridagent.providers.openai import OpenAIBackend
@@ -253,6 +255,25 @@ async def test_requested_model_on_a_backend_that_is_down_is_left_to_the_model_ca
     # Requested: kept available, so the model call retries it durably and reports why.
     assert setup.candidates[0].available
     assert [c.name for c in setup.candidates] == ["ollama/llama3.2:3b"]
+
+
+async def test_requested_model_with_an_open_circuit_is_unavailable() -> None:
+    circuits = CircuitBreaker(failure_threshold=1, cooldown_seconds=30)
+    embedded = EmbeddedBackend("http://127.0.0.1:9/v1", circuits=circuits)
+    provider = HybridModelProvider(
+        {"local": embedded, "openai": OpenAIBackend("sk-test", "http://127.0.0.1:9/v1")},
+        "local/smollm2",
+    )
+    activities = ModelActivities(provider, cloud_model="openai/gpt-4o-mini")
+    setup = await setup_for(activities, requested="local/smollm2")
+    assert setup.candidates[0].available  # closed: the model call finds out
+    key = guarded_of(provider.get_model("local/smollm2")).circuit_key  # type: ignore[union-attr]
+    circuits.failure(key, "ProviderUnreachableError")
+    setup = await setup_for(activities, requested="local/smollm2")
+    requested, cloud = setup.candidates
+    assert requested.name == "local/smollm2" and not requested.available
+    assert requested.unavailable_reason.startswith("circuit open after repeated failures")
+    assert cloud.name == "openai/gpt-4o-mini" and cloud.available
 
 
 async def test_routing_setup_with_no_model_at_all() -> None:
