@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     # Ollama
     ollama_host: str = Field("http://localhost:11434", validation_alias=_env("OLLAMA_HOST"))
     ollama_model: str = Field("llama3.2:3b", validation_alias=_env("OLLAMA_MODEL"))
+    # Model calls through Ollama's OpenAI-compatible /v1 (`openai`) or its /api/chat
+    # (`native`), which sizes the context to each call and passes keep_alive and think.
+    ollama_api_mode: Literal["openai", "native"] = Field(
+        "openai", validation_alias=_env("OLLAMA_API_MODE")
+    )
     # The context Ollama serves when a request does not size it (Ollama's own variable
     # and default): the router keeps longer calls off Ollama models.
     ollama_context_length: int = Field(4096, ge=256, validation_alias=_env("OLLAMA_CONTEXT_LENGTH"))

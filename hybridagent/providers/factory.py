@@ -66,6 +66,7 @@ async def build_provider_stack(
         served_context=settings.ollama_context_length,
         transport=transport,
         circuits=circuits,
+        api_mode=settings.ollama_api_mode,
     )
     ollama_reachable = await ollama.is_reachable()
     embedded_url = settings.embedded_url

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import ollama
 import openai
 from agents import Model, ModelResponse
 from agents.items import TResponseStreamEvent
@@ -89,6 +90,10 @@ class GuardedModel(Model):
 
     def translate(self, err: Exception) -> ProviderError | None:
         where = f"{self.backend} at {self.endpoint}"
+        if isinstance(err, PROVIDER_HEALTH_FAILURES):
+            return err  # an adapter that found the fault itself (a stream cut short)
+        if isinstance(err, ollama.ResponseError | httpx.TransportError | ConnectionError):
+            return self._translate_native(err, where)
         if isinstance(err, openai.APIConnectionError) and isinstance(
             err.__cause__, httpx.RemoteProtocolError | httpx.ReadError
         ):
@@ -125,6 +130,40 @@ class GuardedModel(Model):
         if isinstance(err, json.JSONDecodeError | openai.APIResponseValidationError):
             return MalformedResponseError(f"{where} sent a response that is not valid JSON.")
         return None
+
+    def _translate_native(
+        self, err: ollama.ResponseError | httpx.TransportError | ConnectionError, where: str
+    ) -> ProviderError:
+        """Failures of the `ollama` client (Ollama's native API), and raw httpx errors,
+        which both it and the OpenAI client let through while reading a stream."""
+        if isinstance(err, httpx.RemoteProtocolError | httpx.ReadError):
+            return MalformedResponseError(f"{where} cut its response off half-way.")
+        if isinstance(err, httpx.TimeoutException):
+            return ProviderTimeoutError(f"{where} did not answer in time for {self.model!r}.")
+        if not isinstance(err, ollama.ResponseError):
+            return ProviderUnreachableError(
+                f"{self.backend} is not reachable at {self.endpoint} ({type(err).__name__})."
+            )
+        status, text = err.status_code, err.error.lower()
+        if status in (401, 403):  # a remote Ollama behind a key, or ollama.com
+            return InvalidApiKeyError(
+                f"{self.backend} rejected the API key for model {self.model!r} (HTTP {status})."
+            )
+        if status == 404:
+            return ModelNotFoundError(f"{where} has no model {self.model!r}.")
+        if status == 429:
+            return RateLimitedError(f"{where} is rate-limiting {self.model!r} (HTTP 429).")
+        if 400 <= status < 500 and any(marker in text for marker in _CONTEXT_MARKERS):
+            return ContextTooLongError(
+                f"The input does not fit the context window of {self.model!r} at {where}."
+            )
+        if 400 <= status < 500:
+            return BadRequestError(
+                f"{where} refused the request for {self.model!r} as invalid (HTTP {status})."
+            )
+        if status < 0:  # an {"error": ...} line in a stream that had started with 200
+            return ProviderServerError(f"{where} failed half-way through its answer.")
+        return ProviderServerError(f"{where} failed (HTTP {status}).")
 
     def _check_circuit(self) -> None:
         if self.circuits is None:

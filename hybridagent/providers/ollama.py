@@ -1,8 +1,11 @@
-"""Ollama: model calls through its OpenAI-compatible /v1 endpoint, health and listing
-through its native API with the official `ollama` client.
+"""Ollama: model calls through its OpenAI-compatible /v1 endpoint or, with
+OLLAMA_API_MODE=native, its /api/chat; health and listing through its native API with
+the official `ollama` client.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import httpx
 import ollama
@@ -11,6 +14,8 @@ from agents import Model
 from hybridagent.providers.base import ModelListing
 from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.errors import ProviderUnreachableError
+from hybridagent.providers.guarded import GuardedModel
+from hybridagent.providers.ollama_native import OllamaNativeModel
 from hybridagent.providers.openai_compat import chat_model, make_openai_client
 from hybridagent.routing.catalog import Capabilities, ollama_capabilities
 from hybridagent.routing.names import UnknownModelError
@@ -28,10 +33,14 @@ class OllamaBackend:
         served_context: int = 4096,
         transport: httpx.AsyncBaseTransport | None = None,
         circuits: CircuitBreaker | None = None,
+        api_mode: Literal["openai", "native"] = "openai",
+        keep_alive: str = "5m",
     ) -> None:
         self.circuits = circuits
         self.host = host.rstrip("/")
         self.served_context = served_context
+        self.api_mode = api_mode
+        self.keep_alive = keep_alive
         self._http = httpx.AsyncClient(transport=transport, timeout=None)
         self._openai = make_openai_client(f"{self.host}/v1", "ollama", self._http)
         self._native = ollama.AsyncClient(
@@ -39,11 +48,21 @@ class OllamaBackend:
         )
         self._models: dict[str, Model] = {}
 
+    def raw_model(self, model: str) -> Model:
+        """The adapter for OLLAMA_API_MODE, failures typed: `/v1` Chat Completions, or
+        native `/api/chat`, which sizes `num_ctx` to each call (ollama_native.py)."""
+        if self.api_mode == "openai":
+            return chat_model(self._openai, model, backend="Ollama", circuits=self.circuits)
+        native = OllamaNativeModel(
+            self._native, model, served_context=self.served_context, keep_alive=self.keep_alive
+        )
+        return GuardedModel(
+            native, backend="Ollama", endpoint=self.host, model=model, circuits=self.circuits
+        )
+
     def get_model(self, model: str) -> Model:
         if model not in self._models:
-            self._models[model] = chat_model(
-                self._openai, model, backend="Ollama", circuits=self.circuits
-            )
+            self._models[model] = self.raw_model(model)
         return self._models[model]
 
     async def is_reachable(self) -> bool:
