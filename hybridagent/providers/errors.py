@@ -21,6 +21,7 @@ __all__ = [
     "ProviderTimeoutError",
     "RateLimitedError",
     "InvalidApiKeyError",
+    "InvalidToolCallError",
     "MissingApiKeyError",
     "NON_RETRYABLE_ERROR_TYPES",
     "NoLocalModelError",
@@ -82,6 +83,11 @@ class BadRequestError(ProviderError):
     """HTTP 400 for any other reason: the request itself is wrong; no model will take it."""
 
 
+class InvalidToolCallError(ProviderError):
+    """An emulated tool call whose arguments stayed invalid after a repair and a retry:
+    the same model at the same temperature would answer the same, another model may not."""
+
+
 class CircuitOpenError(ProviderError):
     """The provider failed repeatedly; it is skipped for a cooldown, without a request."""
 
@@ -97,6 +103,7 @@ NON_RETRYABLE_ERROR_TYPES: tuple[str, ...] = (
     ContextTooLongError.__name__,
     BadRequestError.__name__,
     CircuitOpenError.__name__,
+    InvalidToolCallError.__name__,
 )
 
 # What a failed model call does next, once the retry policy has given up on the model
@@ -109,6 +116,7 @@ FALLBACK_ACTION: dict[str, str] = {
     ProviderServerError.__name__: "next",
     RateLimitedError.__name__: "next",
     MalformedResponseError.__name__: "next",
+    InvalidToolCallError.__name__: "next",
     CircuitOpenError.__name__: "next",
     ModelNotFoundError.__name__: "next",
     MissingApiKeyError.__name__: "next",

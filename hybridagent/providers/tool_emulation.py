@@ -4,14 +4,18 @@ The model is asked for one JSON object constrained by a schema built from the to
 definitions (`{"action": <tool name | "final_answer">, "arguments": {...}, "answer": ...}`);
 the server's grammar guarantees it parses, and we turn it into a proper tool call.
 Small models like SmolLM2 follow such a schema reliably where they cannot produce
-native tool calls at all.
+native tool calls at all. A grammar does not enforce every rule of a schema (and with
+several tools the arguments may fit another tool's schema), so the arguments are
+validated against the chosen tool's schema, repaired when the fix is obvious, else asked
+for once more with the validation error; a second invalid call fails the model call as
+InvalidToolCallError, which the workflow answers by trying the next model.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -27,18 +31,52 @@ from agents import (
     TResponseInputItem,
 )
 from agents.items import TResponseStreamEvent
+from jsonschema import Draft202012Validator
 from openai.types.responses import (
     ResponseFunctionToolCall,
     ResponseOutputMessage,
     ResponseOutputText,
 )
 
+from hybridagent.providers.errors import InvalidToolCallError
+
 FINAL_ANSWER = "final_answer"
+
+# How a backend is told to constrain its output to a JSON schema.
+Constraint = Callable[[ModelSettings, dict[str, Any]], ModelSettings]
 
 
 def response_format(schema: dict[str, Any]) -> dict[str, Any]:
-    """llama.cpp's (and Ollama's /v1) way to constrain output by a JSON schema."""
+    """llama.cpp server's way to constrain output by a JSON schema."""
     return {"type": "json_object", "schema": schema}
+
+
+def _with_extra_body(settings: ModelSettings, key: str, value: Any) -> ModelSettings:
+    extra = dict(settings.extra_body or {})  # type: ignore[call-overload]
+    extra[key] = value
+    return replace(settings, extra_body=extra)
+
+
+def llama_cpp_constraint(settings: ModelSettings, schema: dict[str, Any]) -> ModelSettings:
+    return _with_extra_body(settings, "response_format", response_format(schema))
+
+
+def openai_json_schema_constraint(
+    settings: ModelSettings, schema: dict[str, Any]
+) -> ModelSettings:
+    """Chat Completions' structured outputs, as Ollama's /v1 endpoint accepts them."""
+    return _with_extra_body(
+        settings,
+        "response_format",
+        {"type": "json_schema", "json_schema": {"name": "step", "schema": schema}},
+    )
+
+
+def ollama_format_constraint(settings: ModelSettings, schema: dict[str, Any]) -> ModelSettings:
+    """Ollama's native `format` field (the native adapter reads it from extra_args)."""
+    extra = dict(settings.extra_args or {})
+    extra["format"] = schema
+    return replace(settings, extra_args=extra)
 
 
 def _tool_specs(
@@ -144,10 +182,11 @@ def _message(text: str) -> ResponseOutputMessage:
 
 
 class ToolEmulatingModel(Model):
-    """Wraps a chat model whose server accepts `response_format` with a JSON schema."""
+    """Wraps a chat model whose server constrains output to a JSON schema."""
 
-    def __init__(self, inner: Model) -> None:
+    def __init__(self, inner: Model, constrain: Constraint = llama_cpp_constraint) -> None:
         self.inner = inner
+        self.constrain = constrain
 
     async def get_response(
         self,
@@ -181,9 +220,7 @@ class ToolEmulatingModel(Model):
                 # unless the agent asked for a temperature.
                 settings = replace(settings, temperature=0.0)
             if schema is not None:
-                extra = dict(model_settings.extra_body or {})  # type: ignore[call-overload]
-                extra["response_format"] = response_format(schema)
-                settings = replace(settings, extra_body=extra)
+                settings = self.constrain(settings, schema)
             return await self.inner.get_response(
                 instructions,
                 messages,
@@ -203,8 +240,31 @@ class ToolEmulatingModel(Model):
 
         messages, called = as_plain_messages(input)
         instructions = "\n\n".join(filter(None, [system_instructions, tool_instructions(specs)]))
-        response = await ask(instructions, step_schema(specs, answer_schema), messages)
+        schema = step_schema(specs, answer_schema)
+        response = await ask(instructions, schema, messages)
         step = _parse_step(response)
+        problem = _argument_problem(step, specs)
+        if step is not None and problem is not None:
+            repaired = _repaired(step, specs)
+            if repaired is not None:
+                step = repaired
+            else:
+                # Once more, told what was wrong; the model's attempt stays in the
+                # conversation so it can see its own mistake.
+                again = [
+                    *messages,
+                    {"role": "assistant", "content": _response_text(response)},
+                    {"role": "user", "content": f"Those arguments are invalid: {problem}."},
+                ]
+                retry = await ask(instructions, schema, again)  # type: ignore[arg-type]
+                retry.usage.add(response.usage)
+                response, step = retry, _parse_step(retry)
+                problem = _argument_problem(step, specs)
+                if problem is not None:
+                    raise InvalidToolCallError(
+                        f"The model called {step[0] if step else 'a tool'} with invalid "
+                        f"arguments twice ({problem})."
+                    )
         repeated = step is not None and step[0] in specs and _call_key(*step) in called
         empty_answer = step is not None and step[0] == FINAL_ANSWER and step[1] in ("", None)
         if repeated or empty_answer:
@@ -229,6 +289,54 @@ class ToolEmulatingModel(Model):
 
     async def close(self) -> None:
         await self.inner.close()
+
+
+def _argument_problem(
+    step: tuple[str, Any] | None, specs: dict[str, tuple[str, dict[str, Any]]]
+) -> str | None:
+    """What is wrong with a tool call's arguments, in one phrase, or None."""
+    if step is None or step[0] not in specs:
+        return None
+    errors = sorted(Draft202012Validator(specs[step[0]][1]).iter_errors(step[1]), key=str)
+    if not errors:
+        return None
+    where = "/".join(str(p) for p in errors[0].absolute_path)
+    return f"{where + ': ' if where else ''}{errors[0].message}"
+
+
+def _repaired(
+    step: tuple[str, Any], specs: dict[str, tuple[str, dict[str, Any]]]
+) -> tuple[str, Any] | None:
+    """The obvious fixes a small model needs most: numbers and booleans sent as strings,
+    properties the tool does not take. None when those do not make the call valid."""
+    name, arguments = step
+    schema = specs[name][1]
+    if not isinstance(arguments, dict):
+        return None
+    properties: dict[str, Any] = schema.get("properties", {})
+    fixed: dict[str, Any] = {}
+    for key, value in arguments.items():
+        if key not in properties:
+            continue
+        fixed[key] = _coerced(value, properties[key].get("type"))
+    if _argument_problem((name, fixed), specs) is not None:
+        return None
+    return name, fixed
+
+
+def _coerced(value: Any, kind: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        if kind == "integer":
+            return int(value)
+        if kind == "number":
+            return float(value)
+    except ValueError:
+        return value
+    if kind == "boolean" and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
 
 
 def _answer_only_schema(answer_schema: dict[str, Any] | None) -> dict[str, Any]:

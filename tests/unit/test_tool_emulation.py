@@ -7,10 +7,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from agents import FunctionTool, ModelResponse, ModelSettings, ModelTracing
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage
 
-from hybridagent.providers.tool_emulation import ToolEmulatingModel, as_plain_messages
+from hybridagent.providers.errors import (
+    FALLBACK_ACTION,
+    NON_RETRYABLE_ERROR_TYPES,
+    InvalidToolCallError,
+)
+from hybridagent.providers.tool_emulation import (
+    ToolEmulatingModel,
+    as_plain_messages,
+    llama_cpp_constraint,
+    ollama_format_constraint,
+    openai_json_schema_constraint,
+)
 from hybridagent.testing.scripted_model import ScriptedModel, text_response
 
 
@@ -166,3 +178,92 @@ async def test_without_tools_the_call_passes_through() -> None:
     )
     assert response.output[0].content[0].text == "plain text"
     assert inner.asked[0]["settings"].extra_body is None
+
+
+FORECAST = FunctionTool(
+    name="get_forecast",
+    description="Get the forecast for a city some days ahead.",
+    params_json_schema={
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "days": {"type": "integer", "minimum": 1}},
+        "required": ["city", "days"],
+        "additionalProperties": False,
+    },
+    on_invoke_tool=_noop,
+)
+
+
+async def call_with(model: ToolEmulatingModel, tools: list[FunctionTool]) -> ModelResponse:
+    return await model.get_response(
+        None, "Forecast?", ModelSettings(), list(tools), None, [], ModelTracing.DISABLED,
+        previous_response_id=None, conversation_id=None, prompt=None,
+    )  # fmt: skip
+
+
+async def test_obviously_wrong_arguments_are_repaired_without_asking_again() -> None:
+    inner = Recording(
+        ['{"action": "get_forecast", "arguments": {"city": "Oslo", "days": "3", "unit": "C"}}']
+    )
+    [item] = (await call_with(ToolEmulatingModel(inner), [WEATHER, FORECAST])).output
+    assert isinstance(item, ResponseFunctionToolCall) and item.name == "get_forecast"
+    assert json.loads(item.arguments) == {"city": "Oslo", "days": 3}
+    assert len(inner.asked) == 1
+
+
+async def test_invalid_arguments_are_asked_for_again_with_the_error() -> None:
+    # With two tools, the grammar lets the model send one tool's arguments to the other.
+    inner = Recording(
+        [
+            '{"action": "get_forecast", "arguments": {"city": "Oslo"}}',
+            '{"action": "get_forecast", "arguments": {"city": "Oslo", "days": 2}}',
+        ]
+    )
+    response = await call_with(ToolEmulatingModel(inner), [WEATHER, FORECAST])
+    [item] = response.output
+    assert isinstance(item, ResponseFunctionToolCall)
+    assert json.loads(item.arguments) == {"city": "Oslo", "days": 2}
+    feedback = inner.asked[1]["messages"][-1]["content"]
+    assert feedback == "Those arguments are invalid: 'days' is a required property."
+    assert inner.asked[1]["messages"][-2]["role"] == "assistant"
+    assert response.usage.requests == 2
+
+
+async def test_invalid_arguments_twice_fail_the_call_for_the_next_model() -> None:
+    bad = '{"action": "get_forecast", "arguments": {"city": "Oslo", "days": 0}}'
+    inner = Recording([bad, bad])
+    with pytest.raises(InvalidToolCallError, match=r"get_forecast with invalid arguments twice"):
+        await call_with(ToolEmulatingModel(inner), [WEATHER, FORECAST])
+    assert FALLBACK_ACTION["InvalidToolCallError"] == "next"
+    assert "InvalidToolCallError" in NON_RETRYABLE_ERROR_TYPES
+
+
+def _llama_cpp_schema(settings: ModelSettings) -> Any:
+    sent = settings.extra_body["response_format"]
+    assert sent["type"] == "json_object"
+    return sent["schema"]
+
+
+def _openai_schema(settings: ModelSettings) -> Any:
+    sent = settings.extra_body["response_format"]
+    assert sent["type"] == "json_schema" and sent["json_schema"]["name"] == "step"
+    return sent["json_schema"]["schema"]
+
+
+def _ollama_schema(settings: ModelSettings) -> Any:
+    assert settings.extra_body is None
+    return settings.extra_args["format"]
+
+
+@pytest.mark.parametrize(
+    ("constraint", "schema_sent"),
+    [
+        (llama_cpp_constraint, _llama_cpp_schema),
+        (openai_json_schema_constraint, _openai_schema),
+        (ollama_format_constraint, _ollama_schema),
+    ],
+)
+async def test_each_backend_gets_the_schema_its_own_way(constraint: Any, schema_sent: Any) -> None:
+    inner = Recording(['{"action": "final_answer", "answer": "ok"}'])
+    await call(ToolEmulatingModel(inner, constraint), "hi")
+    schema = schema_sent(inner.asked[0]["settings"])
+    assert schema["properties"]["action"]["enum"] == ["get_weather", "final_answer"]
