@@ -282,7 +282,7 @@ class OllamaNativeModel(Model):
         )
 
     async def close(self) -> None:
-        """The client belongs to the backend, which closes it."""
+        """Nothing to close: the client is the backend's, shared by its models."""
 
 
 class StreamEvents:
