@@ -96,6 +96,20 @@ class Settings(BaseSettings):
     # The context Ollama serves when a request does not size it (Ollama's own variable
     # and default): the router keeps longer calls off Ollama models.
     ollama_context_length: int = Field(4096, ge=256, validation_alias=_env("OLLAMA_CONTEXT_LENGTH"))
+    # How long Ollama keeps a model loaded after a request (Ollama's own variable and
+    # default); the worker pre-warms its default Ollama model with it at start.
+    ollama_keep_alive: str = Field("5m", validation_alias=_env("OLLAMA_KEEP_ALIVE"))
+    # Tool calls to Ollama models without the `tools` capability: schema-constrained
+    # emulation (`auto`), for every Ollama model (`always`), or never (Ollama's HTTP 400).
+    tool_emulation: Literal["auto", "always", "never"] = Field(
+        "auto", validation_alias=_env("HYBRIDAGENT_TOOL_EMULATION")
+    )
+    # Start pulling a configured Ollama model that is missing when the worker starts.
+    ollama_auto_pull: bool = Field(False, validation_alias=_env("HYBRIDAGENT_OLLAMA_AUTO_PULL"))
+    # A pull whose worker stopped heartbeating for this long is retried on another worker.
+    ollama_pull_heartbeat_seconds: float = Field(
+        30.0, gt=0, validation_alias=_env("HYBRIDAGENT_OLLAMA_PULL_HEARTBEAT_SECONDS")
+    )
 
     # OpenAI (and anything OpenAI-compatible via OPENAI_BASE_URL)
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))

@@ -5,16 +5,19 @@ the official `ollama` client.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Literal
 
 import httpx
 import ollama
 from agents import Model
 
+from hybridagent.providers import ollama_admin
 from hybridagent.providers.base import ModelListing
 from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.errors import ProviderUnreachableError
 from hybridagent.providers.guarded import GuardedModel
+from hybridagent.providers.ollama_admin import LoadedModel, PullProgress
 from hybridagent.providers.ollama_native import OllamaNativeModel
 from hybridagent.providers.openai_compat import chat_model, make_openai_client
 from hybridagent.routing.catalog import Capabilities, ollama_capabilities
@@ -47,6 +50,8 @@ class OllamaBackend:
             host=self.host, transport=transport, timeout=PROBE_TIMEOUT_SECONDS
         )
         self._models: dict[str, Model] = {}
+        self._transport = transport
+        self._long: ollama.AsyncClient | None = None  # pulls and loads: see ollama_admin
 
     def raw_model(self, model: str) -> Model:
         """The adapter for OLLAMA_API_MODE, failures typed: `/v1` Chat Completions, or
@@ -106,6 +111,28 @@ class OllamaBackend:
         names = [f"ollama/{m.model}" for m in listed.models if m.model]
         return ModelListing("ollama", self.host, True, names)
 
+    def _long_client(self) -> ollama.AsyncClient:
+        if self._long is None:
+            self._long = ollama.AsyncClient(
+                host=self.host, transport=self._transport, timeout=ollama_admin.LONG_TIMEOUT
+            )
+        return self._long
+
+    async def loaded_models(self) -> list[LoadedModel]:
+        """`/api/ps`; raises ProviderUnreachableError when Ollama does not answer."""
+        return await ollama_admin.loaded_models(self._native, self.host)
+
+    def pull(self, model: str) -> AsyncIterator[PullProgress]:
+        """`/api/pull`'s progress lines; ModelNotInRegistryError for a name Ollama's
+        registry does not know."""
+        return ollama_admin.pull(self._long_client(), self.host, model)
+
+    async def prewarm(self, model: str, keep_alive: str) -> None:
+        """Load `model` now and keep it loaded for `keep_alive` (Ollama's duration)."""
+        await ollama_admin.prewarm(self._long_client(), self.host, model, keep_alive)
+
     async def aclose(self) -> None:
+        if self._long is not None:
+            await self._long.close()  # type: ignore[no-untyped-call]  # ollama 0.6: unannotated
         await self._openai.close()
         await self._http.aclose()

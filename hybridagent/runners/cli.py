@@ -179,21 +179,76 @@ def demo(
     )
 
 
-@app.command()
-def models() -> None:
-    """List the models each provider offers and whether it is reachable."""
+models_app = typer.Typer(
+    help="Models: what each provider offers, and pulling Ollama models.",
+    invoke_without_command=True,
+)
+app.add_typer(models_app, name="models")
+
+
+@models_app.callback()
+def models(ctx: typer.Context) -> None:
+    """List the models each provider offers, whether it answers, and the circuit state
+    and loaded Ollama models a worker reports."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from hybridagent.runners.health import ask_workers, circuit_cell, models_footer
     from hybridagent.runners.stack import list_models
 
-    listings = run_cli_command(lambda: asyncio.run(list_models(load_settings())))
-    table = Table("provider", "endpoint", "reachable", "models / detail")
+    settings = load_settings()
+
+    async def both() -> tuple[Any, Any]:
+        return await asyncio.gather(list_models(settings), ask_workers(settings))
+
+    listings, view = run_cli_command(lambda: asyncio.run(both()))
+    health = view.health
+    table = Table("provider", "endpoint", "reachable", "circuit (worker)", "models / detail")
     for listing in listings:
         shown = ", ".join(listing.models) or listing.detail
         if listing.models and listing.detail:
             shown += f" ({listing.detail})"
+        circuit = circuit_cell(health.provider_circuit(listing.provider)) if health else "-"
         table.add_row(
-            listing.provider, listing.endpoint, "yes" if listing.reachable else "no", shown
+            listing.provider,
+            listing.endpoint,
+            "yes" if listing.reachable else "no",
+            circuit,
+            shown,
         )
-    Console(width=200).print(table)
+    console = Console(width=200)
+    console.print(table)
+    console.print(models_footer(view), highlight=False, soft_wrap=True)
+
+
+@models_app.command("pull")
+def models_pull(
+    name: Annotated[str, typer.Argument(help="An Ollama model, e.g. llama3.2:3b.")],
+) -> None:
+    """Pull an Ollama model on a worker, durably, with a progress bar; a second pull of
+    the same model joins the running one."""
+    from hybridagent.runners.pull import pull_model, report_pull, show_progress
+
+    settings = load_settings()
+    with show_progress(Console()) as on_progress:
+        outcome = run_cli_command(lambda: asyncio.run(pull_model(settings, name, on_progress)))
+    if outcome.error:
+        fail(f"{outcome.error}\nWeb UI: {outcome.url}")
+    typer.echo(report_pull(outcome))
+
+
+@app.command()
+def health() -> None:
+    """Temporal, the workers polling the task queue, and one worker's own report:
+    Ollama, loaded models and circuit states. Exit code 1 if nothing answers."""
+    from hybridagent.runners.health import ask_workers, health_report, workers_summary
+
+    view = run_cli_command(lambda: asyncio.run(ask_workers(load_settings())))
+    console = Console(width=200)
+    for line in workers_summary(view):
+        console.print(line, highlight=False, soft_wrap=True)
+    if view.health is None:
+        fail(view.problem or "No worker answered.")
+    console.print(health_report(view.health), highlight=False)
 
 
 privacy_app = typer.Typer(help="Audit the privacy detector the router uses.", no_args_is_help=True)

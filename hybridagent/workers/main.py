@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from hybridagent.config import Settings, load_settings
 from hybridagent.providers.factory import ProviderStack, build_provider_stack
+from hybridagent.workers.ollama_models import start_preparing_ollama
 from hybridagent.workers.plugin import build_plugin, build_worker
 from hybridagent.workers.temporal_client import connect
 
@@ -29,13 +30,18 @@ async def serve(
     stack = await build_provider_stack(settings)
     try:
         client = await connect(settings, plugins=[build_plugin(settings, stack.provider)])
-        worker = build_worker(client, settings, stack.provider)
+        worker = build_worker(client, settings, stack.provider, circuits=stack.circuits)
         async with worker:
-            if on_ready is not None:
-                maybe = on_ready(stack)
-                if maybe is not None:
-                    await maybe
-            await stop.wait()
+            ollama = start_preparing_ollama(settings, stack, client)
+            try:
+                if on_ready is not None:
+                    maybe = on_ready(stack)
+                    if maybe is not None:
+                        await maybe
+                await stop.wait()
+            finally:
+                ollama.cancel()
+                await asyncio.gather(ollama, return_exceptions=True)
     finally:
         await stack.aclose()
 

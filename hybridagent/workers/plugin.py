@@ -15,15 +15,31 @@ from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.openai_agents._model_parameters import ModelSummaryProvider
 from temporalio.worker import Worker
 
+from hybridagent.activities.health import HealthActivities
 from hybridagent.activities.models import ModelActivities
+from hybridagent.activities.pull import PullActivities
 from hybridagent.activities.weather import get_weather
 from hybridagent.config import Settings
+from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.errors import NON_RETRYABLE_ERROR_TYPES
 from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.workflows.agent_workflow import AgentWorkflow
 from hybridagent.workflows.haiku import LitellmHaikuWorkflow, LocalHaikuWorkflow
+from hybridagent.workflows.health import HealthWorkflow
+from hybridagent.workflows.pull_model import PullModelWorkflow
 
-WORKFLOWS: Sequence[type] = (AgentWorkflow, LocalHaikuWorkflow, LitellmHaikuWorkflow)
+WORKFLOWS: Sequence[type] = (
+    AgentWorkflow,
+    LocalHaikuWorkflow,
+    LitellmHaikuWorkflow,
+    HealthWorkflow,
+    PullModelWorkflow,
+)
+
+# Heartbeat details reach the server at most this long after the activity reports them
+# (Temporal's default: 80% of the heartbeat timeout): a pull's progress bar moves each
+# second instead of every 24 s.
+HEARTBEAT_THROTTLE = timedelta(seconds=1)
 
 
 def apply_tracing_policy(settings: Settings) -> None:
@@ -68,21 +84,44 @@ def build_plugin(settings: Settings, provider: HybridModelProvider) -> OpenAIAge
     )
 
 
-def activities(settings: Settings, provider: HybridModelProvider) -> list[Callable[..., Any]]:
+def activities(
+    settings: Settings,
+    provider: HybridModelProvider,
+    *,
+    circuits: CircuitBreaker | None = None,
+    identity: str = "",
+) -> list[Callable[..., Any]]:
+    health = HealthActivities(
+        provider, circuits or CircuitBreaker(), task_queue=settings.task_queue, identity=identity
+    )
     models = ModelActivities(
         provider,
         settings.routing,
         cloud_model=settings.cloud_model,
         embedded_context=settings.embedded_context,
     )
-    return [get_weather, models.routing_setup, models.second_opinion]
+    return [
+        get_weather,
+        models.routing_setup,
+        models.second_opinion,
+        health.worker_health,
+        PullActivities(provider).pull_model,
+    ]
 
 
-def build_worker(client: Client, settings: Settings, provider: HybridModelProvider) -> Worker:
-    """`client` must carry the plugin from build_plugin (see workers.main.serve)."""
+def build_worker(
+    client: Client,
+    settings: Settings,
+    provider: HybridModelProvider,
+    *,
+    circuits: CircuitBreaker | None = None,
+) -> Worker:
+    """`client` must carry the plugin from build_plugin (see workers.main.serve);
+    `circuits` is the provider stack's breaker, which the health activity reports."""
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities(settings, provider),
+        activities=activities(settings, provider, circuits=circuits, identity=client.identity),
+        max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
     )

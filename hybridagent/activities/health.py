@@ -1,0 +1,135 @@
+"""The worker's own view of its health, for `hybridagent health` and `hybridagent models`.
+
+Circuit state lives in each worker process (providers/circuit.py), so the CLI cannot
+see it from outside: it runs HealthWorkflow, whose `worker_health` activity answers
+from inside a worker. Read-only, so retrying it is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from temporalio import activity
+
+from hybridagent.providers.circuit import CircuitBreaker
+from hybridagent.providers.errors import ProviderError
+from hybridagent.providers.hybrid import HybridModelProvider
+from hybridagent.providers.ollama import OllamaBackend
+from hybridagent.providers.ollama_admin import LoadedModel
+
+State = Literal["closed", "open", "half-open"]
+
+# Circuit keys are "<backend label> <endpoint>" (providers/guarded.py); the labels the
+# backends give their models, mapped to model-name prefixes.
+_LABELS = (
+    ("Ollama ", "ollama"),
+    ("The embedded model server ", "local"),
+    ("OpenAI ", "openai"),
+    ("LiteLLM ", "litellm"),
+)
+_SEVERITY: dict[State, int] = {"closed": 0, "half-open": 1, "open": 2}
+
+
+def provider_of(circuit_key: str) -> str:
+    """The model-name prefix of a circuit key, or "other" for an unknown label."""
+    return next((prefix for label, prefix in _LABELS if circuit_key.startswith(label)), "other")
+
+
+class CircuitStatus(BaseModel):
+    key: str
+    provider: str
+    state: State
+    failures: int = 0  # consecutive
+    last_failure: str = ""  # the failure's type, e.g. ProviderUnreachableError
+    retry_in_seconds: float = 0.0
+
+
+class OllamaStatus(BaseModel):
+    host: str
+    reachable: bool
+    installed: list[str] = Field(default_factory=list)
+    loaded: list[LoadedModel] = Field(default_factory=list)
+    detail: str = ""
+
+
+class WorkerHealth(BaseModel):
+    identity: str
+    pid: int
+    hostname: str
+    task_queue: str
+    default_model: str | None
+    ollama: OllamaStatus | None  # None: the worker has no Ollama backend
+    circuits: list[CircuitStatus] = Field(default_factory=list)
+
+    def provider_circuit(self, provider: str) -> CircuitStatus:
+        """The worst circuit of a provider's endpoints; closed when none has failed."""
+        mine = [c for c in self.circuits if c.provider == provider]
+        if not mine:
+            return CircuitStatus(key=provider, provider=provider, state="closed")
+        return max(mine, key=lambda c: (_SEVERITY[c.state], c.failures))
+
+
+class HealthActivities:
+    def __init__(
+        self,
+        provider: HybridModelProvider,
+        circuits: CircuitBreaker,
+        *,
+        task_queue: str,
+        identity: str,
+    ) -> None:
+        self._provider = provider
+        self._circuits = circuits
+        self._task_queue = task_queue
+        self._identity = identity
+
+    async def _ollama(self) -> OllamaStatus | None:
+        backend = self._provider.backend("ollama")
+        if not isinstance(backend, OllamaBackend):
+            return None
+        listing, loaded = await asyncio.gather(
+            backend.list_models(), backend.loaded_models(), return_exceptions=True
+        )
+        if isinstance(listing, BaseException):
+            raise listing
+        if not listing.reachable:
+            return OllamaStatus(host=backend.host, reachable=False, detail=listing.detail)
+        status = OllamaStatus(
+            host=backend.host,
+            reachable=True,
+            installed=[name.removeprefix("ollama/") for name in listing.models],
+        )
+        if isinstance(loaded, ProviderError):
+            status.detail = f"/api/ps: {loaded}"
+        elif isinstance(loaded, BaseException):
+            raise loaded
+        else:
+            status.loaded = loaded
+        return status
+
+    @activity.defn
+    async def worker_health(self) -> WorkerHealth:
+        """This worker's identity, default model, Ollama's state and its circuits."""
+        return WorkerHealth(
+            identity=self._identity,
+            pid=os.getpid(),
+            hostname=socket.gethostname(),
+            task_queue=self._task_queue,
+            default_model=self._provider.default_model,
+            ollama=await self._ollama(),
+            circuits=[
+                CircuitStatus(
+                    key=c.key,
+                    provider=provider_of(c.key),
+                    state=c.state,
+                    failures=c.failures,
+                    last_failure=c.last_error,
+                    retry_in_seconds=round(c.retry_in_seconds, 1),
+                )
+                for c in self._circuits.snapshot()
+            ],
+        )

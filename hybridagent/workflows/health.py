@@ -1,0 +1,29 @@
+"""HealthWorkflow: one worker's health report, for `hybridagent health` and `models`.
+
+Circuit state is per worker process, so only a worker can report it; a workflow is
+the way the CLI reaches one. Short timeouts and two attempts: the caller also sets an
+execution timeout, so a task queue without a live worker answers "nobody" in seconds.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from hybridagent.activities.health import HealthActivities, WorkerHealth
+
+HEALTH_ACTIVITY_TIMEOUT = timedelta(seconds=5)
+
+
+@workflow.defn
+class HealthWorkflow:
+    @workflow.run
+    async def run(self) -> WorkerHealth:
+        return await workflow.execute_activity_method(
+            HealthActivities.worker_health,
+            start_to_close_timeout=HEALTH_ACTIVITY_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=2),
+        )
