@@ -7,6 +7,7 @@ so the run's decisions replay identically whatever the worker's configuration is
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from agents import AgentOutputSchema, ModelSettings, ModelTracing
@@ -109,6 +110,9 @@ class ModelActivities:
         if not isinstance(backend, OllamaBackend):  # a test double: Ollama's defaults
             return Capabilities(context_window=4096)
         shown = await backend.capabilities(ref.model)
+        if not shown.tools and backend.tool_emulation != "never":
+            # Its tool calls are emulated (providers/tool_support.py).
+            shown = dataclasses.replace(shown, tools=True)
         self._shown[ref.model] = (time.monotonic(), shown)
         return shown
 

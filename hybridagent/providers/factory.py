@@ -67,6 +67,8 @@ async def build_provider_stack(
         transport=transport,
         circuits=circuits,
         api_mode=settings.ollama_api_mode,
+        keep_alive=settings.ollama_keep_alive,
+        tool_emulation=settings.tool_emulation,
     )
     ollama_reachable = await ollama.is_reachable()
     embedded_url = settings.embedded_url

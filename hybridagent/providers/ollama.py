@@ -5,6 +5,7 @@ the official `ollama` client.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Literal
 
@@ -15,15 +16,21 @@ from agents import Model
 from hybridagent.providers import ollama_admin
 from hybridagent.providers.base import ModelListing
 from hybridagent.providers.circuit import CircuitBreaker
-from hybridagent.providers.errors import ProviderUnreachableError
+from hybridagent.providers.errors import ModelNotFoundError, ProviderUnreachableError
 from hybridagent.providers.guarded import GuardedModel
 from hybridagent.providers.ollama_admin import LoadedModel, PullProgress
 from hybridagent.providers.ollama_native import OllamaNativeModel
 from hybridagent.providers.openai_compat import chat_model, make_openai_client
+from hybridagent.providers.tool_emulation import (
+    ollama_format_constraint,
+    openai_json_schema_constraint,
+)
+from hybridagent.providers.tool_support import ToolEmulation, ToolsWhereSupported
 from hybridagent.routing.catalog import Capabilities, ollama_capabilities
 from hybridagent.routing.names import UnknownModelError
 
 PROBE_TIMEOUT_SECONDS = 2.0
+CAPABILITY_CACHE_SECONDS = 60.0
 
 
 class OllamaBackend:
@@ -38,6 +45,7 @@ class OllamaBackend:
         circuits: CircuitBreaker | None = None,
         api_mode: Literal["openai", "native"] = "openai",
         keep_alive: str = "5m",
+        tool_emulation: ToolEmulation = "auto",
     ) -> None:
         self.circuits = circuits
         self.host = host.rstrip("/")
@@ -50,6 +58,8 @@ class OllamaBackend:
             host=self.host, transport=transport, timeout=PROBE_TIMEOUT_SECONDS
         )
         self._models: dict[str, Model] = {}
+        self.tool_emulation = tool_emulation
+        self._shown: dict[str, tuple[float, Capabilities]] = {}
         self._transport = transport
         self._long: ollama.AsyncClient | None = None  # pulls and loads: see ollama_admin
 
@@ -66,9 +76,34 @@ class OllamaBackend:
         )
 
     def get_model(self, model: str) -> Model:
+        """The mode's adapter; tool calls to a model without tool support are emulated."""
         if model not in self._models:
-            self._models[model] = self.raw_model(model)
+            constrain = (
+                openai_json_schema_constraint
+                if self.api_mode == "openai"
+                else ollama_format_constraint
+            )
+            self._models[model] = ToolsWhereSupported(
+                self.raw_model(model),
+                lambda: self.model_call_capabilities(model),
+                constrain,
+                self.tool_emulation,
+            )
         return self._models[model]
+
+    async def model_call_capabilities(self, model: str) -> Capabilities:
+        """`capabilities`, cached for a minute, with a missing model typed for fallback."""
+        cached = self._shown.get(model)
+        if cached and time.monotonic() - cached[0] < CAPABILITY_CACHE_SECONDS:
+            return cached[1]
+        try:
+            shown = await self.capabilities(model)
+        except ModelNotFoundError:
+            raise
+        except UnknownModelError as err:
+            raise ModelNotFoundError(str(err)) from None
+        self._shown[model] = (time.monotonic(), shown)
+        return shown
 
     async def is_reachable(self) -> bool:
         try:
