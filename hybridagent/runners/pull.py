@@ -89,7 +89,7 @@ async def pull_model(
     model = ollama_model_name(name)
     client = await connect(settings)
     handle = await start_pull(client, settings, model)
-    outcome = PullOutcome(handle.id, settings.workflow_url(handle.id, handle.run_id))
+    outcome = PullOutcome(handle.id, settings.workflow_url(handle.id, handle.result_run_id))
     await warn_without_workers(client, settings.task_queue)
     while True:
         running, seen = await _poll(client, handle)
