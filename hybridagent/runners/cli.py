@@ -226,11 +226,12 @@ def models_pull(
 ) -> None:
     """Pull an Ollama model on a worker, durably, with a progress bar; a second pull of
     the same model joins the running one."""
-    from hybridagent.runners.pull import pull_model, report_pull, show_progress
+    from hybridagent.runners.pull import ollama_model_name, pull_model, report_pull, show_progress
 
     settings = load_settings()
+    model = run_cli_command(lambda: ollama_model_name(name))
     with show_progress(Console()) as on_progress:
-        outcome = run_cli_command(lambda: asyncio.run(pull_model(settings, name, on_progress)))
+        outcome = run_cli_command(lambda: asyncio.run(pull_model(settings, model, on_progress)))
     if outcome.error:
         fail(f"{outcome.error}\nWeb UI: {outcome.url}")
     typer.echo(report_pull(outcome))

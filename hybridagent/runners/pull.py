@@ -58,7 +58,7 @@ def ollama_model_name(name: str) -> str:
     prefix = name.split("/", 1)[0]
     if "/" in name and prefix in PREFIXES and prefix != "ollama":
         raise UnknownModelError(
-            f"Only Ollama models can be pulled; {name!r} is a {prefix} model "
+            f"Only Ollama models can be pulled, and {name!r} is not one "
             "(name an Ollama model, e.g. llama3.2:3b)."
         )
     return full_name(name)
@@ -111,6 +111,14 @@ def _percent(progress: PullProgress) -> int | None:
     return min(100, int(100 * (progress.completed or 0) / progress.total))
 
 
+def status_text(progress: PullProgress) -> str:
+    """Ollama's status with the layer's digest shortened, as `ollama pull` shows it."""
+    digest = progress.digest
+    if not digest:
+        return progress.status
+    return progress.status.replace(digest, digest.removeprefix("sha256:")[:12])
+
+
 def progress_line(seen: Seen) -> str:
     progress = seen.progress
     percent = _percent(progress)
@@ -120,7 +128,7 @@ def progress_line(seen: Seen) -> str:
         else ""
     )
     again = f" (attempt {seen.attempt})" if seen.attempt > 1 else ""
-    return f"{progress.status}{figures}{again}"
+    return f"{status_text(progress)}{figures}{again}"
 
 
 @contextmanager
@@ -153,7 +161,7 @@ def show_progress(console: Console) -> Iterator[Callable[[Seen], None]]:
             again = f" (attempt {seen.attempt})" if seen.attempt > 1 else ""
             bar.update(
                 task,
-                description=seen.progress.status[:40] + again,
+                description=status_text(seen.progress)[:40] + again,
                 total=seen.progress.total,
                 completed=seen.progress.completed or 0,
             )
