@@ -274,3 +274,32 @@ async def test_models_and_health_list_loaded_models_from_api_ps(
     assert f"Ollama       reachable at {fake.host}" in health.stdout
     assert "  installed  llama3.2:3b, qwen3:4b" in health.stdout
     assert "  loaded     qwen3:4b (5.1 GB, 5.1 GB in VRAM, until " in health.stdout
+
+
+async def test_pull_workflow_takes_plain_json_and_refuses_bad_input(
+    temporal_address: str, tmp_path: Path
+) -> None:
+    """As `temporal workflow start --type PullModelWorkflow --input '"NAME"'` sends it."""
+    model = unique_model()
+    with FakeOllamaAdmin(registry=(model,)) as fake:
+        settings = make_settings(temporal_address, tmp_path, ollama_host=fake.host)
+        async with running_worker(settings):
+            client = await connect(settings)
+            result = await client.execute_workflow(
+                "PullModelWorkflow",
+                model,
+                id=f"plain-{uuid.uuid4().hex[:8]}",
+                task_queue=settings.task_queue,
+                result_type=PullResult,
+            )
+            with pytest.raises(WorkflowFailureError) as failed:
+                await client.execute_workflow(
+                    "PullModelWorkflow",
+                    {"name": model},
+                    id=f"bad-{uuid.uuid4().hex[:8]}",
+                    task_queue=settings.task_queue,
+                )
+    assert result.status == "success" and result.layers == 2 and result.resumed_from is None
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "InvalidWorkflowInput"
+    assert cause.message == "PullModelWorkflow input is invalid: model: Field required."
