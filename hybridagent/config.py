@@ -159,6 +159,16 @@ class Settings(BaseSettings):
     )
     use_local_activities: bool = Field(False, validation_alias=_env("HYBRIDAGENT_LOCAL_ACTIVITIES"))
 
+    # Response cache (off by default): identical non-sensitive calls to the same model
+    # answered from this worker's memory, for at most the TTL.
+    response_cache: bool = Field(False, validation_alias=_env("HYBRIDAGENT_RESPONSE_CACHE"))
+    response_cache_ttl_seconds: float = Field(
+        300.0, gt=0, validation_alias=_env("HYBRIDAGENT_RESPONSE_CACHE_TTL_SECONDS")
+    )
+    response_cache_max_entries: int = Field(
+        256, ge=1, validation_alias=_env("HYBRIDAGENT_RESPONSE_CACHE_MAX_ENTRIES")
+    )
+
     # Agents SDK trace export to OpenAI: off unless asked for.
     tracing: bool = Field(False, validation_alias=_env("HYBRIDAGENT_TRACING"))
 

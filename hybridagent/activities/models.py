@@ -51,6 +51,7 @@ class RoutingSetup(BaseModel):
     patterns: list[str] = Field(default_factory=list)
     second_stage: bool = False
     fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    response_cache: bool = False  # the worker caches answers to calls marked cacheable
 
 
 class Verdict(BaseModel):
@@ -203,6 +204,7 @@ class ModelActivities:
             patterns=routing.patterns,
             second_stage=routing.second_stage,
             fallbacks=routing.fallbacks,
+            response_cache=self._provider.cache is not None,
         )
 
     @activity.defn

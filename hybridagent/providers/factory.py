@@ -21,6 +21,7 @@ from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.providers.litellm import LitellmBackend
 from hybridagent.providers.ollama import OllamaBackend
 from hybridagent.providers.openai import OpenAIBackend
+from hybridagent.providers.response_cache import ResponseCache
 from hybridagent.routing.names import is_default
 
 log = logging.getLogger(__name__)
@@ -109,5 +110,8 @@ async def build_provider_stack(
             ),
         },
         default,
+        ResponseCache(settings.response_cache_max_entries, settings.response_cache_ttl_seconds)
+        if settings.response_cache
+        else None,
     )
     return ProviderStack(provider, server, ollama_reachable, circuits)

@@ -10,13 +10,21 @@ from agents import Model, ModelProvider
 
 from hybridagent.providers.base import Backend, ModelListing
 from hybridagent.providers.errors import NoLocalModelError
+from hybridagent.providers.response_cache import CacheLayer, ResponseCache
 from hybridagent.routing.names import PREFIXES, ModelRef, is_default, parse_model_name
 
 
 class HybridModelProvider(ModelProvider):
-    def __init__(self, backends: Mapping[str, Backend], default_model: str | None) -> None:
-        """`default_model` is a full `prefix/model` name, or None when no model is available."""
+    def __init__(
+        self,
+        backends: Mapping[str, Backend],
+        default_model: str | None,
+        cache: ResponseCache | None = None,
+    ) -> None:
+        """`default_model` is a full `prefix/model` name, or None when no model is available;
+        `cache` answers repeated calls the workflow marked cacheable (response_cache.py)."""
         self._backends = dict(backends)
+        self.cache = cache
         self.default_model = default_model
         self._default_ref = parse_model_name(default_model) if default_model else None
 
@@ -41,7 +49,7 @@ class HybridModelProvider(ModelProvider):
                 f"Model prefix {ref.prefix!r} is not configured on this worker "
                 f"(configured: {', '.join(sorted(self._backends)) or 'none'})."
             )
-        return backend.get_model(ref.model)
+        return CacheLayer(backend.get_model(ref.model), ref.name, self.cache)
 
     def backend(self, prefix: str) -> Backend | None:
         return self._backends.get(prefix)

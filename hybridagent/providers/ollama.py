@@ -167,7 +167,8 @@ class OllamaBackend:
         await ollama_admin.prewarm(self._long_client(), self.host, model, keep_alive)
 
     async def aclose(self) -> None:
-        if self._long is not None:
-            await self._long.close()  # type: ignore[no-untyped-call]  # ollama 0.6: unannotated
+        for client in (self._native, self._long):
+            if client is not None:
+                await client.close()  # type: ignore[no-untyped-call]  # ollama 0.6: unannotated
         await self._openai.close()
         await self._http.aclose()

@@ -17,13 +17,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from agents import Agent, ModelResponse
+from agents import Agent, ModelResponse, ModelSettings
 from agents.run import get_default_agent_runner
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 from temporalio.openai_agents._openai_runner import TemporalOpenAIRunner
 from temporalio.openai_agents._temporal_model_stub import _TemporalModelStub
 
 from hybridagent.providers.errors import FALLBACK_ACTION
+from hybridagent.providers.response_cache import CACHE_MARKER
 from hybridagent.workflows.routing_hooks import CallRouter
 
 # A failed regular activity raises ActivityError with the failure as its cause; a failed
@@ -52,11 +53,13 @@ class RoutedModelStub(_TemporalModelStub):
         name = agent.model if isinstance(agent.model, str) else None
         super().__init__(name, model_params=runner.model_params, agent=agent)
         self.router = router
+        self.cacheable = False  # set by the router for each call
 
     async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
         while True:
             try:
-                return await super().get_response(*args, **kwargs)
+                marked_args, marked_kwargs = _marked(args, kwargs, self.cacheable)
+                return await super().get_response(*marked_args, **marked_kwargs)
             except MODEL_CALL_FAILURES as err:
                 failure, action = classify(err)
                 if action == "fail":
@@ -69,6 +72,23 @@ class RoutedModelStub(_TemporalModelStub):
                     # Nothing allowed is left: the run fails with the model's own error;
                     # the trail says which models were rejected and why.
                     raise
+
+
+def _marked(
+    args: tuple[Any, ...], kwargs: dict[str, Any], cacheable: bool
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """`get_response` arguments with the model settings marked cacheable; the SDK passes
+    them by keyword, other callers may pass them third in line."""
+    if not cacheable:
+        return args, kwargs
+
+    def mark(settings: ModelSettings) -> ModelSettings:
+        extra = {**(settings.extra_args or {}), CACHE_MARKER: True}
+        return dataclasses.replace(settings, extra_args=extra)
+
+    if "model_settings" in kwargs:
+        return args, {**kwargs, "model_settings": mark(kwargs["model_settings"])}
+    return (*args[:2], mark(args[2]), *args[3:]), kwargs
 
 
 def with_routed_models(agent: Agent[Any], router: CallRouter) -> Agent[Any]:

@@ -80,6 +80,7 @@ class CallRouter:
         )
         self.candidates = tuple(setup.candidates)
         self.fallbacks = setup.fallbacks
+        self.response_cache = setup.response_cache
         # Models whose calls failed in this run (and how): not chosen again in this run.
         self.failed: dict[str, str] = {}
         self._last_facts: CallFacts | None = None
@@ -295,6 +296,9 @@ class CallRouter:
             summary_override=summary(agent_name, decision),
             retry_policy=retry,
         )
+        # Nothing private in the call and the run is not pinned: the worker may answer it
+        # from its response cache, if it keeps one.
+        stub.cacheable = self.response_cache and not (facts.sensitive_types or facts.pinned)
         return decision
 
 
