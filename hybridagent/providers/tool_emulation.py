@@ -61,9 +61,7 @@ def llama_cpp_constraint(settings: ModelSettings, schema: dict[str, Any]) -> Mod
     return _with_extra_body(settings, "response_format", response_format(schema))
 
 
-def openai_json_schema_constraint(
-    settings: ModelSettings, schema: dict[str, Any]
-) -> ModelSettings:
+def openai_json_schema_constraint(settings: ModelSettings, schema: dict[str, Any]) -> ModelSettings:
     """Chat Completions' structured outputs, as Ollama's /v1 endpoint accepts them."""
     return _with_extra_body(
         settings,
