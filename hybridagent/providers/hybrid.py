@@ -25,6 +25,7 @@ class HybridModelProvider(ModelProvider):
         `cache` answers repeated calls the workflow marked cacheable (response_cache.py)."""
         self._backends = dict(backends)
         self.cache = cache
+        self._layers: dict[str, CacheLayer] = {}
         self.default_model = default_model
         self._default_ref = parse_model_name(default_model) if default_model else None
 
@@ -49,7 +50,11 @@ class HybridModelProvider(ModelProvider):
                 f"Model prefix {ref.prefix!r} is not configured on this worker "
                 f"(configured: {', '.join(sorted(self._backends)) or 'none'})."
             )
-        return CacheLayer(backend.get_model(ref.model), ref.name, self.cache)
+        model = backend.get_model(ref.model)
+        layer = self._layers.get(ref.name)
+        if layer is None or layer.inner is not model:
+            layer = self._layers[ref.name] = CacheLayer(model, ref.name, self.cache)
+        return layer
 
     def backend(self, prefix: str) -> Backend | None:
         return self._backends.get(prefix)
