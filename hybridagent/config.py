@@ -177,6 +177,8 @@ class Settings(BaseSettings):
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
 
     state_dir: Path = Field(Path(".hybridagent"), validation_alias=_env("HYBRIDAGENT_STATE_DIR"))
+    # User-defined agent files (<name>.toml / <name>.yaml); default <state_dir>/agents.
+    agents_dir: Path | None = Field(None, validation_alias=_env("HYBRIDAGENT_AGENTS_DIR"))
 
     @field_validator("ollama_host")
     @classmethod
@@ -194,6 +196,10 @@ class Settings(BaseSettings):
         if value < 1:
             raise ValueError("HYBRIDAGENT_MODEL_MAX_ATTEMPTS must be at least 1")
         return value
+
+    @property
+    def agents_path(self) -> Path:
+        return (self.agents_dir or self.state_dir / "agents").expanduser()
 
     @property
     def model_start_to_close(self) -> timedelta:

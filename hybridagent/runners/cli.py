@@ -12,11 +12,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hybridagent.agents.catalog import get_agent_spec
-from hybridagent.agents.spec import UnknownAgentError
+from hybridagent.agents.catalog import DEFAULT_AGENT
+from hybridagent.agents.files import AgentStore
+from hybridagent.agents.spec import InvalidAgentSpecError, UnknownAgentError
 from hybridagent.config import ConfigError, load_settings
 from hybridagent.providers.errors import ProviderError
 from hybridagent.routing.names import UnknownModelError, is_default, parse_model_name
+from hybridagent.runners.agents_cli import agents_app
 from hybridagent.runners.devserver import DevServerError
 from hybridagent.workers.temporal_client import TemporalUnreachableError
 
@@ -34,6 +36,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     ProviderError,
     UnknownModelError,
     UnknownAgentError,
+    InvalidAgentSpecError,
     DevServerError,
 )
 
@@ -54,8 +57,9 @@ def run_cli_command(fn: Callable[[], Any]) -> Any:
 
 
 def _check_request(agent: str | None, model: str | None) -> None:
-    """Catch a bad agent or model name here, before a workflow is started."""
-    get_agent_spec(agent)
+    """Catch a bad agent or model name here, before a workflow is started. User agents
+    are looked up in this machine's agents directory, which the worker must share."""
+    AgentStore(load_settings().agents_path).load(agent or DEFAULT_AGENT)
     if model and not is_default(model) and "/" in model:
         parse_model_name(model)
 
@@ -64,7 +68,8 @@ def _check_request(agent: str | None, model: str | None) -> None:
 def run(
     prompt: Annotated[str, typer.Argument(help="What to ask the agent.")],
     agent: Annotated[
-        str | None, typer.Option(help="Built-in agent name (default: general).")
+        str | None,
+        typer.Option(help="Agent name, built-in or from `agents list` (default: general)."),
     ] = None,
     model: Annotated[
         str | None, typer.Option(help="Model, e.g. local/smollm2, ollama/llama3.2:3b.")
@@ -251,6 +256,8 @@ def health() -> None:
         fail(view.problem or "No worker answered.")
     console.print(health_report(view.health), highlight=False)
 
+
+app.add_typer(agents_app, name="agents")
 
 privacy_app = typer.Typer(help="Audit the privacy detector the router uses.", no_args_is_help=True)
 app.add_typer(privacy_app, name="privacy")

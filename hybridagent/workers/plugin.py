@@ -15,6 +15,7 @@ from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.openai_agents._model_parameters import ModelSummaryProvider
 from temporalio.worker import Worker
 
+from hybridagent.activities.agent_specs import AgentSpecActivities
 from hybridagent.activities.health import HealthActivities
 from hybridagent.activities.models import ModelActivities
 from hybridagent.activities.pull import PullActivities
@@ -106,6 +107,7 @@ def activities(
         models.second_opinion,
         health.worker_health,
         PullActivities(provider).pull_model,
+        AgentSpecActivities(settings.agents_path).resolve_agent,
     ]
 
 

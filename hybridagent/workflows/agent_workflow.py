@@ -1,15 +1,19 @@
-"""AgentWorkflow: run one agent (built-in by name, or an inline spec) on one prompt."""
+"""AgentWorkflow: run one agent (built-in or user-defined by name, or an inline spec) on
+one prompt."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from hybridagent.agents.catalog import get_agent_spec
-    from hybridagent.agents.spec import UnknownAgentError
+    from hybridagent.activities.agent_specs import AgentSpecActivities, ResolveAgentRequest
+    from hybridagent.agents.catalog import BUILTIN_AGENTS, DEFAULT_AGENT
+    from hybridagent.agents.spec import AgentSpec, ResolvedAgent
     from hybridagent.workflows.io import (
         AgentRunInput,
         AgentRunOutput,
@@ -17,7 +21,28 @@ with workflow.unsafe.imports_passed_through():
         parse_input,
     )
     from hybridagent.workflows.routing_hooks import CallRouter
-    from hybridagent.workflows.run_agent import make_router, run_agent
+    from hybridagent.workflows.run_agent import make_router, run_agent, user_facing
+
+RESOLVE_TIMEOUT = timedelta(seconds=10)
+
+
+def resolve_builtin(request: AgentRunInput) -> ResolvedAgent | None:
+    """The agent from the catalog (code, so deterministic) when it and every agent it
+    hands off to are built-in; None when a user file is needed."""
+    spec: AgentSpec | None = request.spec or BUILTIN_AGENTS.get(request.agent or DEFAULT_AGENT)
+    if spec is None:
+        return None
+    found: dict[str, AgentSpec] = {}
+    pending = list(spec.handoffs)
+    while pending:
+        name = pending.pop(0)
+        if name in found or name == spec.name:
+            continue
+        if name not in BUILTIN_AGENTS:
+            return None
+        found[name] = BUILTIN_AGENTS[name]
+        pending += found[name].handoffs
+    return ResolvedAgent(spec=spec, handoffs=list(found.values()))
 
 
 @workflow.defn
@@ -33,14 +58,25 @@ class AgentWorkflow:
     @workflow.run
     async def run(self, input: AgentRunInput | str | dict[str, Any]) -> AgentRunOutput:
         request = parse_input(AgentRunInput, input, "AgentWorkflow")
-        if request.spec is not None:
-            spec = request.spec
-        else:
-            try:
-                spec = get_agent_spec(request.agent)
-            except UnknownAgentError as err:
-                raise ApplicationError(
-                    str(err), type="UnknownAgentError", non_retryable=True
-                ) from None
+        resolved = resolve_builtin(request) or await self._resolve(request)
+        spec = resolved.spec
         self._router = await make_router(spec, model=request.model, preferences=request.routing)
-        return await run_agent(spec, request.prompt, self._router, max_turns=request.max_turns)
+        return await run_agent(
+            spec,
+            request.prompt,
+            self._router,
+            max_turns=request.max_turns,
+            handoffs=resolved.handoffs,
+        )
+
+    async def _resolve(self, request: AgentRunInput) -> ResolvedAgent:
+        """User agent files are read by the worker; the specs land in the history."""
+        try:
+            return await workflow.execute_local_activity_method(
+                AgentSpecActivities.resolve_agent,
+                ResolveAgentRequest(agent=request.agent, spec=request.spec),
+                start_to_close_timeout=RESOLVE_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+        except FailureError as err:
+            raise user_facing(err) from None

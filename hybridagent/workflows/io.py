@@ -57,6 +57,9 @@ class TokenUsage(BaseModel):
 
 class AgentRunOutput(BaseModel):
     final_output: str
+    # Set when the agent has an output schema: the validated object (final_output is
+    # its JSON text).
+    structured_output: dict[str, Any] | None = None
     agent: str
     models_used: list[str]
     usage: TokenUsage

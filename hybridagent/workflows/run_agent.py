@@ -5,6 +5,7 @@ non-retryable errors.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -124,16 +125,22 @@ async def second_opinion(excerpts: list[str]) -> bool:
 
 
 async def run_agent(
-    spec: AgentSpec, prompt: str, router: CallRouter, *, max_turns: int = 10
+    spec: AgentSpec,
+    prompt: str,
+    router: CallRouter,
+    *,
+    max_turns: int = 10,
+    handoffs: list[AgentSpec] | None = None,
 ) -> AgentRunOutput:
-    """Every model call of the run is routed by `router` (see routing_hooks.py)."""
+    """Every model call of the run is routed by `router` (see routing_hooks.py).
+    `handoffs`: the specs of the agents `spec` can hand off to (ResolvedAgent)."""
     first = router.first_model
     if first is None:
         raise ApplicationError(
             "No model is configured on this worker.", type="NoModelForCall", non_retryable=True
         )
     try:
-        agent = with_routed_models(build_agent(spec, first[0]), router)
+        agent = with_routed_models(build_agent(spec, first[0], handoffs), router)
     except UnknownAgentError as err:
         raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from None
     hooks = _RunHooks(router)
@@ -145,9 +152,17 @@ async def run_agent(
         raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from None
     usage = result.context_wrapper.usage
     output = result.final_output
+    structured = output if isinstance(output, dict) else None
     return AgentRunOutput(
-        final_output=output if isinstance(output, str) else str(output),
-        agent=spec.name,
+        final_output=(
+            output
+            if isinstance(output, str)
+            else json.dumps(output, ensure_ascii=False)
+            if structured is not None
+            else str(output)
+        ),  # fmt: skip
+        structured_output=structured,
+        agent=result.last_agent.name,
         models_used=hooks.models or [first[0]],
         usage=TokenUsage(
             requests=usage.requests,

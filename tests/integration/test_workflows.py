@@ -143,7 +143,7 @@ async def test_unknown_model_prefix_fails_at_once(
 async def test_unknown_agent_fails_at_once(client: Client, worker: RunningWorker) -> None:
     cause, _ = await failure_of(client, worker, "AgentWorkflow", {"prompt": "x", "agent": "nobody"})
     assert cause.type == "UnknownAgentError"
-    assert cause.message == "Unknown agent 'nobody'; built-in agents are: general, haiku."
+    assert cause.message.startswith("Unknown agent 'nobody'; built-in agents are general, ")
 
 
 @pytest.mark.parametrize(
