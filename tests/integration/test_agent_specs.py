@@ -21,6 +21,7 @@ from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.io import AgentRunInput, AgentRunOutput
 from tests.conftest import RunningWorker
 from tests.helpers import history_of, local_activities, replay
+from tests.integration.test_cli import hybridagent, worker_env
 
 PIRATE = AgentSpec(
     name="spec-test-pirate",
@@ -155,3 +156,23 @@ async def test_conversation_manager_tracks_state_on_the_embedded_model(
     result = await (await start(client, worker, request)).result()
     assert result.structured_output is not None
     Draft202012Validator(CONVERSATION_STATE_SCHEMA).validate(result.structured_output)
+
+
+async def test_cli_creates_an_agent_the_worker_then_runs(
+    worker: RunningWorker, stub: StubServer
+) -> None:
+    """`agents create` and `run --agent` in subprocesses, sharing the worker's directory."""
+    env = worker_env(worker) | {"HYBRIDAGENT_AGENTS_DIR": str(worker.settings.agents_path)}
+    created = await hybridagent(
+        "agents", "create", "spec-test-poet", "--instructions", "Answer in rhyming couplets.",
+        env=env,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    stub.reply = text_reply("Roses are red.")
+    result = await hybridagent(
+        "run", "Hi", "--agent", "spec-test-poet", "--model", "openai/gpt-4o-mini", env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "Roses are red."
+    assert "agent: spec-test-poet" in result.stdout
+    assert system_prompt(stub.requests[0].body) == "Answer in rhyming couplets."
