@@ -8,6 +8,7 @@ file and the field.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import tomllib
 from pathlib import Path
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 
 from hybridagent.agents.catalog import BUILTIN_AGENTS
 from hybridagent.agents.spec import (
+    NAME_PATTERN,
     AgentSpec,
     InvalidAgentSpecError,
     ResolvedAgent,
@@ -114,6 +116,11 @@ class AgentStore:
         self.root = root
 
     def path_of(self, name: str) -> Path | None:
+        if not re.fullmatch(NAME_PATTERN, name):
+            raise UnknownAgentError(
+                f"{name!r} is not an agent name: letters, digits, '-' and '_', "
+                "starting with a letter."
+            )
         found = [self.root / f"{name}{s}" for s in SUFFIXES if (self.root / f"{name}{s}").is_file()]
         if len(found) > 1:
             raise InvalidAgentSpecError(

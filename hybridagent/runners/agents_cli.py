@@ -220,10 +220,10 @@ def edit(
     path = _guard(lambda: store.path_of(name))
     if path is None:
         _fail(f"There is no user-defined agent {name!r} in {store.root}.")
-    current = _guard(lambda: read_spec_file(path))
-    if editor:
-        spec = _edit_in_editor(store, current, path)
+    if editor:  # also the way to repair a file that no longer parses
+        spec = _edit_in_editor(store, name, path)
     else:
+        current = _guard(lambda: read_spec_file(path))
         data = current.model_dump(exclude_unset=True)
         if current.routing is not None:
             data["routing"] = current.routing.model_dump(exclude_unset=True)
@@ -234,10 +234,10 @@ def edit(
     typer.echo(f"saved {_guard(lambda: store.save(spec))}")
 
 
-def _edit_in_editor(store: AgentStore, current: AgentSpec, path: Path) -> AgentSpec:
+def _edit_in_editor(store: AgentStore, name: str, path: Path) -> AgentSpec:
     """Edit a copy, so an invalid result or a crashed editor leaves the file as it was."""
     fmt = format_of(path)
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix, prefix=f"{current.name}-")
+    fd, tmp = tempfile.mkstemp(suffix=path.suffix, prefix=f"{name}-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(path.read_text(encoding="utf-8"))
@@ -249,8 +249,8 @@ def _edit_in_editor(store: AgentStore, current: AgentSpec, path: Path) -> AgentS
         Path(tmp).unlink(missing_ok=True)
 
     def parse() -> AgentSpec:
-        spec = parse_spec(text, fmt, str(path), default_name=current.name)
-        if spec.name != current.name:
+        spec = parse_spec(text, fmt, str(path), default_name=name)
+        if spec.name != name:
             raise InvalidAgentSpecError(
                 f"{path}: name: renaming is not supported by edit; export and import instead."
             )

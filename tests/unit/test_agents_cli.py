@@ -131,3 +131,29 @@ def test_edit_in_editor_validates_before_saving(
     code, _, err = agents("edit", "pirate", "--editor")
     assert code == 1 and err.startswith(f"error: {path}: ")
     assert path.read_text() == before
+
+
+def test_editor_repairs_a_file_that_no_longer_parses(
+    agents_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agents_dir.mkdir()
+    path = agents_dir / "broken.toml"
+    path.write_text('instructions = "Help."\ntools = ["nope"]\n')
+    assert agents("show", "broken")[0] == 1
+    editor = tmp_path / "fix.py"
+    editor.write_text(
+        "import sys, pathlib\npathlib.Path(sys.argv[1]).write_text('instructions = \"Help.\"\\n')\n"
+    )
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+    code, _, err = agents("edit", "broken", "--editor")
+    assert code == 0, err
+    assert read_spec_file(path).tools == []
+
+
+def test_names_cannot_reach_outside_the_agents_dir(agents_dir: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.toml"
+    victim.write_text('instructions = "x"\n')
+    code, _, err = agents("delete", "../victim")
+    assert code == 1 and "'../victim' is not an agent name" in err
+    assert victim.exists()
