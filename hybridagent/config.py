@@ -177,6 +177,9 @@ class Settings(BaseSettings):
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
 
     state_dir: Path = Field(Path(".hybridagent"), validation_alias=_env("HYBRIDAGENT_STATE_DIR"))
+    # The tools' database (knowledge base, tasks, memories): a SQLAlchemy URL such as
+    # postgresql://user:pw@host/db; unset = SQLite file <state_dir>/hybridagent.db.
+    database_url: str | None = Field(None, validation_alias=_env("HYBRIDAGENT_DATABASE_URL"))
     # User-defined agent files (<name>.toml / <name>.yaml); default <state_dir>/agents.
     agents_dir: Path | None = Field(None, validation_alias=_env("HYBRIDAGENT_AGENTS_DIR"))
 

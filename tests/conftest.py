@@ -179,3 +179,13 @@ async def worker(
     )
     async with running_worker(settings) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server (Debian package binaries) on a free loopback port. Fails,
+    never skips, when PostgreSQL is not installed (see tests/postgres.py)."""
+    from tests.postgres import postgres_server
+
+    with postgres_server() as url:
+        yield url

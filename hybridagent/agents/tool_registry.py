@@ -15,6 +15,7 @@ from temporalio.openai_agents.workflow import activity_as_tool
 
 from hybridagent.activities.weather import get_weather
 from hybridagent.agents.spec import UnknownAgentError
+from hybridagent.agents.storage_tools import STORAGE_TOOLS
 
 ToolFactory = Callable[[], Tool]
 
@@ -24,20 +25,12 @@ TOOL_FACTORIES: dict[str, ToolFactory] = {
         start_to_close_timeout=timedelta(seconds=10),
         retry_policy=RetryPolicy(maximum_attempts=3),
     ),
+    **STORAGE_TOOLS,
 }
 
-# Named by issue 5 and by built-in agents; registered here once the storage layer's
-# activities land. Until then an agent that names one fails with its own sentence.
-PLANNED_TOOLS = (
-    "search_knowledge_base",
-    "retrieve_document",
-    "list_tasks",
-    "create_task",
-    "update_task",
-    "complete_task",
-    "remember",
-    "recall",
-)
+# Tools named by specs before this build registers them; each fails with its own
+# sentence. Empty since the storage tools landed (agents/storage_tools.py).
+PLANNED_TOOLS: tuple[str, ...] = ()
 
 
 def check_tools(names: Iterable[str], registry: dict[str, ToolFactory] | None = None) -> None:

@@ -20,6 +20,7 @@ from hybridagent.providers.errors import ProviderError
 from hybridagent.routing.names import UnknownModelError, is_default, parse_model_name
 from hybridagent.runners.agents_cli import agents_app
 from hybridagent.runners.devserver import DevServerError
+from hybridagent.runners.kb_cli import kb_app
 from hybridagent.workers.temporal_client import TemporalUnreachableError
 
 app = typer.Typer(
@@ -189,6 +190,7 @@ models_app = typer.Typer(
     invoke_without_command=True,
 )
 app.add_typer(models_app, name="models")
+app.add_typer(kb_app, name="kb")
 
 
 @models_app.callback()

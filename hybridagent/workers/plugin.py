@@ -19,11 +19,13 @@ from hybridagent.activities.agent_specs import AgentSpecActivities
 from hybridagent.activities.health import HealthActivities
 from hybridagent.activities.models import ModelActivities
 from hybridagent.activities.pull import PullActivities
+from hybridagent.activities.storage import StorageActivities
 from hybridagent.activities.weather import get_weather
 from hybridagent.config import Settings
 from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.errors import NON_RETRYABLE_ERROR_TYPES
 from hybridagent.providers.hybrid import HybridModelProvider
+from hybridagent.storage import Storage, open_storage
 from hybridagent.workflows.agent_workflow import AgentWorkflow
 from hybridagent.workflows.haiku import LitellmHaikuWorkflow, LocalHaikuWorkflow
 from hybridagent.workflows.health import HealthWorkflow
@@ -91,7 +93,9 @@ def activities(
     *,
     circuits: CircuitBreaker | None = None,
     identity: str = "",
+    storage: Storage | None = None,
 ) -> list[Callable[..., Any]]:
+    """`storage` defaults to the database the settings name, migrated at worker start."""
     health = HealthActivities(
         provider, circuits or CircuitBreaker(), task_queue=settings.task_queue, identity=identity
     )
@@ -107,6 +111,9 @@ def activities(
         models.second_opinion,
         health.worker_health,
         PullActivities(provider).pull_model,
+        *StorageActivities(
+            storage or open_storage(settings.database_url, settings.state_dir)
+        ).all(),
         AgentSpecActivities(settings.agents_path).resolve_agent,
     ]
 

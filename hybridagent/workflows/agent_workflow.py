@@ -67,6 +67,7 @@ class AgentWorkflow:
             self._router,
             max_turns=request.max_turns,
             handoffs=resolved.handoffs,
+            user=request.user,
         )
 
     async def _resolve(self, request: AgentRunInput) -> ResolvedAgent:

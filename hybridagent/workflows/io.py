@@ -41,6 +41,8 @@ class AgentRunInput(BaseModel):
     model: str | None = None
     max_turns: int = Field(10, ge=1, le=100)
     routing: RoutingPreferences | None = None
+    # Whose tasks and memories the tools use (the knowledge base is shared by all).
+    user: str = Field("default", min_length=1, max_length=200)
 
 
 class HaikuInput(BaseModel):

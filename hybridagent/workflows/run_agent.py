@@ -12,6 +12,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
+from temporalio.openai_agents import AgentsWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from agents import Agent, AgentsException, RunContextWrapper, RunHooks, Runner
@@ -19,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.activities.models import ModelActivities, RoutingSetupRequest
     from hybridagent.agents.build import build_agent
     from hybridagent.agents.spec import AgentSpec, UnknownAgentError
+    from hybridagent.agents.storage_tools import ToolUser
     from hybridagent.routing.preferences import RoutingPreferences, merge
     from hybridagent.workflows.io import AgentRunOutput, TokenUsage
     from hybridagent.workflows.routed_stub import with_routed_models
@@ -131,6 +133,7 @@ async def run_agent(
     *,
     max_turns: int = 10,
     handoffs: list[AgentSpec] | None = None,
+    user: str = "default",
 ) -> AgentRunOutput:
     """Every model call of the run is routed by `router` (see routing_hooks.py).
     `handoffs`: the specs of the agents `spec` can hand off to (ResolvedAgent)."""
@@ -145,9 +148,16 @@ async def run_agent(
         raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from None
     hooks = _RunHooks(router)
     try:
-        result = await Runner.run(agent, prompt, max_turns=max_turns, hooks=hooks)
+        result = await Runner.run(
+            agent, prompt, max_turns=max_turns, hooks=hooks, context=ToolUser(user)
+        )
     except FailureError as err:
         raise user_facing(err) from None
+    except AgentsWorkflowError as err:
+        # The plugin's wrapper around a failed tool activity: tell its own sentence.
+        if isinstance(err.__cause__, FailureError):
+            raise user_facing(err.__cause__) from None
+        raise
     except AgentsException as err:
         raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from None
     usage = result.context_wrapper.usage

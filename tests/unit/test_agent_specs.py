@@ -87,12 +87,9 @@ def test_file_stem_names_an_agent_without_a_name(tmp_path: Path) -> None:
         ('name = "x"\ninstructions = "  "\n', "a.toml: instructions: must not be blank."),
         (
             'name = "x"\ninstructions = "i"\ntools = ["nope"]\n',
-            "a.toml: tools: Unknown tool 'nope'; available tools are: get_weather.",
-        ),
-        (
-            'name = "x"\ninstructions = "i"\ntools = ["remember"]\n',
-            "a.toml: tools: Tool 'remember' is not registered in this build yet; "
-            "available tools are: get_weather.",
+            "a.toml: tools: Unknown tool 'nope'; available tools are: get_weather, "
+            "search_knowledge_base, retrieve_document, list_tasks, create_task, "
+            "update_task, complete_task, remember, recall.",
         ),
         (
             'name = "x"\ninstructions = "i"\n[output_schema]\ntype = "wat"\n',

@@ -84,7 +84,12 @@ def test_builtins_can_be_shown_and_exported_but_not_changed(agents_dir: Path) ->
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--tool", "nope"), "tools: Unknown tool 'nope'; available tools are: get_weather."),
+        (
+            ("--tool", "nope"),
+            "tools: Unknown tool 'nope'; available tools are: get_weather, "
+            "search_knowledge_base, retrieve_document, list_tasks, create_task, "
+            "update_task, complete_task, remember, recall.",
+        ),
         (("--handoff", "ghost"), "handoffs: unknown agent 'ghost'"),
         (("--model", "gemini/pro"), "model: Unknown model prefix 'gemini'"),
     ],

@@ -1,0 +1,109 @@
+"""Numbered schema migrations, one list of statements per dialect.
+
+A migration is never edited once released: a change is a new number. `migrate` applies
+the missing ones in one transaction and records each in `schema_version`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+_COMMON_V1 = [
+    """CREATE TABLE documents (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        source TEXT NOT NULL,
+        content TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        notes TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+        due TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX tasks_user ON tasks (user_id, status)",
+    """CREATE TABLE memories (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX memories_user ON memories (user_id, created_at)",
+]
+
+MIGRATIONS: dict[str, list[list[str]]] = {
+    "sqlite": [
+        [
+            *_COMMON_V1,
+            """CREATE TABLE chunks (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                document_id TEXT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+                ordinal INTEGER NOT NULL,
+                text TEXT NOT NULL
+            )""",
+            "CREATE INDEX chunks_document ON chunks (document_id, ordinal)",
+            # External-content FTS5 index over chunks.text, kept in step by triggers.
+            """CREATE VIRTUAL TABLE chunks_fts USING fts5(
+                text, content='chunks', content_rowid='id', tokenize='porter unicode61'
+            )""",
+            """CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+                INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
+            END""",
+            """CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+                INSERT INTO chunks_fts (chunks_fts, rowid, text)
+                VALUES ('delete', old.id, old.text);
+            END""",
+        ],
+    ],
+    "postgresql": [
+        [
+            *_COMMON_V1,
+            """CREATE TABLE chunks (
+                id BIGSERIAL PRIMARY KEY,
+                document_id TEXT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+                ordinal INTEGER NOT NULL,
+                text TEXT NOT NULL,
+                tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED
+            )""",
+            "CREATE INDEX chunks_document ON chunks (document_id, ordinal)",
+            "CREATE INDEX chunks_tsv ON chunks USING GIN (tsv)",
+        ],
+    ],
+}
+
+
+def migrate(conn: Connection) -> int:
+    """Apply the missing migrations inside the caller's transaction; the new version.
+
+    On PostgreSQL a transaction-scoped advisory lock keeps two workers starting at once
+    from applying the same migration twice; SQLite serialises writers by itself.
+    """
+    dialect = conn.dialect.name
+    if dialect not in MIGRATIONS:
+        raise ValueError(f"Unsupported database {dialect!r}; use SQLite or PostgreSQL.")
+    if dialect == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(7270001)"))
+    conn.execute(
+        text(
+            "CREATE TABLE IF NOT EXISTS schema_version "
+            "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+    )
+    current = conn.execute(text("SELECT COALESCE(MAX(version), 0) FROM schema_version")).scalar()
+    version = int(current or 0)
+    for number, statements in enumerate(MIGRATIONS[dialect], start=1):
+        if number <= version:
+            continue
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+        conn.execute(
+            text("INSERT INTO schema_version (version, applied_at) VALUES (:v, CURRENT_TIMESTAMP)"),
+            {"v": number},
+        )
+        version = number
+    return version
