@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint dev worker bench clean
+.PHONY: install postgresql demo test lint dev worker bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,12 @@ install: $(STAMP)
 demo: install
 	$(BIN)/hybridagent demo
 
+## The PostgreSQL server package the storage tests start (installed when missing).
+postgresql:
+	bash scripts/ensure_postgresql.sh
+
 ## The whole test suite (what CI runs), after lint and type checks.
-test: install lint
+test: install postgresql lint
 	$(BIN)/pytest -q
 
 lint: install
