@@ -8,7 +8,6 @@ so the run's decisions replay identically whatever the worker's configuration is
 from __future__ import annotations
 
 import dataclasses
-import time
 
 from agents import AgentOutputSchema, ModelSettings, ModelTracing
 from pydantic import BaseModel, Field
@@ -28,7 +27,6 @@ from hybridagent.routing.names import ModelRef, UnknownModelError, is_default
 from hybridagent.routing.policy import Candidate
 from hybridagent.routing.preferences import RoutingPreferences, RoutingSettings
 
-CAPABILITY_CACHE_SECONDS = 60.0
 UNKNOWN_CONTEXT = 4096  # Ollama's default context, for a model it cannot describe yet
 
 
@@ -83,7 +81,6 @@ class ModelActivities:
         self._routing = routing or RoutingSettings()
         self._cloud_model = cloud_model
         self._embedded_context = embedded_context
-        self._shown: dict[str, tuple[float, Capabilities]] = {}
 
     def configured_models(self) -> tuple[list[str], list[str]]:
         """(local, cloud) model names in preference order."""
@@ -104,9 +101,6 @@ class ModelActivities:
             return embedded_capabilities(self._embedded_context)
         if ref.prefix != "ollama":
             return cloud_capabilities(ref.model)
-        cached = self._shown.get(ref.model)
-        if cached and time.monotonic() - cached[0] < CAPABILITY_CACHE_SECONDS:
-            return cached[1]
         backend = self._provider.backend("ollama")
         if not isinstance(backend, OllamaBackend):  # a test double: Ollama's defaults
             return Capabilities(context_window=4096)
@@ -114,7 +108,6 @@ class ModelActivities:
         if not shown.tools and backend.tool_emulation != "never":
             # Its tool calls are emulated (providers/tool_support.py).
             shown = dataclasses.replace(shown, tools=True)
-        self._shown[ref.model] = (time.monotonic(), shown)
         return shown
 
     async def candidate(self, name: str) -> Candidate:

@@ -92,18 +92,13 @@ class OllamaBackend:
         return self._models[model]
 
     async def model_call_capabilities(self, model: str) -> Capabilities:
-        """`capabilities`, cached for a minute, with a missing model typed for fallback."""
-        cached = self._shown.get(model)
-        if cached and time.monotonic() - cached[0] < CAPABILITY_CACHE_SECONDS:
-            return cached[1]
+        """`capabilities`, with a missing model typed for fallback."""
         try:
-            shown = await self.capabilities(model)
+            return await self.capabilities(model)
         except ModelNotFoundError:
             raise
         except UnknownModelError as err:
             raise ModelNotFoundError(str(err)) from None
-        self._shown[model] = (time.monotonic(), shown)
-        return shown
 
     async def is_reachable(self) -> bool:
         try:
@@ -113,8 +108,12 @@ class OllamaBackend:
         return True
 
     async def capabilities(self, model: str) -> Capabilities:
-        """From `/api/show`; raises UnknownModelError for a model Ollama does not have and
+        """From `/api/show`, cached a minute per model for routing and model calls alike;
+        raises UnknownModelError for a model Ollama does not have and
         ProviderUnreachableError when Ollama does not answer."""
+        cached = self._shown.get(model)
+        if cached and time.monotonic() - cached[0] < CAPABILITY_CACHE_SECONDS:
+            return cached[1]
         try:
             shown = await self._native.show(model)
         except ollama.ResponseError as err:
@@ -130,11 +129,13 @@ class OllamaBackend:
             raise ProviderUnreachableError(
                 f"Ollama is not reachable at {self.host} ({type(err).__name__})."
             ) from None
-        return ollama_capabilities(
+        capabilities = ollama_capabilities(
             list(shown.capabilities or ["completion"]),
             dict(shown.modelinfo or {}),
             self.served_context,
         )
+        self._shown[model] = (time.monotonic(), capabilities)
+        return capabilities
 
     async def list_models(self) -> ModelListing:
         try:

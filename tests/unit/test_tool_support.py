@@ -119,3 +119,12 @@ async def test_router_counts_emulated_tools_as_tools(ollama: FakeOllama) -> None
 
     assert (await candidate_tools("auto")).tools
     assert not (await candidate_tools("never")).tools
+
+
+async def test_routing_and_model_calls_share_one_api_show_per_minute(ollama: FakeOllama) -> None:
+    ollama.script = answers_json({"action": "final_answer", "answer": "ok"})
+    backend = OllamaBackend(ollama.host)
+    provider = HybridModelProvider({"ollama": backend}, "ollama/llava")
+    await ModelActivities(provider).candidate("ollama/llava")
+    await ask(backend, "llava")
+    assert [r.path for r in ollama.requests].count("/api/show") == 1
