@@ -153,6 +153,34 @@ def _routing_preferences(options: dict[str, Any]) -> Any:
 
 
 @app.command()
+def coordinate(
+    prompt: Annotated[str, typer.Argument(help="The request for the specialists.")],
+    specialist: Annotated[
+        list[str] | None,
+        typer.Option(help="A specialist agent (repeat for several); none: the coordinator picks."),
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model preference for every agent.")] = None,
+    user: Annotated[str, typer.Option(help="Whose tasks and memories the tools use.")] = "default",
+) -> None:
+    """Start a CoordinatorWorkflow: specialists in parallel (child workflows), one answer."""
+    from hybridagent.runners.coordinate import coordinate as run_coordinator
+    from hybridagent.workflows.coordinator import CoordinatorInput
+
+    settings = load_settings()
+
+    def check() -> None:
+        for name in specialist or []:
+            _check_request(name, model)
+
+    run_cli_command(check)
+    request = CoordinatorInput(prompt=prompt, specialists=specialist or [], model=model, user=user)
+    text, ok = run_cli_command(lambda: asyncio.run(run_coordinator(settings, request)))
+    if not ok:
+        fail(text)
+    typer.echo(text)
+
+
+@app.command()
 def worker() -> None:
     """Run a worker: model calls, tools and workflows on TEMPORAL_ADDRESS, until Ctrl-C."""
     from hybridagent.workers.main import main as worker_main

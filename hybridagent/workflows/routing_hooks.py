@@ -93,6 +93,10 @@ class CallRouter:
         # repeats the previous input and adds a few items; only those are scanned.
         self._scanned: dict[bytes, tuple[str, ...]] = {}
 
+    def sensitive_types(self, text: str) -> list[str]:
+        """What the run's detectors (with its terms and patterns) find in `text`."""
+        return self._sensitive_types([text])
+
     def _sensitive_types(self, parts: list[str]) -> list[str]:
         """Finding types of the whole input. The parts not seen before are scanned
         together in one pass (a finding crossing two parts counts for both), and each
