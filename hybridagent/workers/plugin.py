@@ -27,6 +27,7 @@ from hybridagent.providers.errors import NON_RETRYABLE_ERROR_TYPES
 from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.storage import Storage, open_storage
 from hybridagent.workflows.agent_workflow import AgentWorkflow
+from hybridagent.workflows.chat_session import ChatSessionWorkflow
 from hybridagent.workflows.coordinator import CoordinatorWorkflow
 from hybridagent.workflows.haiku import LitellmHaikuWorkflow, LocalHaikuWorkflow
 from hybridagent.workflows.health import HealthWorkflow
@@ -34,6 +35,7 @@ from hybridagent.workflows.pull_model import PullModelWorkflow
 
 WORKFLOWS: Sequence[type] = (
     AgentWorkflow,
+    ChatSessionWorkflow,
     CoordinatorWorkflow,
     LocalHaikuWorkflow,
     LitellmHaikuWorkflow,

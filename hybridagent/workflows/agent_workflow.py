@@ -45,6 +45,23 @@ def resolve_builtin(request: AgentRunInput) -> ResolvedAgent | None:
     return ResolvedAgent(spec=spec, handoffs=list(found.values()))
 
 
+async def resolve_agent_for(request: AgentRunInput) -> ResolvedAgent:
+    """The request's agent: from code when built-in, else read by the worker (user agent
+    files) through a local activity, so the specs land in the history."""
+    builtin = resolve_builtin(request)
+    if builtin is not None:
+        return builtin
+    try:
+        return await workflow.execute_local_activity_method(
+            AgentSpecActivities.resolve_agent,
+            ResolveAgentRequest(agent=request.agent, spec=request.spec),
+            start_to_close_timeout=RESOLVE_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=3),
+        )
+    except FailureError as err:
+        raise user_facing(err) from None
+
+
 @workflow.defn
 class AgentWorkflow:
     def __init__(self) -> None:
@@ -58,7 +75,7 @@ class AgentWorkflow:
     @workflow.run
     async def run(self, input: AgentRunInput | str | dict[str, Any]) -> AgentRunOutput:
         request = parse_input(AgentRunInput, input, "AgentWorkflow")
-        resolved = resolve_builtin(request) or await self._resolve(request)
+        resolved = await resolve_agent_for(request)
         spec = resolved.spec
         self._router = await make_router(spec, model=request.model, preferences=request.routing)
         return await run_agent(
@@ -69,15 +86,3 @@ class AgentWorkflow:
             handoffs=resolved.handoffs,
             user=request.user,
         )
-
-    async def _resolve(self, request: AgentRunInput) -> ResolvedAgent:
-        """User agent files are read by the worker; the specs land in the history."""
-        try:
-            return await workflow.execute_local_activity_method(
-                AgentSpecActivities.resolve_agent,
-                ResolveAgentRequest(agent=request.agent, spec=request.spec),
-                start_to_close_timeout=RESOLVE_TIMEOUT,
-                retry_policy=RetryPolicy(maximum_attempts=3),
-            )
-        except FailureError as err:
-            raise user_facing(err) from None

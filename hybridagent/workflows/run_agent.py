@@ -15,7 +15,14 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError,
 from temporalio.openai_agents import AgentsWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    from agents import Agent, AgentsException, RunContextWrapper, RunHooks, Runner
+    from agents import (
+        Agent,
+        AgentsException,
+        RunContextWrapper,
+        RunHooks,
+        Runner,
+        TResponseInputItem,
+    )
 
     from hybridagent.activities.models import ModelActivities, RoutingSetupRequest
     from hybridagent.agents.build import build_agent
@@ -128,7 +135,7 @@ async def second_opinion(excerpts: list[str]) -> bool:
 
 async def run_agent(
     spec: AgentSpec,
-    prompt: str,
+    prompt: str | list[TResponseInputItem],
     router: CallRouter,
     *,
     max_turns: int = 10,

@@ -1,0 +1,158 @@
+"""ChatSessionWorkflow: one long-lived workflow per conversation.
+
+Each user message is a Workflow Update that returns the reply, so a client gets the
+answer from the same call that delivered the message, and every message and reply is in
+the workflow's history. The whole conversation goes to the agent on every message, so
+routing sees it all: once something private was said, every later call stays local.
+Before the history grows past `max_history_events` the workflow continues as new with
+the conversation as its input, so a session can go on indefinitely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from agents import TResponseInputItem
+
+    from hybridagent.agents.catalog import DEFAULT_AGENT
+    from hybridagent.routing.preferences import RoutingPreferences
+    from hybridagent.workflows.agent_workflow import resolve_agent_for
+    from hybridagent.workflows.io import AgentRunInput, TokenUsage, parse_input
+    from hybridagent.workflows.run_agent import make_router, run_agent
+
+
+class ChatMessage(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+    agent: str | None = None  # who answered (assistant messages)
+    models: list[str] = Field(default_factory=list)
+
+
+class ChatSessionInput(BaseModel):
+    agent: str = DEFAULT_AGENT
+    model: str | None = None
+    routing: RoutingPreferences | None = None
+    user: str = Field("default", min_length=1, max_length=200)
+    max_turns: int = Field(10, ge=1, le=100)
+    # Continue as new once the history has this many events (Temporal's limit is 51,200).
+    max_history_events: int = Field(2000, ge=50, le=40_000)
+    messages: list[ChatMessage] = Field(default_factory=list)
+
+
+class ChatReply(BaseModel):
+    reply: str
+    agent: str
+    models_used: list[str]
+    usage: TokenUsage
+    messages: int  # in the conversation, this reply included
+
+
+class SessionChange(BaseModel):
+    agent: str | None = None
+    model: str | None = None
+
+
+class SessionState(BaseModel):
+    agent: str
+    model: str | None
+    messages: int
+    ended: bool
+
+
+@workflow.defn
+class ChatSessionWorkflow:
+    @workflow.init
+    def __init__(self, input: ChatSessionInput | str | dict[str, Any]) -> None:
+        self._input = parse_input(ChatSessionInput, input or {}, "ChatSessionWorkflow")
+        self._messages = list(self._input.messages)
+        self._agent = self._input.agent
+        self._model = self._input.model
+        self._ended = False
+        self._lock = asyncio.Lock()  # one message at a time, in order
+
+    @workflow.run
+    async def run(self, input: ChatSessionInput | str | dict[str, Any]) -> SessionState:
+        await workflow.wait_condition(
+            lambda: (
+                self._ended
+                or workflow.info().get_current_history_length() >= self._input.max_history_events
+                or workflow.info().is_continue_as_new_suggested()
+            )
+        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._ended:
+            return self.state()
+        workflow.continue_as_new(
+            self._input.model_copy(
+                update={"agent": self._agent, "model": self._model, "messages": self._messages}
+            )
+        )
+
+    @workflow.update
+    async def send(self, message: str) -> ChatReply:
+        async with self._lock:
+            request = AgentRunInput(
+                prompt=message, agent=self._agent, model=self._model,
+                routing=self._input.routing, user=self._input.user,
+                max_turns=self._input.max_turns,
+            )  # fmt: skip
+            resolved = await resolve_agent_for(request)
+            router = await make_router(
+                resolved.spec, model=self._model, preferences=self._input.routing
+            )
+            conversation: list[TResponseInputItem] = [
+                {"role": m.role, "content": m.content} for m in self._messages
+            ]
+            conversation.append({"role": "user", "content": message})
+            result = await run_agent(
+                resolved.spec, conversation, router, max_turns=self._input.max_turns,
+                handoffs=resolved.handoffs, user=self._input.user,
+            )  # fmt: skip
+            self._messages += [
+                ChatMessage(role="user", content=message),
+                ChatMessage(
+                    role="assistant", content=result.final_output, agent=result.agent,
+                    models=result.models_used,
+                ),
+            ]  # fmt: skip
+            return ChatReply(
+                reply=result.final_output, agent=result.agent, models_used=result.models_used,
+                usage=result.usage, messages=len(self._messages),
+            )  # fmt: skip
+
+    @send.validator
+    def _check_message(self, message: str) -> None:
+        if self._ended:
+            raise ApplicationError("This chat session has ended.", type="SessionEnded")
+        if not isinstance(message, str) or not message.strip():
+            raise ApplicationError("A chat message must be non-empty text.", type="BadMessage")
+
+    @workflow.update
+    def change(self, change: SessionChange) -> SessionState:
+        """Switch agent or model for the next messages; the conversation stays."""
+        if change.agent:
+            self._agent = change.agent
+        if change.model is not None:
+            self._model = change.model or None
+        return self.state()
+
+    @workflow.update
+    def end(self) -> SessionState:
+        self._ended = True
+        return self.state()
+
+    @workflow.query
+    def history(self) -> list[ChatMessage]:
+        return list(self._messages)
+
+    @workflow.query
+    def state(self) -> SessionState:
+        return SessionState(
+            agent=self._agent, model=self._model, messages=len(self._messages), ended=self._ended
+        )

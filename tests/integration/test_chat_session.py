@@ -1,0 +1,97 @@
+"""ChatSessionWorkflow on the real dev server with the embedded model: messages are
+Updates that return replies, the agent can be switched mid-session, private data said
+once keeps the rest of the session local, and the session continues as new with its
+conversation intact."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+
+from hybridagent.testing.stub_server import StubServer
+from hybridagent.workers.temporal_client import connect
+from hybridagent.workflows.chat_session import ChatMessage, ChatReply, SessionState
+from tests.conftest import RunningWorker
+from tests.helpers import replay
+
+
+@pytest.fixture(scope="module")
+async def client(worker: RunningWorker) -> Client:
+    return await connect(worker.settings)
+
+
+async def open_session(
+    client: Client, worker: RunningWorker, **input: Any
+) -> WorkflowHandle[Any, Any]:
+    return await client.start_workflow(
+        "ChatSessionWorkflow", input, id=f"chat-{uuid.uuid4().hex[:10]}",
+        task_queue=worker.settings.task_queue, result_type=SessionState,
+    )  # fmt: skip
+
+
+async def send(handle: WorkflowHandle[Any, Any], text: str) -> ChatReply:
+    reply: ChatReply = await handle.execute_update("send", text, result_type=ChatReply)
+    return reply
+
+
+async def test_messages_are_updates_and_the_agent_can_be_switched(
+    client: Client, worker: RunningWorker, stub: StubServer
+) -> None:
+    handle = await open_session(client, worker)
+    first = await send(handle, "Hello, my name is Ann.")
+    assert first.reply.strip() and first.agent == "general" and first.messages == 2
+    state = await handle.execute_update("change", {"agent": "math-tutor"}, result_type=SessionState)
+    assert state.agent == "math-tutor" and state.messages == 2
+    second = await send(handle, "What is 2 plus 2?")
+    assert second.agent == "math-tutor" and second.messages == 4
+    history = await handle.query("history", result_type=list[ChatMessage])
+    assert [(m.role, m.agent) for m in history] == [
+        ("user", None), ("assistant", "general"), ("user", None), ("assistant", "math-tutor"),
+    ]  # fmt: skip
+    assert history[2].content == "What is 2 plus 2?"
+    await handle.execute_update("end", result_type=SessionState)
+    final = await handle.result()
+    assert final.ended and final.messages == 4
+    await replay(await handle.fetch_history(), worker.settings)
+
+
+async def test_bad_message_is_rejected_without_touching_the_history(
+    client: Client, worker: RunningWorker
+) -> None:
+    handle = await open_session(client, worker)
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await send(handle, "   ")
+    assert "non-empty" in str(caught.value.cause)
+    assert await handle.query("history", result_type=list[ChatMessage]) == []
+    await handle.execute_update("end", result_type=SessionState)
+
+
+async def test_private_data_keeps_the_rest_of_the_session_local(
+    client: Client, worker: RunningWorker, stub: StubServer
+) -> None:
+    handle = await open_session(client, worker, routing={"force_provider": "cloud"})
+    ssn = await send(handle, "My SSN is 512-48-7730.")
+    later = await send(handle, "Thanks. Name a colour.")
+    assert ssn.models_used == later.models_used == ["local/smollm2"]
+    assert stub.requests == []
+    await handle.execute_update("end", result_type=SessionState)
+
+
+async def test_session_continues_as_new_with_its_conversation(
+    client: Client, worker: RunningWorker
+) -> None:
+    handle = await open_session(client, worker, max_history_events=50)
+    first_run = (await handle.describe()).run_id
+    sent = [f"Say the number {n}." for n in range(8)]
+    for text in sent:
+        await send(handle, text)
+    history = await handle.query("history", result_type=list[ChatMessage])
+    assert [m.content for m in history if m.role == "user"] == sent
+    assert len(history) == 16
+    latest = client.get_workflow_handle(handle.id, result_type=SessionState)
+    assert (await latest.describe()).run_id != first_run  # crossed continue-as-new
+    await latest.execute_update("end", result_type=SessionState)
+    assert (await latest.result()).messages == 16
