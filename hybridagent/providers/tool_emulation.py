@@ -39,6 +39,7 @@ from openai.types.responses import (
 )
 
 from hybridagent.providers.errors import InvalidToolCallError
+from hybridagent.providers.stream_events import as_stream
 
 FINAL_ANSWER = "final_answer"
 
@@ -282,8 +283,41 @@ class ToolEmulatingModel(Model):
             response_id=response.response_id,
         )
 
-    def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[TResponseStreamEvent]:
-        raise NotImplementedError("Tool-call emulation does not stream; use Runner.run.")
+    async def stream_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[Tool],
+        output_schema: AgentOutputSchemaBase | None,
+        handoffs: list[Handoff[Any, Any]],
+        tracing: ModelTracing,
+        *,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        prompt: Any | None = None,
+    ) -> AsyncIterator[TResponseStreamEvent]:
+        """Plain chat streams from the server token by token; a call with tools or an
+        output schema is answered whole (it must be parsed and validated first)."""
+        if not _tool_specs(tools, handoffs) and (
+            output_schema is None or output_schema.is_plain_text()
+        ):
+            settings = model_settings
+            if settings.temperature is None:
+                settings = replace(settings, temperature=0.0)
+            async for event in self.inner.stream_response(
+                system_instructions, input, settings, [], None, [], tracing,
+                previous_response_id=None, conversation_id=None, prompt=prompt,
+            ):  # fmt: skip
+                yield event
+            return
+        response = await self.get_response(
+            system_instructions, input, model_settings, tools, output_schema, handoffs, tracing,
+            previous_response_id=previous_response_id, conversation_id=conversation_id,
+            prompt=prompt,
+        )  # fmt: skip
+        async for event in as_stream(response, "emulated-tool-calls"):
+            yield event
 
     async def close(self) -> None:
         await self.inner.close()

@@ -10,6 +10,8 @@ from agents import Model, ModelProvider, ModelResponse, Usage
 from agents.items import TResponseStreamEvent
 from openai.types.responses import ResponseOutputMessage, ResponseOutputText
 
+from hybridagent.providers.stream_events import as_stream
+
 
 def text_response(text: str, *, input_tokens: int = 3, output_tokens: int = 2) -> ModelResponse:
     message = ResponseOutputMessage(
@@ -44,8 +46,11 @@ class ScriptedModel(Model):
             await asyncio.Event().wait()
         return self.respond(self.calls)
 
-    def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[TResponseStreamEvent]:
-        raise NotImplementedError
+    async def stream_response(
+        self, *args: Any, **kwargs: Any
+    ) -> AsyncIterator[TResponseStreamEvent]:
+        async for event in as_stream(await self.get_response(*args, **kwargs), "scripted"):
+            yield event
 
 
 class ScriptedProvider(ModelProvider):

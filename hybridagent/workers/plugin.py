@@ -27,7 +27,7 @@ from hybridagent.providers.errors import NON_RETRYABLE_ERROR_TYPES
 from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.storage import Storage, open_storage
 from hybridagent.workflows.agent_workflow import AgentWorkflow
-from hybridagent.workflows.chat_session import ChatSessionWorkflow
+from hybridagent.workflows.chat_session import MODEL_EVENTS_TOPIC, ChatSessionWorkflow
 from hybridagent.workflows.coordinator import CoordinatorWorkflow
 from hybridagent.workflows.haiku import LitellmHaikuWorkflow, LocalHaikuWorkflow
 from hybridagent.workflows.health import HealthWorkflow
@@ -81,6 +81,9 @@ def model_activity_parameters(settings: Settings) -> ModelActivityParameters:
             non_retryable_error_types=list(NON_RETRYABLE_ERROR_TYPES),
         ),
         use_local_activity=settings.use_local_activities,
+        # Streamed runs (chat sessions) publish model events on this topic of the
+        # workflow's stream; Runner.run ignores it.
+        streaming_topic=MODEL_EVENTS_TOPIC,
     )
 
 

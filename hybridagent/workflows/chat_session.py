@@ -6,6 +6,10 @@ the workflow's history. The whole conversation goes to the agent on every messag
 routing sees it all: once something private was said, every later call stays local.
 Before the history grows past `max_history_events` the workflow continues as new with
 the conversation as its input, so a session can go on indefinitely.
+
+With `stream` on (and a worker on regular activities), model calls run as the plugin's
+streaming activity: the model's events reach the workflow's stream (Temporal's Workflow
+Streams) while the call runs, and `hybridagent chat` prints the text as it arrives.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
+from temporalio.contrib.workflow_streams import WorkflowStream, WorkflowStreamState
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -23,8 +28,13 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.agents.catalog import DEFAULT_AGENT
     from hybridagent.routing.preferences import RoutingPreferences
     from hybridagent.workflows.agent_workflow import resolve_agent_for
-    from hybridagent.workflows.io import AgentRunInput, TokenUsage, parse_input
-    from hybridagent.workflows.run_agent import make_router, run_agent
+    from hybridagent.workflows.io import AgentRunInput, RoutingRecord, TokenUsage, parse_input
+    from hybridagent.workflows.run_agent import can_stream, make_router, run_agent
+
+# The topic of the workflow stream that streamed model calls publish their events on.
+MODEL_EVENTS_TOPIC = "model-events"
+_STREAM_OFFSET_QUERY = "__temporal_workflow_stream_offset"
+TITLE_CHARS = 60
 
 
 class ChatMessage(BaseModel):
@@ -42,7 +52,11 @@ class ChatSessionInput(BaseModel):
     max_turns: int = Field(10, ge=1, le=100)
     # Continue as new once the history has this many events (Temporal's limit is 51,200).
     max_history_events: int = Field(2000, ge=50, le=40_000)
+    # Model calls as streaming activities, their events on the workflow's stream.
+    stream: bool = False
     messages: list[ChatMessage] = Field(default_factory=list)
+    # Carried through continue-as-new so stream offsets keep growing.
+    stream_state: WorkflowStreamState | None = None
 
 
 class ChatReply(BaseModel):
@@ -63,6 +77,7 @@ class SessionState(BaseModel):
     model: str | None
     messages: int
     ended: bool
+    streaming: bool = False
 
 
 @workflow.defn
@@ -74,7 +89,9 @@ class ChatSessionWorkflow:
         self._agent = self._input.agent
         self._model = self._input.model
         self._ended = False
+        self._trail: list[RoutingRecord] = []
         self._lock = asyncio.Lock()  # one message at a time, in order
+        self._stream = WorkflowStream(prior_state=self._input.stream_state)
 
     @workflow.run
     async def run(self, input: ChatSessionInput | str | dict[str, Any]) -> SessionState:
@@ -85,14 +102,20 @@ class ChatSessionWorkflow:
                 or workflow.info().is_continue_as_new_suggested()
             )
         )
+        # A subscriber's long poll is an Update too: release it, or the run never ends.
+        self._stream.detach_pollers()
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._ended:
             return self.state()
         workflow.continue_as_new(
             self._input.model_copy(
-                update={"agent": self._agent, "model": self._model, "messages": self._messages}
-            )
-        )
+                update={
+                    "agent": self._agent, "model": self._model, "messages": self._messages,
+                    "stream_state": self._stream_state_to_carry(),
+                }
+            ),
+            memo=self._memo(),
+        )  # fmt: skip
 
     @workflow.update
     async def send(self, message: str) -> ChatReply:
@@ -106,13 +129,18 @@ class ChatSessionWorkflow:
             router = await make_router(
                 resolved.spec, model=self._model, preferences=self._input.routing
             )
+            self._trail = router.trail
             conversation: list[TResponseInputItem] = [
                 {"role": m.role, "content": m.content} for m in self._messages
             ]
             conversation.append({"role": "user", "content": message})
+            streaming = self._streaming()
+            if streaming:
+                # Earlier replies' events have been read; keep only this one's.
+                self._stream.truncate(self._stream_end())
             result = await run_agent(
                 resolved.spec, conversation, router, max_turns=self._input.max_turns,
-                handoffs=resolved.handoffs, user=self._input.user,
+                handoffs=resolved.handoffs, user=self._input.user, stream=streaming,
             )  # fmt: skip
             self._messages += [
                 ChatMessage(role="user", content=message),
@@ -121,6 +149,7 @@ class ChatSessionWorkflow:
                     models=result.models_used,
                 ),
             ]  # fmt: skip
+            workflow.upsert_memo(self._memo())
             return ChatReply(
                 reply=result.final_output, agent=result.agent, models_used=result.models_used,
                 usage=result.usage, messages=len(self._messages),
@@ -152,7 +181,36 @@ class ChatSessionWorkflow:
         return list(self._messages)
 
     @workflow.query
+    def routing_trail(self) -> list[RoutingRecord]:
+        """How the last message's model calls were routed (`/explain` in the REPL)."""
+        return list(self._trail)
+
+    @workflow.query
     def state(self) -> SessionState:
         return SessionState(
-            agent=self._agent, model=self._model, messages=len(self._messages), ended=self._ended
-        )
+            agent=self._agent, model=self._model, messages=len(self._messages),
+            ended=self._ended, streaming=self._streaming(),
+        )  # fmt: skip
+
+    def _streaming(self) -> bool:
+        return self._input.stream and can_stream()
+
+    def _memo(self) -> dict[str, Any]:
+        """What `hybridagent sessions list` shows without asking each workflow."""
+        first = next((m.content for m in self._messages if m.role == "user"), "")
+        title = " ".join(first.split())
+        if len(title) > TITLE_CHARS:
+            title = title[: TITLE_CHARS - 1] + "…"
+        return {"agent": self._agent, "messages": len(self._messages), "title": title}
+
+    def _stream_end(self) -> int:
+        """The stream's next offset; WorkflowStream exposes it only as its query handler."""
+        handler = workflow.get_query_handler(_STREAM_OFFSET_QUERY)
+        assert handler is not None
+        end: int = handler()
+        return end
+
+    def _stream_state_to_carry(self) -> WorkflowStreamState:
+        """The stream's offsets and publishers for the next run, without old events."""
+        self._stream.truncate(self._stream_end())
+        return self._stream.get_state()

@@ -15,6 +15,7 @@ leaves agents whose model already is such a stub alone.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterator
 from typing import Any
 
 from agents import Agent, ModelResponse, ModelSettings
@@ -61,17 +62,33 @@ class RoutedModelStub(_TemporalModelStub):
                 marked_args, marked_kwargs = _marked(args, kwargs, self.cacheable)
                 return await super().get_response(*marked_args, **marked_kwargs)
             except MODEL_CALL_FAILURES as err:
-                failure, action = classify(err)
-                if action == "fail":
-                    raise
-                assert self.agent is not None
-                decision = self.router.fallback(
-                    self, self.agent.name, failure, larger=action == "larger"
-                )
-                if decision.model is None:
-                    # Nothing allowed is left: the run fails with the model's own error;
-                    # the trail says which models were rejected and why.
-                    raise
+                self._fall_back(err)
+
+    async def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        """The streaming activity returns its events only once the call has finished,
+        so a failed call falls back exactly as in `get_response` before the run sees
+        any of its events (a stream subscriber outside may have seen some)."""
+        while True:
+            try:
+                events = [event async for event in super().stream_response(*args, **kwargs)]
+            except MODEL_CALL_FAILURES as err:
+                self._fall_back(err)
+                continue
+            for event in events:
+                yield event
+            return
+
+    def _fall_back(self, err: BaseException) -> None:
+        """Switch this stub to the router's next model for the call, or re-raise."""
+        failure, action = classify(err)
+        if action == "fail":
+            raise err
+        assert self.agent is not None
+        decision = self.router.fallback(self, self.agent.name, failure, larger=action == "larger")
+        if decision.model is None:
+            # Nothing allowed is left: the run fails with the model's own error;
+            # the trail says which models were rejected and why.
+            raise err
 
 
 def _marked(

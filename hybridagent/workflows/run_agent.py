@@ -23,6 +23,8 @@ with workflow.unsafe.imports_passed_through():
         Runner,
         TResponseInputItem,
     )
+    from agents.result import RunResultBase
+    from agents.run import get_default_agent_runner
 
     from hybridagent.activities.models import ModelActivities, RoutingSetupRequest
     from hybridagent.agents.build import build_agent
@@ -141,9 +143,12 @@ async def run_agent(
     max_turns: int = 10,
     handoffs: list[AgentSpec] | None = None,
     user: str = "default",
+    stream: bool = False,
 ) -> AgentRunOutput:
     """Every model call of the run is routed by `router` (see routing_hooks.py).
-    `handoffs`: the specs of the agents `spec` can hand off to (ResolvedAgent)."""
+    `handoffs`: the specs of the agents `spec` can hand off to (ResolvedAgent).
+    `stream`: model calls run as the plugin's streaming activity, which publishes the
+    model's events to the workflow's stream while the call runs (see can_stream)."""
     first = router.first_model
     if first is None:
         raise ApplicationError(
@@ -155,9 +160,18 @@ async def run_agent(
         raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from None
     hooks = _RunHooks(router)
     try:
-        result = await Runner.run(
-            agent, prompt, max_turns=max_turns, hooks=hooks, context=ToolUser(user)
-        )
+        result: RunResultBase
+        if stream:
+            streamed = Runner.run_streamed(
+                agent, prompt, max_turns=max_turns, hooks=hooks, context=ToolUser(user)
+            )
+            async for _ in streamed.stream_events():
+                pass  # subscribers read the model's events from the workflow's stream
+            result = streamed
+        else:
+            result = await Runner.run(
+                agent, prompt, max_turns=max_turns, hooks=hooks, context=ToolUser(user)
+            )
     except FailureError as err:
         raise user_facing(err) from None
     except AgentsWorkflowError as err:
@@ -188,3 +202,11 @@ async def run_agent(
             total_tokens=usage.total_tokens,
         ),
     )
+
+
+def can_stream() -> bool:
+    """Whether this worker's plugin runs streamed model calls: they need a stream topic
+    and regular activities (a local activity can neither heartbeat nor signal)."""
+    runner = get_default_agent_runner()
+    params = getattr(runner, "model_params", None)
+    return bool(params and params.streaming_topic and not params.use_local_activity)

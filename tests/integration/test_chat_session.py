@@ -5,17 +5,25 @@ conversation intact."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.contrib.workflow_streams import WorkflowStreamClient
 
 from hybridagent.testing.stub_server import StubServer
 from hybridagent.workers.temporal_client import connect
-from hybridagent.workflows.chat_session import ChatMessage, ChatReply, SessionState
+from hybridagent.workflows.chat_session import (
+    MODEL_EVENTS_TOPIC,
+    ChatMessage,
+    ChatReply,
+    SessionState,
+)
 from tests.conftest import RunningWorker
-from tests.helpers import replay
+from tests.helpers import replay, scheduled_activities
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +103,31 @@ async def test_session_continues_as_new_with_its_conversation(
     assert (await latest.describe()).run_id != first_run  # crossed continue-as-new
     await latest.execute_update("end", result_type=SessionState)
     assert (await latest.result()).messages == 16
+
+
+async def test_streamed_session_publishes_the_models_text_while_it_runs(
+    client: Client, worker: RunningWorker
+) -> None:
+    handle = await open_session(client, worker, stream=True)
+    assert (await handle.query("state", result_type=SessionState)).streaming
+    deltas: list[str] = []
+    stream = WorkflowStreamClient.create(client, handle.id)
+
+    async def read() -> None:
+        async for item in stream.subscribe(MODEL_EVENTS_TOPIC, poll_cooldown=timedelta(0)):
+            if item.data.get("type") == "response.output_text.delta":
+                deltas.append(item.data["delta"])
+            if item.data.get("type") == "response.completed":
+                return
+
+    reader = asyncio.create_task(read())
+    reply = await send(handle, "Write one sentence about the sea.")
+    # Every event reached the workflow's log before the Update returned.
+    await asyncio.wait_for(reader, timeout=30)
+    assert "".join(deltas) == reply.reply
+    assert len(deltas) > 1  # token by token, not the whole reply at the end
+    history = await handle.fetch_history()
+    assert "invoke_model_activity_streaming" in [name for name, _ in scheduled_activities(history)]
+    await handle.execute_update("end", result_type=SessionState)
+    await handle.result()
+    await replay(await handle.fetch_history(), worker.settings)
