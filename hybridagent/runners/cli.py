@@ -13,14 +13,16 @@ from rich.console import Console
 from rich.table import Table
 
 from hybridagent.agents.catalog import DEFAULT_AGENT
-from hybridagent.agents.files import AgentStore
 from hybridagent.agents.spec import InvalidAgentSpecError, UnknownAgentError
 from hybridagent.config import ConfigError, load_settings
 from hybridagent.providers.errors import ProviderError
-from hybridagent.routing.names import UnknownModelError, is_default, parse_model_name
+from hybridagent.routing.names import UnknownModelError
 from hybridagent.runners.agents_cli import agents_app
 from hybridagent.runners.devserver import DevServerError
 from hybridagent.runners.kb_cli import kb_app
+from hybridagent.runners.requests import check_request
+from hybridagent.runners.session_errors import SessionError
+from hybridagent.runners.sessions_cli import sessions_app
 from hybridagent.workers.temporal_client import TemporalUnreachableError
 
 app = typer.Typer(
@@ -39,6 +41,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     UnknownAgentError,
     InvalidAgentSpecError,
     DevServerError,
+    SessionError,
 )
 
 
@@ -55,14 +58,6 @@ def run_cli_command(fn: Callable[[], Any]) -> Any:
         fail(str(err))
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
-
-
-def _check_request(agent: str | None, model: str | None) -> None:
-    """Catch a bad agent or model name here, before a workflow is started. User agents
-    are looked up in this machine's agents directory, which the worker must share."""
-    AgentStore(load_settings().agents_path).load(agent or DEFAULT_AGENT)
-    if model and not is_default(model) and "/" in model:
-        parse_model_name(model)
 
 
 @app.command()
@@ -101,7 +96,7 @@ def run(
     from hybridagent.runners.start import report, start_agent_run
 
     settings = load_settings()
-    run_cli_command(lambda: _check_request(agent, model))
+    run_cli_command(lambda: check_request(agent, model))
     routing = _routing_preferences(
         {
             "force_provider": force_provider,
@@ -170,7 +165,7 @@ def coordinate(
 
     def check() -> None:
         for name in specialist or []:
-            _check_request(name, model)
+            check_request(name, model)
 
     run_cli_command(check)
     request = CoordinatorInput(prompt=prompt, specialists=specialist or [], model=model, user=user)
@@ -178,6 +173,41 @@ def coordinate(
     if not ok:
         fail(text)
     typer.echo(text)
+
+
+@app.command()
+def chat(
+    agent: Annotated[
+        str | None, typer.Option(help="Agent to start with (default: general); /agent switches.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model preference; /model switches.")] = None,
+    user: Annotated[str, typer.Option(help="Whose tasks and memories the tools use.")] = "default",
+    session: Annotated[
+        str | None, typer.Option(help="Resume this session (chat-…) instead of a new one.")
+    ] = None,
+    no_stream: Annotated[bool, typer.Option("--no-stream", help="Print replies whole.")] = False,
+    force_provider: Annotated[str | None, typer.Option(help="local, cloud or none.")] = None,
+    privacy_level: Annotated[str | None, typer.Option(help="standard, high or max.")] = None,
+) -> None:
+    """Talk to agents in a durable chat session (a ChatSessionWorkflow): each message is a
+    Workflow Update, replies stream where the model streams; /help lists the commands."""
+    from hybridagent.runners.chat_repl import chat as run_chat
+    from hybridagent.workflows.chat_session import ChatSessionInput
+
+    settings = load_settings()
+    run_cli_command(lambda: check_request(agent, model))
+    routing = _routing_preferences(
+        {"force_provider": force_provider, "privacy_level": privacy_level}
+    )
+    request = ChatSessionInput(
+        agent=agent or DEFAULT_AGENT, model=model, user=user, routing=routing,
+        stream=not no_stream,
+    )  # fmt: skip
+    run_cli_command(
+        lambda: asyncio.run(
+            run_chat(settings, Console(), request=request, session_id=session, stream=not no_stream)
+        )
+    )
 
 
 @app.command()
@@ -288,6 +318,7 @@ def health() -> None:
 
 
 app.add_typer(agents_app, name="agents")
+app.add_typer(sessions_app, name="sessions")
 
 privacy_app = typer.Typer(help="Audit the privacy detector the router uses.", no_args_is_help=True)
 app.add_typer(privacy_app, name="privacy")

@@ -80,6 +80,13 @@ class SessionState(BaseModel):
     streaming: bool = False
 
 
+def session_title(messages: list[ChatMessage]) -> str:
+    """The first user message on one line, shortened: a session's name in listings."""
+    first = next((m.content for m in messages if m.role == "user"), "")
+    title = " ".join(first.split())
+    return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…"
+
+
 @workflow.defn
 class ChatSessionWorkflow:
     @workflow.init
@@ -197,11 +204,11 @@ class ChatSessionWorkflow:
 
     def _memo(self) -> dict[str, Any]:
         """What `hybridagent sessions list` shows without asking each workflow."""
-        first = next((m.content for m in self._messages if m.role == "user"), "")
-        title = " ".join(first.split())
-        if len(title) > TITLE_CHARS:
-            title = title[: TITLE_CHARS - 1] + "…"
-        return {"agent": self._agent, "messages": len(self._messages), "title": title}
+        return {
+            "agent": self._agent,
+            "messages": len(self._messages),
+            "title": session_title(self._messages),
+        }
 
     def _stream_end(self) -> int:
         """The stream's next offset; WorkflowStream exposes it only as its query handler."""

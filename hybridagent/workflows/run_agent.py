@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from agents import (
         Agent,
         AgentsException,
+        ModelSettings,
         RunContextWrapper,
         RunHooks,
         Runner,
@@ -162,6 +163,8 @@ async def run_agent(
     try:
         result: RunResultBase
         if stream:
+            # Streamed chat completions report token usage only when asked to.
+            agent.model_settings = agent.model_settings.resolve(ModelSettings(include_usage=True))
             streamed = Runner.run_streamed(
                 agent, prompt, max_turns=max_turns, hooks=hooks, context=ToolUser(user)
             )

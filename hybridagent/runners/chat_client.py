@@ -1,0 +1,235 @@
+"""The client side of a ChatSessionWorkflow: what `hybridagent chat` and `sessions` use.
+
+A session is addressed by its workflow id; every call goes to the latest run, so a
+session that continued as new is the same session. Streamed text is read from the
+workflow's stream while the `send` Update runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WorkflowExecution,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.contrib.workflow_streams import WorkflowStreamClient
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from hybridagent.config import Settings
+from hybridagent.runners.session_errors import SessionError
+from hybridagent.workers.temporal_client import connect
+from hybridagent.workflows.chat_session import (
+    MODEL_EVENTS_TOPIC,
+    ChatMessage,
+    ChatReply,
+    ChatSessionInput,
+    SessionChange,
+    SessionState,
+    session_title,
+)
+from hybridagent.workflows.io import RoutingRecord
+
+WORKFLOW_TYPE = "ChatSessionWorkflow"
+ID_PREFIX = "chat-"
+POLL_COOLDOWN = timedelta(milliseconds=50)
+
+
+def update_failure(err: WorkflowUpdateFailedError) -> str:
+    cause: BaseException | None = err.cause
+    while cause is not None:
+        if isinstance(cause, ApplicationError):
+            return cause.message
+        cause = cause.__cause__
+    return str(err)
+
+
+@dataclass
+class SessionSummary:
+    session_id: str
+    status: str  # "open" or "ended" (or Temporal's word for a failed/terminated run)
+    started: datetime
+    agent: str
+    messages: int
+    title: str
+
+
+class ChatSession:
+    def __init__(self, client: Client, settings: Settings, session_id: str) -> None:
+        self.client = client
+        self.settings = settings
+        self.session_id = session_id
+        self.handle: WorkflowHandle[Any, SessionState] = client.get_workflow_handle(
+            session_id, result_type=SessionState
+        )
+
+    @property
+    def url(self) -> str:
+        return self.settings.workflow_url(self.session_id)
+
+    @classmethod
+    async def start(cls, settings: Settings, request: ChatSessionInput) -> ChatSession:
+        client = await connect(settings)
+        session_id = f"{ID_PREFIX}{uuid.uuid4().hex[:10]}"
+        await client.start_workflow(
+            WORKFLOW_TYPE, request, id=session_id, task_queue=settings.task_queue,
+            memo={"agent": request.agent, "messages": len(request.messages), "title": ""},
+        )  # fmt: skip
+        return cls(client, settings, session_id)
+
+    @classmethod
+    async def existing(cls, settings: Settings, session_id: str) -> ChatSession:
+        """The session as it is (open or ended); SessionError if there is none."""
+        session = cls(await connect(settings), settings, session_id)
+        await session.status()
+        return session
+
+    @classmethod
+    async def attach(cls, settings: Settings, session_id: str) -> ChatSession:
+        """The session, running again with its conversation if it had ended."""
+        session = await cls.existing(settings, session_id)
+        if await session.status() == WorkflowExecutionStatus.RUNNING:
+            return session
+        ended = await session.handle.result()
+        messages = await session.history()
+        request = ChatSessionInput(
+            agent=ended.agent, model=ended.model, messages=messages, stream=ended.streaming
+        )
+        await session.client.start_workflow(
+            WORKFLOW_TYPE, request, id=session_id, task_queue=settings.task_queue,
+            memo={
+                "agent": ended.agent, "messages": len(messages), "title": session_title(messages)
+            },
+        )  # fmt: skip
+        return session
+
+    async def status(self) -> WorkflowExecutionStatus | None:
+        try:
+            return (await self.handle.describe()).status
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise SessionError(
+                    f"There is no chat session {self.session_id!r}; "
+                    "`hybridagent sessions list` shows them."
+                ) from None
+            raise
+
+    async def state(self) -> SessionState:
+        state: SessionState = await self.handle.query("state", result_type=SessionState)
+        return state
+
+    async def history(self) -> list[ChatMessage]:
+        await self.status()  # a missing session is one sentence, not a query error
+        history: list[ChatMessage] = await self.handle.query(
+            "history", result_type=list[ChatMessage]
+        )
+        return history
+
+    async def trail(self) -> list[RoutingRecord]:
+        trail: list[RoutingRecord] = await self.handle.query(
+            "routing_trail", result_type=list[RoutingRecord]
+        )
+        return trail
+
+    async def change(self, agent: str | None = None, model: str | None = None) -> SessionState:
+        state: SessionState = await self._update("change", SessionChange(agent=agent, model=model))
+        return state
+
+    async def end(self) -> SessionState:
+        state: SessionState = await self._update("end", None)
+        return state
+
+    async def send(self, text: str, on_text: Callable[[str], None] | None = None) -> ChatReply:
+        """The reply; with `on_text`, the model's text as it streams (when it does).
+
+        `on_text` gets the reply's text exactly once in total: streamed pieces first,
+        and after the Update returns whatever the stream did not show (all of it for
+        a model that does not stream, the rest if the stream fell behind).
+        """
+        shown: list[str] = []
+        reader: asyncio.Task[None] | None = None
+        if on_text is not None and (await self.state()).streaming:
+            stream = WorkflowStreamClient.create(self.client, self.session_id)
+            reader = asyncio.create_task(
+                _read_text(stream, await stream.get_offset(), on_text, shown)
+            )
+        try:
+            reply: ChatReply = await self._update("send", text, result_type=ChatReply)
+        finally:
+            if reader is not None:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
+        if on_text is not None:
+            streamed = "".join(shown)
+            if reply.reply.startswith(streamed):
+                on_text(reply.reply[len(streamed) :])
+            else:  # e.g. a fallback after a partly streamed call: the reply as it is
+                on_text("\n" + reply.reply)
+        return reply
+
+    async def _update(self, name: str, arg: Any, result_type: type[Any] = SessionState) -> Any:
+        status = await self.status()
+        if status != WorkflowExecutionStatus.RUNNING:
+            raise SessionError(
+                f"Chat session {self.session_id} has ended; "
+                f"`hybridagent sessions resume {self.session_id}` opens it again."
+            )
+        try:
+            args = [] if arg is None else [arg]
+            return await self.handle.execute_update(name, args=args, result_type=result_type)
+        except WorkflowUpdateFailedError as err:
+            raise SessionError(update_failure(err)) from None
+
+
+async def _read_text(
+    stream: WorkflowStreamClient, offset: int, on_text: Callable[[str], None], shown: list[str]
+) -> None:
+    async for item in stream.subscribe(MODEL_EVENTS_TOPIC, offset, poll_cooldown=POLL_COOLDOWN):
+        data = item.data
+        if isinstance(data, dict) and data.get("type") == "response.output_text.delta":
+            shown.append(data["delta"])
+            on_text(data["delta"])
+
+
+async def list_sessions(settings: Settings, limit: int = 50) -> list[SessionSummary]:
+    """Newest first; one row per session, its runs before continue-as-new folded in."""
+    client = await connect(settings)
+    runs: dict[str, list[WorkflowExecution]] = {}
+    async for execution in client.list_workflows(f'WorkflowType="{WORKFLOW_TYPE}"'):
+        runs.setdefault(execution.id, []).append(execution)
+    rows = []
+    for session_id, executions in runs.items():
+        latest = next(
+            (e for e in executions if e.status != WorkflowExecutionStatus.CONTINUED_AS_NEW),
+            executions[0],
+        )
+        memo = await latest.memo()
+        rows.append(
+            SessionSummary(
+                session_id=session_id,
+                status=_status_word(latest.status),
+                started=min(e.start_time for e in executions),
+                agent=str(memo.get("agent", "?")),
+                messages=int(memo.get("messages", 0)),
+                title=str(memo.get("title", "")),
+            )
+        )
+    rows.sort(key=lambda row: row.started, reverse=True)
+    return rows[:limit]
+
+
+def _status_word(status: WorkflowExecutionStatus | None) -> str:
+    if status == WorkflowExecutionStatus.RUNNING:
+        return "open"
+    if status == WorkflowExecutionStatus.COMPLETED:
+        return "ended"
+    return status.name.lower() if status else "unknown"

@@ -1,0 +1,10 @@
+"""The error a chat-session command reports in one sentence (kept light: the CLI imports
+it at start-up, before any Temporal or Agents SDK module)."""
+
+from __future__ import annotations
+
+from hybridagent.providers.errors import ProviderError
+
+
+class SessionError(ProviderError):
+    """A session that does not exist, has ended, or refused a message."""
