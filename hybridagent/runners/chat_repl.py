@@ -95,7 +95,8 @@ class Repl:
         usage = reply.usage
         answered = f"{reply.agent} · " if reply.agent != agent else ""
         tokens = f"{usage.total_tokens} tokens" if usage.total_tokens else "tokens not reported"
-        self.say(f"  {answered}{', '.join(reply.models_used)} · {tokens}", style="dim")
+        private = " · private data: this session stays on local models" if reply.private else ""
+        self.say(f"  {answered}{', '.join(reply.models_used)} · {tokens}{private}", style="dim")
 
     async def command(self, line: str) -> bool:
         """Run a command; False when the REPL should stop."""

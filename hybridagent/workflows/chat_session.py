@@ -15,6 +15,7 @@ Streams) while the call runs, and `hybridagent chat` prints the text as it arriv
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -26,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from agents import TResponseInputItem
 
     from hybridagent.agents.catalog import DEFAULT_AGENT
+    from hybridagent.routing.names import UnknownModelError, is_default, parse_model_name
     from hybridagent.routing.preferences import RoutingPreferences
     from hybridagent.workflows.agent_workflow import resolve_agent_for
     from hybridagent.workflows.io import AgentRunInput, RoutingRecord, TokenUsage, parse_input
@@ -52,8 +54,14 @@ class ChatSessionInput(BaseModel):
     max_turns: int = Field(10, ge=1, le=100)
     # Continue as new once the history has this many events (Temporal's limit is 51,200).
     max_history_events: int = Field(2000, ge=50, le=40_000)
+    # How much of the earlier conversation goes to the agent with each message, in the
+    # router's estimate (characters / 4); older messages stay in the history only.
+    history_tokens: int = Field(2000, ge=100, le=1_000_000)
     # Model calls as streaming activities, their events on the workflow's stream.
     stream: bool = False
+    # Set once private data has been said: every later model call stays local, even
+    # when that message has left the window the agent sees.
+    private: bool = False
     messages: list[ChatMessage] = Field(default_factory=list)
     # Carried through continue-as-new so stream offsets keep growing.
     stream_state: WorkflowStreamState | None = None
@@ -65,6 +73,7 @@ class ChatReply(BaseModel):
     models_used: list[str]
     usage: TokenUsage
     messages: int  # in the conversation, this reply included
+    private: bool = False  # the session holds private data: it stays on local models
 
 
 class SessionChange(BaseModel):
@@ -78,6 +87,23 @@ class SessionState(BaseModel):
     messages: int
     ended: bool
     streaming: bool = False
+    private: bool = False
+
+
+def recent_window(messages: list[ChatMessage], budget: int) -> list[ChatMessage]:
+    """The newest messages whose estimated tokens fit `budget`, starting with a user
+    message; estimated as the router does (a message's JSON length / 4)."""
+    kept: list[ChatMessage] = []
+    used = 0
+    for message in reversed(messages):
+        used += len(json.dumps({"role": message.role, "content": message.content})) // 4
+        if used > budget:
+            break
+        kept.append(message)
+    kept.reverse()
+    while kept and kept[0].role != "user":
+        kept.pop(0)
+    return kept
 
 
 def session_title(messages: list[ChatMessage]) -> str:
@@ -95,6 +121,7 @@ class ChatSessionWorkflow:
         self._messages = list(self._input.messages)
         self._agent = self._input.agent
         self._model = self._input.model
+        self._private = self._input.private
         self._ended = False
         self._trail: list[RoutingRecord] = []
         self._lock = asyncio.Lock()  # one message at a time, in order
@@ -118,6 +145,7 @@ class ChatSessionWorkflow:
             self._input.model_copy(
                 update={
                     "agent": self._agent, "model": self._model, "messages": self._messages,
+                    "private": self._private,
                     "stream_state": self._stream_state_to_carry(),
                 }
             ),
@@ -136,9 +164,11 @@ class ChatSessionWorkflow:
             router = await make_router(
                 resolved.spec, model=self._model, preferences=self._input.routing
             )
+            router.pinned = self._private
             self._trail = router.trail
             conversation: list[TResponseInputItem] = [
-                {"role": m.role, "content": m.content} for m in self._messages
+                {"role": m.role, "content": m.content}
+                for m in recent_window(self._messages, self._input.history_tokens)
             ]
             conversation.append({"role": "user", "content": message})
             streaming = self._streaming()
@@ -149,6 +179,8 @@ class ChatSessionWorkflow:
                 resolved.spec, conversation, router, max_turns=self._input.max_turns,
                 handoffs=resolved.handoffs, user=self._input.user, stream=streaming,
             )  # fmt: skip
+            # The router pins itself when any call of the run held private data.
+            self._private = self._private or router.pinned
             self._messages += [
                 ChatMessage(role="user", content=message),
                 ChatMessage(
@@ -159,7 +191,7 @@ class ChatSessionWorkflow:
             workflow.upsert_memo(self._memo())
             return ChatReply(
                 reply=result.final_output, agent=result.agent, models_used=result.models_used,
-                usage=result.usage, messages=len(self._messages),
+                usage=result.usage, messages=len(self._messages), private=self._private,
             )  # fmt: skip
 
     @send.validator
@@ -170,13 +202,25 @@ class ChatSessionWorkflow:
             raise ApplicationError("A chat message must be non-empty text.", type="BadMessage")
 
     @workflow.update
-    def change(self, change: SessionChange) -> SessionState:
-        """Switch agent or model for the next messages; the conversation stays."""
+    async def change(self, change: SessionChange) -> SessionState:
+        """Switch agent or model for the next messages; the conversation stays. An agent
+        that does not resolve fails the Update and changes nothing."""
         if change.agent:
+            await resolve_agent_for(AgentRunInput(prompt="-", agent=change.agent))
             self._agent = change.agent
         if change.model is not None:
             self._model = change.model or None
         return self.state()
+
+    @change.validator
+    def _check_change(self, change: SessionChange) -> None:
+        if self._ended:
+            raise ApplicationError("This chat session has ended.", type="SessionEnded")
+        if change.model and not is_default(change.model):
+            try:
+                parse_model_name(change.model)
+            except UnknownModelError as err:
+                raise ApplicationError(str(err), type="UnknownModelError") from None
 
     @workflow.update
     def end(self) -> SessionState:
@@ -196,7 +240,7 @@ class ChatSessionWorkflow:
     def state(self) -> SessionState:
         return SessionState(
             agent=self._agent, model=self._model, messages=len(self._messages),
-            ended=self._ended, streaming=self._streaming(),
+            ended=self._ended, streaming=self._streaming(), private=self._private,
         )  # fmt: skip
 
     def _streaming(self) -> bool:

@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
+from temporalio.testing import WorkflowEnvironment
 
+from hybridagent.config import Settings
+from hybridagent.providers.hybrid import HybridModelProvider
+from hybridagent.testing.scripted_model import ScriptedBackend, ScriptedModel, text_response
 from hybridagent.testing.stub_server import StubServer
+from hybridagent.workers.plugin import build_plugin, build_worker
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.chat_session import (
     MODEL_EVENTS_TOPIC,
@@ -22,7 +29,8 @@ from hybridagent.workflows.chat_session import (
     ChatReply,
     SessionState,
 )
-from tests.conftest import RunningWorker
+from hybridagent.workflows.io import RoutingRecord
+from tests.conftest import RunningWorker, make_settings
 from tests.helpers import replay, scheduled_activities
 
 
@@ -131,3 +139,67 @@ async def test_streamed_session_publishes_the_models_text_while_it_runs(
     await handle.execute_update("end", result_type=SessionState)
     await handle.result()
     await replay(await handle.fetch_history(), worker.settings)
+
+
+@pytest.fixture
+async def two_model_worker(
+    temporal_env: WorkflowEnvironment, temporal_address: str, tmp_path: Path
+) -> AsyncIterator[tuple[Client, Settings]]:
+    """A worker whose local and cloud models are scripted: their replies never repeat
+    what they were told (SmolLM2 echoes an SSN back, which would keep it in view)."""
+    settings = make_settings(temporal_address, tmp_path, cloud_model="openai/scripted")
+    local = ScriptedModel(lambda n: text_response("Noted."))
+    cloud = ScriptedModel(lambda n: text_response("Noted in the cloud."))
+    provider = HybridModelProvider(
+        {"local": ScriptedBackend(local), "openai": ScriptedBackend(cloud, "openai")},
+        "local/scripted",
+    )
+    config = temporal_env.client.config()
+    config["plugins"] = [build_plugin(settings, provider)]
+    client = Client(**config)
+    async with build_worker(client, settings, provider):
+        yield client, settings
+
+
+@pytest.mark.parametrize("private", [True, False], ids=["private-first", "nothing-private"])
+async def test_private_data_pins_the_session_after_it_leaves_the_window(
+    two_model_worker: tuple[Client, Settings], private: bool
+) -> None:
+    """The agent sees only the newest messages (history_tokens); the privacy pin is the
+    session's, so it outlasts the message that set it. Without private data the same
+    session goes to the cloud model, so the pin is what keeps it local."""
+    client, settings = two_model_worker
+    handle = await client.start_workflow(
+        "ChatSessionWorkflow",
+        {"routing": {"force_provider": "cloud"}, "history_tokens": 100},
+        id=f"chat-{uuid.uuid4().hex[:10]}", task_queue=settings.task_queue,
+        result_type=SessionState,
+    )  # fmt: skip
+    first = await send(handle, "My SSN is 512-48-7730." if private else "My cat is grey.")
+    assert first.private == private
+    for n in range(3):
+        await send(handle, f"Now something long and harmless, number {n}: " + "la " * 60)
+    # The first message is far outside a 100-token window by now.
+    later = await send(handle, "Name a colour.")
+    assert later.private == private
+    assert later.models_used == (["local/scripted"] if private else ["openai/scripted"])
+    trail = await handle.query("routing_trail", result_type=list[RoutingRecord])
+    assert all(not record.finding_types for record in trail)  # nothing private in view
+    await handle.execute_update("end", result_type=SessionState)
+
+
+async def test_change_to_an_unknown_agent_or_model_fails_and_changes_nothing(
+    client: Client, worker: RunningWorker
+) -> None:
+    handle = await open_session(client, worker)
+    with pytest.raises(WorkflowUpdateFailedError) as agent:
+        await handle.execute_update("change", {"agent": "nosuch"}, result_type=SessionState)
+    assert "nosuch" in str(agent.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError) as model:
+        await handle.execute_update("change", {"model": "cloudy/x"}, result_type=SessionState)
+    assert "cloudy" in str(model.value.cause)
+    state = await handle.query("state", result_type=SessionState)
+    assert (state.agent, state.model) == ("general", None)
+    reply = await send(handle, "Hello.")  # the session still works
+    assert reply.agent == "general"
+    await handle.execute_update("end", result_type=SessionState)
