@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
 MODEL_EVENTS_TOPIC = "model-events"
 _STREAM_OFFSET_QUERY = "__temporal_workflow_stream_offset"
 TITLE_CHARS = 60
+RECENT_REPLIES = 32
 
 
 class ChatMessage(BaseModel):
@@ -44,6 +45,15 @@ class ChatMessage(BaseModel):
     content: str
     agent: str | None = None  # who answered (assistant messages)
     models: list[str] = Field(default_factory=list)
+
+
+class ChatReply(BaseModel):
+    reply: str
+    agent: str
+    models_used: list[str]
+    usage: TokenUsage
+    messages: int  # in the conversation, this reply included
+    private: bool = False  # the session holds private data: it stays on local models
 
 
 class ChatSessionInput(BaseModel):
@@ -65,15 +75,10 @@ class ChatSessionInput(BaseModel):
     messages: list[ChatMessage] = Field(default_factory=list)
     # Carried through continue-as-new so stream offsets keep growing.
     stream_state: WorkflowStreamState | None = None
-
-
-class ChatReply(BaseModel):
-    reply: str
-    agent: str
-    models_used: list[str]
-    usage: TokenUsage
-    messages: int  # in the conversation, this reply included
-    private: bool = False  # the session holds private data: it stays on local models
+    # Replies to the latest messages by Update id, carried through continue-as-new: a
+    # `send` the server hands to the next run although this one answered it (possible
+    # when messages overlap the continue-as-new) gets its reply again, not a second one.
+    recent_replies: dict[str, ChatReply] = Field(default_factory=dict)
 
 
 class SessionChange(BaseModel):
@@ -122,6 +127,7 @@ class ChatSessionWorkflow:
         self._agent = self._input.agent
         self._model = self._input.model
         self._private = self._input.private
+        self._replies = dict(self._input.recent_replies)
         self._ended = False
         self._trail: list[RoutingRecord] = []
         self._lock = asyncio.Lock()  # one message at a time, in order
@@ -145,7 +151,7 @@ class ChatSessionWorkflow:
             self._input.model_copy(
                 update={
                     "agent": self._agent, "model": self._model, "messages": self._messages,
-                    "private": self._private,
+                    "private": self._private, "recent_replies": self._replies,
                     "stream_state": self._stream_state_to_carry(),
                 }
             ),
@@ -154,6 +160,10 @@ class ChatSessionWorkflow:
 
     @workflow.update
     async def send(self, message: str) -> ChatReply:
+        update = workflow.current_update_info()
+        update_id = update.id if update else ""
+        if update_id in self._replies:
+            return self._replies[update_id]
         async with self._lock:
             request = AgentRunInput(
                 prompt=message, agent=self._agent, model=self._model,
@@ -189,10 +199,14 @@ class ChatSessionWorkflow:
                 ),
             ]  # fmt: skip
             workflow.upsert_memo(self._memo())
-            return ChatReply(
+            reply = ChatReply(
                 reply=result.final_output, agent=result.agent, models_used=result.models_used,
                 usage=result.usage, messages=len(self._messages), private=self._private,
             )  # fmt: skip
+            self._replies[update_id] = reply
+            while len(self._replies) > RECENT_REPLIES:
+                del self._replies[next(iter(self._replies))]
+            return reply
 
     @send.validator
     def _check_message(self, message: str) -> None:

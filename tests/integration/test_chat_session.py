@@ -6,6 +6,7 @@ conversation intact."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -202,4 +203,20 @@ async def test_change_to_an_unknown_agent_or_model_fails_and_changes_nothing(
     assert (state.agent, state.model) == ("general", None)
     reply = await send(handle, "Hello.")  # the session still works
     assert reply.agent == "general"
+    await handle.execute_update("end", result_type=SessionState)
+
+
+async def test_streamed_session_with_an_emulated_tool_call(
+    client: Client, worker: RunningWorker
+) -> None:
+    """SmolLM2 has no native tool calls: emulation answers a call with tools whole, as
+    stream events, and the streamed run goes on to call the tool as an activity."""
+    handle = await open_session(client, worker, agent="haiku", stream=True)
+    reply = await send(handle, "What's the weather in Tokyo?")
+    assert reply.reply.strip() and reply.models_used == ["local/smollm2"]
+    activities = scheduled_activities(await handle.fetch_history())
+    names = [name for name, _ in activities]
+    assert names.count("invoke_model_activity_streaming") >= 2  # tool call, then the answer
+    [weather] = [inputs for name, inputs in activities if name == "get_weather"]
+    assert "tokyo" in json.dumps(weather).lower()
     await handle.execute_update("end", result_type=SessionState)

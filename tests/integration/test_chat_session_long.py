@@ -1,0 +1,243 @@
+"""A 200-message ChatSessionWorkflow on the real dev server with an instant scripted
+model: the session continues as new several times and its conversation stays whole, in
+order, across every run, and the runs' histories replay."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agents import Model, ModelResponse
+from agents.items import TResponseStreamEvent
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.workflow_streams import WorkflowStreamClient
+from temporalio.testing import WorkflowEnvironment
+
+from hybridagent.config import Settings
+from hybridagent.providers.hybrid import HybridModelProvider
+from hybridagent.providers.stream_events import as_stream
+from hybridagent.testing.scripted_model import ScriptedBackend, text_response
+from hybridagent.workers.plugin import build_plugin, build_worker
+from hybridagent.workflows.chat_session import (
+    MODEL_EVENTS_TOPIC,
+    ChatMessage,
+    ChatReply,
+    ChatSessionInput,
+    SessionState,
+)
+from tests.conftest import make_settings
+from tests.helpers import replay, scheduled_activities
+
+MESSAGES = 200
+MAX_HISTORY_EVENTS = 400  # a run holds ~35 messages: 5 or more runs for 200
+
+
+class ConversationEcho(Model):
+    """Replies to the last user message, naming how many user messages it was given, and
+    records every conversation it receives."""
+
+    def __init__(self) -> None:
+        self.conversations: list[list[tuple[str, str]]] = []
+
+    async def get_response(
+        self, system_instructions: Any, input: Any, *args: Any, **kwargs: Any
+    ) -> ModelResponse:
+        items = [input] if isinstance(input, str) else input
+        conversation = [
+            (str(item["role"]), str(item["content"]))
+            for item in items
+            if isinstance(item, dict) and item.get("role") in ("user", "assistant")
+        ]
+        self.conversations.append(conversation)
+        users = [content for role, content in conversation if role == "user"]
+        return text_response(reply_to(len(users), users[-1]))
+
+    async def stream_response(
+        self, *args: Any, **kwargs: Any
+    ) -> AsyncIterator[TResponseStreamEvent]:
+        async for event in as_stream(await self.get_response(*args, **kwargs), "echo"):
+            yield event
+
+
+def reply_to(count: int, message: str) -> str:
+    return f"reply {count} to: {message}"
+
+
+async def streamed_text(streams: WorkflowStreamClient, from_offset: int) -> str:
+    """The text of the reply whose events start at `from_offset`."""
+    deltas: list[str] = []
+    async for item in streams.subscribe(
+        MODEL_EVENTS_TOPIC, from_offset, poll_cooldown=timedelta(0)
+    ):
+        if item.data.get("type") == "response.output_text.delta":
+            deltas.append(item.data["delta"])
+        if item.data.get("type") == "response.completed":
+            break
+    return "".join(deltas)
+
+
+@dataclass
+class Run:
+    run_id: str
+    history: WorkflowHistory
+    input_messages: list[ChatMessage]  # the conversation the run started with
+    next_run_id: str | None  # set when the run continued as new
+
+
+async def runs_of(client: Client, workflow_id: str, first_run_id: str) -> list[Run]:
+    """Every run of the workflow, first to last, following the continue-as-new chain
+    through the histories (strongly consistent, unlike visibility listings)."""
+    runs: list[Run] = []
+    run_id: str | None = first_run_id
+    while run_id is not None:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        [payload] = started.input.payloads
+        messages = ChatSessionInput.model_validate_json(payload.data).messages
+        last = history.events[-1]
+        next_run_id = None
+        if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+            next_run_id = (
+                last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+            )
+        runs.append(Run(run_id, history, messages, next_run_id))
+        run_id = next_run_id
+    return runs
+
+
+@dataclass
+class EchoWorker:
+    client: Client
+    settings: Settings
+    model: ConversationEcho
+
+
+@pytest.fixture
+async def echo_worker(
+    temporal_env: WorkflowEnvironment, temporal_address: str, tmp_path: Path
+) -> AsyncIterator[EchoWorker]:
+    """A real worker on the dev server whose only model is ConversationEcho."""
+    # The whole conversation goes to the model on every message: 400 messages need more
+    # than the default 4096-token window the router assumes for a local model.
+    settings = make_settings(temporal_address, tmp_path, embedded_context=131_072)
+    model = ConversationEcho()
+    provider = HybridModelProvider({"local": ScriptedBackend(model)}, "local/scripted")
+    config = temporal_env.client.config()
+    config["plugins"] = [build_plugin(settings, provider)]
+    client = Client(**config)
+    async with build_worker(client, settings, provider):
+        yield EchoWorker(client, settings, model)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+async def test_200_messages_cross_continue_as_new_with_the_conversation_intact(
+    echo_worker: EchoWorker, stream: bool
+) -> None:
+    client, settings, model = echo_worker.client, echo_worker.settings, echo_worker.model
+    # A window as large as the whole conversation: the model must see all of it.
+    session = {"max_history_events": MAX_HISTORY_EVENTS, "history_tokens": 1_000_000}
+    handle = await client.start_workflow(
+        "ChatSessionWorkflow", {**session, "stream": stream},
+        id=f"chat-long-{uuid.uuid4().hex[:10]}", task_queue=settings.task_queue,
+        result_type=SessionState,
+    )  # fmt: skip
+    first_run_id = handle.result_run_id
+    assert first_run_id is not None
+    assert (await handle.query("state", result_type=SessionState)).streaming == stream
+    streams = WorkflowStreamClient.create(client, handle.id)
+    offsets = [await streams.get_offset()]
+    sent = [f"message {n:03d} ({uuid.uuid4().hex[:6]})" for n in range(1, MESSAGES + 1)]
+    expected: list[tuple[str, str]] = []
+    for n, text in enumerate(sent, start=1):
+        reply: ChatReply = await handle.execute_update("send", text, result_type=ChatReply)
+        assert (reply.reply, reply.messages) == (reply_to(n, text), 2 * n)
+        assert reply.models_used == ["local/scripted"] and reply.agent == "general"
+        expected += [("user", text), ("assistant", reply_to(n, text))]
+        # The model saw the whole conversation so far, whichever run sent it.
+        assert model.conversations[-1] == expected[:-1]
+        offsets.append(await streams.get_offset())
+    assert len(model.conversations) == MESSAGES  # one model call per message, no retries
+    if stream:
+        # Each reply's events went on the stream, whose offsets keep growing across runs.
+        assert all(a < b for a, b in pairwise(offsets))
+        # The last reply, read from the stream of the last run.
+        last_reply = await asyncio.wait_for(streamed_text(streams, offsets[-2]), timeout=30)
+        assert last_reply == expected[-1][1]
+    else:
+        assert set(offsets) == {0}
+
+    history = await handle.query("history", result_type=list[ChatMessage])
+    assert [(m.role, m.content) for m in history] == expected
+    assert {(m.agent, tuple(m.models)) for m in history if m.role == "assistant"} == {
+        ("general", ("local/scripted",))
+    }
+    final = await handle.execute_update("end", result_type=SessionState)
+    assert final.ended and final.messages == 2 * MESSAGES
+    assert await handle.result() == final
+
+    runs = await runs_of(client, handle.id, first_run_id)
+    assert len(runs) >= 3  # continued as new at least twice
+    assert len({run.run_id for run in runs}) == len(runs)
+    last = client.get_workflow_handle(handle.id)
+    assert (await last.describe()).run_id == runs[-1].run_id
+    assert runs[-1].history.events[-1].event_type == (
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+    )
+    assert runs[0].input_messages == []
+    for before, after in pairwise(runs):
+        # Each run started with the whole conversation of the run before it, and more.
+        assert [(m.role, m.content) for m in after.input_messages] == expected[
+            : len(after.input_messages)
+        ]
+        assert len(after.input_messages) > len(before.input_messages)
+        # It continued as new because the history reached the limit, not before.
+        assert len(before.history.events) >= MAX_HISTORY_EVENTS
+    # Continuing as new keeps every run's history near the limit.
+    assert max(len(run.history.events) for run in runs) < MAX_HISTORY_EVENTS + 50
+    model_calls = [
+        name
+        for run in runs
+        for name, _ in scheduled_activities(run.history)
+        if name.startswith("invoke_model_activity")
+    ]
+    activity = "invoke_model_activity_streaming" if stream else "invoke_model_activity"
+    assert model_calls == [activity] * MESSAGES
+
+    # The final run and a run that started from a carried conversation and ended in
+    # continue-as-new replay.
+    for run in (runs[1], runs[-1]):
+        await replay(run.history, settings)
+
+
+async def test_messages_overlapping_continue_as_new_are_answered_once(
+    echo_worker: EchoWorker,
+) -> None:
+    """Sixty messages at once into a session that must continue as new several times.
+    The server may hand a `send` it has already seen answered to the next run (an
+    aborted Update retried there); the session answers it from `recent_replies`, so no
+    message enters the conversation or reaches the model twice."""
+    client, settings, model = echo_worker.client, echo_worker.settings, echo_worker.model
+    handle = await client.start_workflow(
+        "ChatSessionWorkflow", {"max_history_events": 50, "history_tokens": 1_000_000},
+        id=f"chat-burst-{uuid.uuid4().hex[:10]}", task_queue=settings.task_queue,
+        result_type=SessionState,
+    )  # fmt: skip
+    sent = [f"burst {n:02d}" for n in range(60)]
+    replies = await asyncio.gather(
+        *(handle.execute_update("send", text, result_type=ChatReply) for text in sent)
+    )
+    for text, reply in zip(sent, replies, strict=True):
+        assert reply.reply.endswith(f"to: {text}")
+    history = await handle.query("history", result_type=list[ChatMessage])
+    users = [m.content for m in history if m.role == "user"]
+    assert sorted(users) == sent  # each message once, none lost
+    assert len(model.conversations) == len(sent)
+    await handle.execute_update("end", result_type=SessionState)
