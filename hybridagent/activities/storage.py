@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from hybridagent.storage import NotFoundError, Storage
 from hybridagent.storage.models import (
+    ChatMessage,
     Memory,
     MemoryList,
     Task,
@@ -67,6 +68,12 @@ class RecallRequest(BaseModel):
     user: str = DEFAULT_USER
     query: str = ""
     limit: int = 10
+
+
+class SaveChatMessagesRequest(BaseModel):
+    session_id: str = Field(min_length=1)
+    first_seq: int = Field(ge=0)  # the number of the first message
+    messages: list[ChatMessage]
 
 
 def invalid(message: str) -> ApplicationError:
@@ -174,6 +181,16 @@ class StorageActivities:
         memories = await self._run(self.storage.recall, request.user, request.query, request.limit)
         return MemoryList(memories=memories)
 
+    @activity.defn
+    async def save_chat_messages(self, request: SaveChatMessagesRequest) -> int:
+        """A chat session's new messages into its transcript; a repeat writes nothing."""
+        return await self._run(
+            self.storage.save_chat_messages,
+            request.session_id,
+            request.first_seq,
+            request.messages,
+        )
+
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.search_knowledge_base,
@@ -184,4 +201,5 @@ class StorageActivities:
             self.complete_task,
             self.remember,
             self.recall,
+            self.save_chat_messages,
         ]

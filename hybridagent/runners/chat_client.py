@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import (
     Client,
     WorkflowExecution,
@@ -27,6 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from hybridagent.config import Settings
 from hybridagent.runners.session_errors import SessionError
+from hybridagent.storage import open_storage
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.chat_session import (
     MODEL_EVENTS_TOPIC,
@@ -51,6 +53,23 @@ def update_failure(err: WorkflowUpdateFailedError) -> str:
             return cause.message
         cause = cause.__cause__
     return str(err)
+
+
+@dataclass
+class Transcript:
+    messages: list[ChatMessage]
+    missing: int  # older messages in a database this process cannot read
+
+
+def _stored_messages(settings: Settings, session_id: str) -> list[tuple[int, ChatMessage]]:
+    try:
+        storage = open_storage(settings.database_url, settings.state_dir)
+    except SQLAlchemyError:
+        return []  # Transcript.missing tells the user what could not be read
+    try:
+        return storage.chat_messages(session_id)
+    finally:
+        storage.close()
 
 
 @dataclass
@@ -102,8 +121,10 @@ class ChatSession:
         ended = await session.handle.result()
         messages = await session.history()
         request = ChatSessionInput(
-            agent=ended.agent, model=ended.model, messages=messages, stream=ended.streaming
-        )
+            agent=ended.agent, model=ended.model, messages=messages, stream=ended.streaming,
+            first_seq=ended.first_seq, saved=ended.first_seq, private=ended.private,
+            title=session_title(messages) if ended.first_seq == 0 else "",
+        )  # fmt: skip
         await session.client.start_workflow(
             WORKFLOW_TYPE, request, id=session_id, task_queue=settings.task_queue,
             memo={
@@ -133,6 +154,18 @@ class ChatSession:
             "history", result_type=list[ChatMessage]
         )
         return history
+
+    async def transcript(self) -> Transcript:
+        """The whole conversation: the database's transcript (when this machine reaches
+        the worker's database) completed by the messages the workflow holds."""
+        state = await self.state()
+        recent = await self.history()
+        stored = await asyncio.to_thread(_stored_messages, self.settings, self.session_id)
+        by_seq = dict(stored)
+        by_seq.update({state.first_seq + n: message for n, message in enumerate(recent)})
+        numbers = sorted(by_seq)
+        missing = max(0, state.messages - len(numbers))
+        return Transcript([by_seq[n] for n in numbers], missing)
 
     async def trail(self) -> list[RoutingRecord]:
         trail: list[RoutingRecord] = await self.handle.query(

@@ -133,7 +133,8 @@ class Repl:
             )
             self.say(f"Model: {state.model or 'chosen by routing'} from the next message on.")
         elif name == "/history":
-            self.say(format_history(await self.session.history()) or "No messages yet.")
+            transcript = await self.session.transcript()
+            self.say(format_history(transcript.messages) or "No messages yet.")
         elif name == "/explain":
             self.say(explain(await self.session.trail()))
         else:

@@ -63,7 +63,15 @@ async def _transcript(session_id: str) -> tuple[SessionState, list[ChatMessage],
     from hybridagent.runners.chat_client import ChatSession
 
     session = await ChatSession.existing(load_settings(), session_id)
-    return await session.state(), await session.history(), session.url
+    transcript = await session.transcript()
+    if transcript.missing:
+        typer.echo(
+            f"note: the first {transcript.missing} messages are in the worker's database, "
+            "which this machine does not reach (HYBRIDAGENT_DATABASE_URL, "
+            "HYBRIDAGENT_STATE_DIR); showing the newest.",
+            err=True,
+        )
+    return await session.state(), transcript.messages, session.url
 
 
 @sessions_app.command("show")

@@ -36,6 +36,21 @@ _COMMON_V1 = [
     "CREATE INDEX memories_user ON memories (user_id, created_at)",
 ]
 
+# 2: chat transcripts, so a session's conversation outlives Temporal's retention and a
+# session carries only its recent messages through continue-as-new.
+_CHAT_V2 = [
+    """CREATE TABLE chat_messages (
+        session_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content TEXT NOT NULL,
+        agent TEXT,
+        models TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (session_id, seq)
+    )""",
+]
+
 MIGRATIONS: dict[str, list[list[str]]] = {
     "sqlite": [
         [
@@ -59,6 +74,7 @@ MIGRATIONS: dict[str, list[list[str]]] = {
                 VALUES ('delete', old.id, old.text);
             END""",
         ],
+        _CHAT_V2,
     ],
     "postgresql": [
         [
@@ -73,6 +89,7 @@ MIGRATIONS: dict[str, list[list[str]]] = {
             "CREATE INDEX chunks_document ON chunks (document_id, ordinal)",
             "CREATE INDEX chunks_tsv ON chunks USING GIN (tsv)",
         ],
+        _CHAT_V2,
     ],
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 TaskStatus = Literal["open", "done"]
 
@@ -84,3 +84,12 @@ class MemoryList(BaseModel):
 
     def __str__(self) -> str:
         return "\n".join(f"- {m.text}" for m in self.memories) or "Nothing remembered yet."
+
+
+class ChatMessage(BaseModel):
+    """One message of a chat session, as the session holds it and the database keeps it."""
+
+    role: Literal["user", "assistant"]
+    content: str
+    agent: str | None = None  # who answered (assistant messages)
+    models: list[str] = Field(default_factory=list)

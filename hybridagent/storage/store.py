@@ -8,6 +8,7 @@ transaction, so a failed ingest or a retried activity leaves no half-written row
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from sqlalchemy.engine import make_url
 from hybridagent.storage.ingest import chunk_text
 from hybridagent.storage.migrations import migrate
 from hybridagent.storage.models import (
+    ChatMessage,
     Document,
     DocumentInfo,
     Memory,
@@ -293,6 +295,56 @@ class Storage:
         sql += " ORDER BY created_at DESC, id LIMIT :n"
         with self.transaction() as conn:
             return [_memory(row) for row in conn.execute(text(sql), params).mappings()]
+
+    # Chat transcripts
+
+    def save_chat_messages(
+        self, session_id: str, first_seq: int, messages: Sequence[ChatMessage]
+    ) -> int:
+        """Store messages numbered from `first_seq`; a number already stored is kept as
+        it is, so a retried or repeated save writes nothing twice. The count stored."""
+        rows = [
+            {
+                "session": session_id, "seq": first_seq + offset, "role": m.role,
+                "content": m.content, "agent": m.agent, "models": json.dumps(m.models),
+                "at": now(),
+            }
+            for offset, m in enumerate(messages)
+        ]  # fmt: skip
+        if not rows:
+            return 0
+        with self.transaction() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO chat_messages "
+                    "(session_id, seq, role, content, agent, models, created_at) "
+                    "VALUES (:session, :seq, :role, :content, :agent, :models, :at) "
+                    "ON CONFLICT (session_id, seq) DO NOTHING"
+                ),
+                rows,
+            )
+        return len(rows)
+
+    def chat_messages(self, session_id: str) -> list[tuple[int, ChatMessage]]:
+        """The session's stored messages with their numbers, in order."""
+        with self.transaction() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT seq, role, content, agent, models FROM chat_messages "
+                    "WHERE session_id = :session ORDER BY seq"
+                ),
+                {"session": session_id},
+            ).mappings()
+            stored = []
+            for row in rows:
+                message = ChatMessage(
+                    role=row["role"],
+                    content=row["content"],
+                    agent=row["agent"],
+                    models=json.loads(row["models"]),
+                )
+                stored.append((int(row["seq"]), message))
+            return stored
 
 
 def _task(row: RowMapping) -> Task:

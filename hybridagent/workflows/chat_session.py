@@ -16,19 +16,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Literal
+from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.contrib.workflow_streams import WorkflowStream, WorkflowStreamState
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from agents import TResponseInputItem
 
+    from hybridagent.activities.storage import SaveChatMessagesRequest, StorageActivities
     from hybridagent.agents.catalog import DEFAULT_AGENT
     from hybridagent.routing.names import UnknownModelError, is_default, parse_model_name
     from hybridagent.routing.preferences import RoutingPreferences
+    from hybridagent.storage.models import ChatMessage as ChatMessage
     from hybridagent.workflows.agent_workflow import resolve_agent_for
     from hybridagent.workflows.io import AgentRunInput, RoutingRecord, TokenUsage, parse_input
     from hybridagent.workflows.run_agent import can_stream, make_router, run_agent
@@ -38,13 +42,7 @@ MODEL_EVENTS_TOPIC = "model-events"
 _STREAM_OFFSET_QUERY = "__temporal_workflow_stream_offset"
 TITLE_CHARS = 60
 RECENT_REPLIES = 32
-
-
-class ChatMessage(BaseModel):
-    role: Literal["user", "assistant"]
-    content: str
-    agent: str | None = None  # who answered (assistant messages)
-    models: list[str] = Field(default_factory=list)
+SAVE_TIMEOUT = timedelta(seconds=30)
 
 
 class ChatReply(BaseModel):
@@ -73,6 +71,16 @@ class ChatSessionInput(BaseModel):
     # when that message has left the window the agent sees.
     private: bool = False
     messages: list[ChatMessage] = Field(default_factory=list)
+    # How many of the session's messages came before `messages`: left behind at an
+    # earlier continue-as-new, they are in the database's transcript.
+    first_seq: int = Field(0, ge=0)
+    # How many of the session's messages the transcript holds already.
+    saved: int = Field(0, ge=0)
+    # At most this many messages are carried through continue-as-new, and only messages
+    # already in the transcript are left behind: the input stays small however long
+    # the conversation, and the agent's window (history_tokens) is carried.
+    keep_messages: int = Field(200, ge=2, le=100_000)
+    title: str = ""
     # Carried through continue-as-new so stream offsets keep growing.
     stream_state: WorkflowStreamState | None = None
     # Replies to the latest messages by Update id, carried through continue-as-new: a
@@ -89,7 +97,8 @@ class SessionChange(BaseModel):
 class SessionState(BaseModel):
     agent: str
     model: str | None
-    messages: int
+    messages: int  # in the whole conversation
+    first_seq: int = 0  # the number of the first message the workflow still holds
     ended: bool
     streaming: bool = False
     private: bool = False
@@ -124,6 +133,9 @@ class ChatSessionWorkflow:
     def __init__(self, input: ChatSessionInput | str | dict[str, Any]) -> None:
         self._input = parse_input(ChatSessionInput, input or {}, "ChatSessionWorkflow")
         self._messages = list(self._input.messages)
+        self._first_seq = self._input.first_seq
+        self._saved = max(self._input.saved, self._first_seq)
+        self._title = self._input.title or session_title(self._messages)
         self._agent = self._input.agent
         self._model = self._input.model
         self._private = self._input.private
@@ -147,10 +159,16 @@ class ChatSessionWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._ended:
             return self.state()
+        # Leave behind the oldest messages that are in the transcript already.
+        drop = min(len(self._messages) - self._input.keep_messages, self._saved - self._first_seq)
+        if drop > 0:
+            self._messages = self._messages[drop:]
+            self._first_seq += drop
         workflow.continue_as_new(
             self._input.model_copy(
                 update={
                     "agent": self._agent, "model": self._model, "messages": self._messages,
+                    "first_seq": self._first_seq, "saved": self._saved, "title": self._title,
                     "private": self._private, "recent_replies": self._replies,
                     "stream_state": self._stream_state_to_carry(),
                 }
@@ -198,10 +216,12 @@ class ChatSessionWorkflow:
                     models=result.models_used,
                 ),
             ]  # fmt: skip
+            self._title = self._title or session_title(self._messages)
+            await self._save()
             workflow.upsert_memo(self._memo())
             reply = ChatReply(
                 reply=result.final_output, agent=result.agent, models_used=result.models_used,
-                usage=result.usage, messages=len(self._messages), private=self._private,
+                usage=result.usage, messages=self._total(), private=self._private,
             )  # fmt: skip
             self._replies[update_id] = reply
             while len(self._replies) > RECENT_REPLIES:
@@ -243,6 +263,8 @@ class ChatSessionWorkflow:
 
     @workflow.query
     def history(self) -> list[ChatMessage]:
+        """The messages this run holds: all of them, or the newest ones after messages
+        were left behind in the transcript (they start at `state.first_seq`)."""
         return list(self._messages)
 
     @workflow.query
@@ -253,9 +275,34 @@ class ChatSessionWorkflow:
     @workflow.query
     def state(self) -> SessionState:
         return SessionState(
-            agent=self._agent, model=self._model, messages=len(self._messages),
-            ended=self._ended, streaming=self._streaming(), private=self._private,
+            agent=self._agent, model=self._model, messages=self._total(),
+            first_seq=self._first_seq, ended=self._ended, streaming=self._streaming(),
+            private=self._private,
         )  # fmt: skip
+
+    def _total(self) -> int:
+        return self._first_seq + len(self._messages)
+
+    async def _save(self) -> None:
+        """Write the messages the transcript lacks. The session goes on when the database
+        fails: unsaved messages are never left behind, so a later save catches up."""
+        if self._saved >= self._total():
+            return
+        unsaved = self._messages[self._saved - self._first_seq :]
+        try:
+            await workflow.execute_local_activity_method(
+                StorageActivities.save_chat_messages,
+                SaveChatMessagesRequest(
+                    session_id=workflow.info().workflow_id, first_seq=self._saved,
+                    messages=unsaved,
+                ),
+                start_to_close_timeout=SAVE_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )  # fmt: skip
+        except FailureError as err:
+            workflow.logger.warning("Chat transcript not saved this time: %s", err)
+            return
+        self._saved = self._total()
 
     def _streaming(self) -> bool:
         return self._input.stream and can_stream()
@@ -264,8 +311,8 @@ class ChatSessionWorkflow:
         """What `hybridagent sessions list` shows without asking each workflow."""
         return {
             "agent": self._agent,
-            "messages": len(self._messages),
-            "title": session_title(self._messages),
+            "messages": self._total(),
+            "title": self._title,
         }
 
     def _stream_end(self) -> int:

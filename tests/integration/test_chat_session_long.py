@@ -24,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from hybridagent.config import Settings
 from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.providers.stream_events import as_stream
+from hybridagent.runners.chat_client import ChatSession
 from hybridagent.testing.scripted_model import ScriptedBackend, text_response
 from hybridagent.workers.plugin import build_plugin, build_worker
 from hybridagent.workflows.chat_session import (
@@ -143,7 +144,11 @@ async def test_200_messages_cross_continue_as_new_with_the_conversation_intact(
 ) -> None:
     client, settings, model = echo_worker.client, echo_worker.settings, echo_worker.model
     # A window as large as the whole conversation: the model must see all of it.
-    session = {"max_history_events": MAX_HISTORY_EVENTS, "history_tokens": 1_000_000}
+    session = {
+        "max_history_events": MAX_HISTORY_EVENTS,
+        "history_tokens": 1_000_000,
+        "keep_messages": 1000,  # every run carries the whole conversation
+    }
     handle = await client.start_workflow(
         "ChatSessionWorkflow", {**session, "stream": stream},
         id=f"chat-long-{uuid.uuid4().hex[:10]}", task_queue=settings.task_queue,
@@ -241,3 +246,52 @@ async def test_messages_overlapping_continue_as_new_are_answered_once(
     assert sorted(users) == sent  # each message once, none lost
     assert len(model.conversations) == len(sent)
     await handle.execute_update("end", result_type=SessionState)
+
+
+async def test_long_sessions_carry_only_recent_messages_the_rest_in_the_transcript(
+    echo_worker: EchoWorker, tmp_path: Path
+) -> None:
+    """With keep_messages small, continue-as-new leaves the oldest (saved) messages
+    behind: every run's input stays small, and the transcript in the worker's database
+    plus the workflow's recent messages are the whole conversation."""
+    client, settings = echo_worker.client, echo_worker.settings
+    handle = await client.start_workflow(
+        "ChatSessionWorkflow", {"max_history_events": 50, "keep_messages": 10},
+        id=f"chat-keep-{uuid.uuid4().hex[:10]}", task_queue=settings.task_queue,
+        result_type=SessionState,
+    )  # fmt: skip
+    first_run_id = handle.result_run_id
+    assert first_run_id is not None
+    sent = [f"kept {n:02d}" for n in range(1, 31)]
+    for text in sent:
+        await handle.execute_update("send", text, result_type=ChatReply)
+    state = await handle.query("state", result_type=SessionState)
+    assert state.messages == 60 and state.first_seq > 0
+    runs = await runs_of(client, handle.id, first_run_id)
+    assert len(runs) >= 3
+    assert all(len(run.input_messages) <= 10 for run in runs)
+
+    session = ChatSession(client, settings, handle.id)
+    transcript = await session.transcript()
+    assert transcript.missing == 0
+    assert [m.content for m in transcript.messages if m.role == "user"] == sent
+    assert len(transcript.messages) == 60
+    # From a machine without the worker's database: the newest messages, and how many
+    # older ones it could not read.
+    elsewhere = ChatSession(
+        client, make_settings(settings.temporal_address, tmp_path / "x"), handle.id
+    )
+    partial = await elsewhere.transcript()
+    assert partial.missing == state.first_seq
+    assert partial.messages == transcript.messages[state.first_seq :]
+
+    await handle.execute_update("end", result_type=SessionState)
+    await replay(runs[1].history, settings)  # a run that started after messages were left
+
+    # Resumed, the session goes on numbering where it stopped.
+    resumed = await ChatSession.attach(settings, handle.id)
+    await resumed.send("kept 31")
+    whole = await resumed.transcript()
+    assert [m.content for m in whole.messages if m.role == "user"] == [*sent, "kept 31"]
+    assert (whole.missing, (await resumed.state()).messages) == (0, 62)
+    await resumed.end()

@@ -19,10 +19,12 @@ from hybridagent.activities.storage import (
     ListTasksRequest,
     RecallRequest,
     RememberRequest,
+    SaveChatMessagesRequest,
     StorageActivities,
     UpdateTaskRequest,
 )
 from hybridagent.storage import Storage, open_storage
+from hybridagent.storage.models import ChatMessage
 
 REFUNDS = (
     "Refund policy\n\nCustomers may return any item within 30 days for a full refund.\n\n"
@@ -67,9 +69,9 @@ def test_migrations_are_recorded_and_not_reapplied(storage: Storage, tmp_path: P
     with storage.transaction() as conn:
         from hybridagent.storage.migrations import migrate
 
-        assert migrate(conn) == 1
+        assert migrate(conn) == 2
         versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
-    assert versions == [1]
+    assert versions == [1, 2]
     assert again.list_documents() == []
 
 
@@ -223,3 +225,39 @@ async def test_remember_and_recall_per_user(acts: StorageActivities) -> None:
         "InvalidToolInput",
         env.run(acts.remember, RememberRequest(user="ann", memory_id="m4", text=" ")),
     )
+
+
+async def test_chat_messages_are_saved_once_in_order(acts: StorageActivities) -> None:
+    first = [
+        ChatMessage(role="user", content="Hello"),
+        ChatMessage(role="assistant", content="Hi!", agent="general", models=["local/x"]),
+    ]
+    request = SaveChatMessagesRequest(session_id="chat-1", first_seq=0, messages=first)
+    assert await env.run(acts.save_chat_messages, request) == 2
+    # A retried save, and a later one that overlaps it, store nothing twice.
+    await env.run(acts.save_chat_messages, request)
+    later = [first[1], ChatMessage(role="user", content="And then?")]
+    await env.run(
+        acts.save_chat_messages,
+        SaveChatMessagesRequest(session_id="chat-1", first_seq=1, messages=later),
+    )
+    await env.run(
+        acts.save_chat_messages,
+        SaveChatMessagesRequest(session_id="chat-2", first_seq=0, messages=first[:1]),
+    )
+    stored = acts.storage.chat_messages("chat-1")
+    assert stored == [(0, first[0]), (1, first[1]), (2, later[1])]
+    assert acts.storage.chat_messages("chat-2") == [(0, first[0])]
+    assert acts.storage.chat_messages("chat-none") == []
+
+
+def test_a_version_1_database_gains_the_chat_transcript(storage: Storage) -> None:
+    from hybridagent.storage.migrations import migrate
+
+    with storage.transaction() as conn:  # back to what the first release created
+        conn.execute(text("DROP TABLE chat_messages"))
+        conn.execute(text("DELETE FROM schema_version WHERE version = 2"))
+    with storage.transaction() as conn:
+        assert migrate(conn) == 2
+    storage.save_chat_messages("chat-1", 0, [ChatMessage(role="user", content="Hi")])
+    assert len(storage.chat_messages("chat-1")) == 1
