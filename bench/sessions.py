@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         WORKFLOWS,
         activities,
         build_plugin,
+        workflow_runner,
     )
     from hybridagent.workers.temporal_client import connect
     from hybridagent.workflows.chat_session import ChatReply, SessionState
@@ -126,6 +127,7 @@ async def _serve(
         activities=activities(settings, provider, identity=client.identity),
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         max_cached_workflows=max_cached,
+        workflow_runner=workflow_runner(),
     )
     loop = asyncio.get_running_loop()
     async with worker:

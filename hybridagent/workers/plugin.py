@@ -14,6 +14,7 @@ from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 # ModelSummaryProvider is not re-exported by temporalio.openai_agents 1.1.0.
 from temporalio.openai_agents._model_parameters import ModelSummaryProvider
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from hybridagent.activities.agent_specs import AgentSpecActivities
 from hybridagent.activities.health import HealthActivities
@@ -125,6 +126,18 @@ def activities(
     ]
 
 
+# Libraries the router's detectors use in workflow code, passed through the sandbox:
+# they load data lazily with imports (phonenumbers' region metadata), which the sandbox
+# would re-run and refuse (a module-level threading.Lock). They are deterministic.
+SANDBOX_PASSTHROUGH = ("phonenumbers", "stdnum", "detect_secrets", "re2")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
+    )
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -140,4 +153,5 @@ def build_worker(
         workflows=list(WORKFLOWS),
         activities=activities(settings, provider, circuits=circuits, identity=client.identity),
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+        workflow_runner=workflow_runner(),
     )
