@@ -145,14 +145,12 @@ class ChatSession:
             raise
 
     async def state(self) -> SessionState:
-        state: SessionState = await self.handle.query("state", result_type=SessionState)
+        state: SessionState = await self._query("state", SessionState)
         return state
 
     async def history(self) -> list[ChatMessage]:
         await self.status()  # a missing session is one sentence, not a query error
-        history: list[ChatMessage] = await self.handle.query(
-            "history", result_type=list[ChatMessage]
-        )
+        history: list[ChatMessage] = await self._query("history", list[ChatMessage])
         return history
 
     async def transcript(self) -> Transcript:
@@ -168,9 +166,7 @@ class ChatSession:
         return Transcript([by_seq[n] for n in numbers], missing)
 
     async def trail(self) -> list[RoutingRecord]:
-        trail: list[RoutingRecord] = await self.handle.query(
-            "routing_trail", result_type=list[RoutingRecord]
-        )
+        trail: list[RoutingRecord] = await self._query("routing_trail", list[RoutingRecord])
         return trail
 
     async def change(self, agent: str | None = None, model: str | None = None) -> SessionState:
@@ -208,6 +204,19 @@ class ChatSession:
             else:  # e.g. a fallback after a partly streamed call: the reply as it is
                 on_text("\n" + reply.reply)
         return reply
+
+    async def _query(self, name: str, result_type: Any) -> Any:
+        """A query needs a worker to answer it; without one it times out."""
+        try:
+            return await self.handle.query(name, result_type=result_type)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise
+            raise SessionError(
+                f"Chat session {self.session_id} did not answer ({err.message}); is a worker "
+                f"running on task queue {self.settings.task_queue!r} "
+                "(`hybridagent worker` or `hybridagent dev`)?"
+            ) from None
 
     async def _update(self, name: str, arg: Any, result_type: type[Any] = SessionState) -> Any:
         status = await self.status()
