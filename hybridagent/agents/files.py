@@ -26,7 +26,7 @@ from hybridagent.agents.spec import (
     ResolvedAgent,
     UnknownAgentError,
 )
-from hybridagent.agents.tool_registry import check_tools
+from hybridagent.agents.tool_names import check_tools
 from hybridagent.routing.names import UnknownModelError, is_default, parse_model_name
 
 Format = Literal["toml", "yaml"]

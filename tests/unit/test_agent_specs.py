@@ -15,6 +15,7 @@ from hybridagent.agents.catalog import BUILTIN_AGENTS, DEFAULT_AGENT, get_agent_
 from hybridagent.agents.files import AgentStore, dump_spec, parse_spec, read_spec_file
 from hybridagent.agents.output import JsonSchemaOutput
 from hybridagent.agents.spec import AgentSpec, InvalidAgentSpecError, UnknownAgentError
+from hybridagent.agents.tool_names import TOOL_NAMES
 from hybridagent.agents.tool_registry import PLANNED_TOOLS, TOOL_FACTORIES, check_tools
 from hybridagent.routing.preferences import RoutingPreferences
 from hybridagent.workflows.agent_workflow import resolve_builtin
@@ -148,6 +149,11 @@ def test_catalog_has_the_issue_agents_and_general_is_default() -> None:
     ]  # fmt: skip
     with pytest.raises(UnknownAgentError, match="^Unknown agent 'nobody'"):
         get_agent_spec("nobody")
+
+
+def test_the_cli_knows_exactly_the_registered_tools() -> None:
+    """tool_names.py lets the CLI check specs without importing the tools."""
+    assert set(TOOL_NAMES) == set(TOOL_FACTORIES)
 
 
 def test_every_builtin_tool_is_registered_or_planned() -> None:
