@@ -1,18 +1,30 @@
-"""Helpers for reading workflow histories and replaying them."""
+"""Helpers for reading workflow histories, replaying them, and running a worker whose
+models are scripted."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.openai_agents import OpenAIAgentsPlugin
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from hybridagent.config import Settings
+from hybridagent.providers.base import Backend
+from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.testing.scripted_model import ScriptedModel, ScriptedProvider
-from hybridagent.workers.plugin import WORKFLOWS, model_activity_parameters
+from hybridagent.workers.plugin import (
+    WORKFLOWS,
+    build_plugin,
+    build_worker,
+    model_activity_parameters,
+    workflow_runner,
+)
 
 
 def scheduled_activities(history: WorkflowHistory) -> list[tuple[str, list[Any]]]:
@@ -63,7 +75,27 @@ async def replay(history: WorkflowHistory, settings: Settings) -> None:
         model_params=model_activity_parameters(settings),
         model_provider=ScriptedProvider(ScriptedModel()),
     )
-    await Replayer(workflows=list(WORKFLOWS), plugins=[plugin]).replay_workflow(history)
+    replayer = Replayer(
+        workflows=list(WORKFLOWS), plugins=[plugin], workflow_runner=workflow_runner()
+    )
+    await replayer.replay_workflow(history)
+
+
+@asynccontextmanager
+async def scripted_worker(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    backends: Mapping[str, Backend],
+    default_model: str = "local/scripted",
+) -> AsyncIterator[Client]:
+    """A real hybridagent worker on `env` whose models are `backends` (ScriptedBackend);
+    yields a client with the plugin, as the worker process would have."""
+    provider = HybridModelProvider(backends, default_model)
+    config = env.client.config()
+    config["plugins"] = [build_plugin(settings, provider)]
+    client = Client(**config)
+    async with build_worker(client, settings, provider):
+        yield client
 
 
 async def history_of(client: Client, handle: WorkflowHandle[Any, Any]) -> WorkflowHistory:

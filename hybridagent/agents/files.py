@@ -25,6 +25,7 @@ from hybridagent.agents.spec import (
     InvalidAgentSpecError,
     ResolvedAgent,
     UnknownAgentError,
+    with_handoffs,
 )
 from hybridagent.agents.tool_names import check_tools
 from hybridagent.routing.names import UnknownModelError, is_default, parse_model_name
@@ -194,13 +195,8 @@ class AgentStore:
         return path
 
     def resolve(self, spec: AgentSpec) -> ResolvedAgent:
-        """`spec` with the specs of every agent reachable through its handoffs."""
-        found: dict[str, AgentSpec] = {}
-        pending = list(spec.handoffs)
-        while pending:
-            name = pending.pop(0)
-            if name in found or name == spec.name:
-                continue
-            found[name] = other = self.load(name)
-            pending += other.handoffs
-        return ResolvedAgent(spec=spec, handoffs=list(found.values()))
+        """`spec` with the specs of every agent reachable through its handoffs; an
+        agent that is nowhere raises UnknownAgentError (from `load`)."""
+        resolved = with_handoffs(spec, self.load)
+        assert resolved is not None  # load raises rather than return None
+        return resolved

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -62,6 +63,23 @@ class ResolvedAgent(BaseModel):
 
     spec: AgentSpec
     handoffs: list[AgentSpec] = Field(default_factory=list)
+
+
+def with_handoffs(spec: AgentSpec, load: Callable[[str], AgentSpec | None]) -> ResolvedAgent | None:
+    """`spec` with every agent reachable through its handoffs, each found by `load`;
+    None as soon as `load` finds one missing."""
+    found: dict[str, AgentSpec] = {}
+    pending = list(spec.handoffs)
+    while pending:
+        name = pending.pop(0)
+        if name in found or name == spec.name:
+            continue
+        other = load(name)
+        if other is None:
+            return None
+        found[name] = other
+        pending += other.handoffs
+    return ResolvedAgent(spec=spec, handoffs=list(found.values()))
 
 
 class UnknownAgentError(ValueError):

@@ -142,15 +142,18 @@ class Repl:
         return True
 
 
-def format_history(messages: list[ChatMessage]) -> str:
+def format_history(messages: list[ChatMessage], *, markdown: bool = False) -> str:
+    """One message a line, or a Markdown paragraph a message with the speaker in bold."""
+    bold = "**" if markdown else ""
     lines = []
     for message in messages:
         if message.role == "user":
-            lines.append(f"you: {message.content}")
+            lines.append(f"{bold}you:{bold} {message.content}")
         else:
             models = f" ({', '.join(message.models)})" if message.models else ""
-            lines.append(f"{message.agent or 'assistant'}{models}: {message.content}")
-    return "\n".join(lines)
+            speaker = message.agent or "assistant"
+            lines.append(f"{bold}{speaker}{bold}{models}: {message.content}")
+    return ("\n\n" if markdown else "\n").join(lines)
 
 
 async def chat(

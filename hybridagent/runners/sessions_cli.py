@@ -131,14 +131,10 @@ def sessions_export(
 
 
 def markdown(session_id: str, messages: list[ChatMessage]) -> str:
-    parts = [f"# Chat session {session_id}"]
-    for message in messages:
-        if message.role == "user":
-            parts.append(f"**you:** {message.content}")
-        else:
-            models = f" ({', '.join(message.models)})" if message.models else ""
-            parts.append(f"**{message.agent or 'assistant'}**{models}: {message.content}")
-    return "\n\n".join(parts)
+    from hybridagent.runners.chat_repl import format_history
+
+    body = format_history(messages, markdown=True)
+    return "\n\n".join(filter(None, [f"# Chat session {session_id}", body]))
 
 
 @sessions_app.command("end")

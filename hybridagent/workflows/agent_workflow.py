@@ -13,7 +13,7 @@ from temporalio.exceptions import FailureError
 with workflow.unsafe.imports_passed_through():
     from hybridagent.activities.agent_specs import AgentSpecActivities, ResolveAgentRequest
     from hybridagent.agents.catalog import BUILTIN_AGENTS, DEFAULT_AGENT
-    from hybridagent.agents.spec import AgentSpec, ResolvedAgent
+    from hybridagent.agents.spec import AgentSpec, ResolvedAgent, with_handoffs
     from hybridagent.workflows.io import (
         AgentRunInput,
         AgentRunOutput,
@@ -32,17 +32,7 @@ def resolve_builtin(request: AgentRunInput) -> ResolvedAgent | None:
     spec: AgentSpec | None = request.spec or BUILTIN_AGENTS.get(request.agent or DEFAULT_AGENT)
     if spec is None:
         return None
-    found: dict[str, AgentSpec] = {}
-    pending = list(spec.handoffs)
-    while pending:
-        name = pending.pop(0)
-        if name in found or name == spec.name:
-            continue
-        if name not in BUILTIN_AGENTS:
-            return None
-        found[name] = BUILTIN_AGENTS[name]
-        pending += found[name].handoffs
-    return ResolvedAgent(spec=spec, handoffs=list(found.values()))
+    return with_handoffs(spec, BUILTIN_AGENTS.get)
 
 
 async def resolve_agent_for(request: AgentRunInput) -> ResolvedAgent:

@@ -180,9 +180,11 @@ class ChatSessionWorkflow:
     async def send(self, message: str) -> ChatReply:
         update = workflow.current_update_info()
         update_id = update.id if update else ""
-        if update_id in self._replies:
-            return self._replies[update_id]
         async with self._lock:
+            # Checked under the lock: a repeat that arrived while the first delivery was
+            # still waiting its turn finds the reply here too.
+            if update_id in self._replies:
+                return self._replies[update_id]
             request = AgentRunInput(
                 prompt=message, agent=self._agent, model=self._model,
                 routing=self._input.routing, user=self._input.user,

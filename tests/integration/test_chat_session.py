@@ -19,10 +19,8 @@ from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.testing import WorkflowEnvironment
 
 from hybridagent.config import Settings
-from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.testing.scripted_model import ScriptedBackend, ScriptedModel, text_response
 from hybridagent.testing.stub_server import StubServer
-from hybridagent.workers.plugin import build_plugin, build_worker
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.chat_session import (
     MODEL_EVENTS_TOPIC,
@@ -32,7 +30,7 @@ from hybridagent.workflows.chat_session import (
 )
 from hybridagent.workflows.io import RoutingRecord
 from tests.conftest import RunningWorker, make_settings
-from tests.helpers import replay, scheduled_activities
+from tests.helpers import replay, scheduled_activities, scripted_worker
 
 
 @pytest.fixture(scope="module")
@@ -151,14 +149,8 @@ async def two_model_worker(
     settings = make_settings(temporal_address, tmp_path, cloud_model="openai/scripted")
     local = ScriptedModel(lambda n: text_response("Noted."))
     cloud = ScriptedModel(lambda n: text_response("Noted in the cloud."))
-    provider = HybridModelProvider(
-        {"local": ScriptedBackend(local), "openai": ScriptedBackend(cloud, "openai")},
-        "local/scripted",
-    )
-    config = temporal_env.client.config()
-    config["plugins"] = [build_plugin(settings, provider)]
-    client = Client(**config)
-    async with build_worker(client, settings, provider):
+    backends = {"local": ScriptedBackend(local), "openai": ScriptedBackend(cloud, "openai")}
+    async with scripted_worker(temporal_env, settings, backends) as client:
         yield client, settings
 
 

@@ -22,11 +22,9 @@ from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.testing import WorkflowEnvironment
 
 from hybridagent.config import Settings
-from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.providers.stream_events import as_stream
 from hybridagent.runners.chat_client import ChatSession
 from hybridagent.testing.scripted_model import ScriptedBackend, text_response
-from hybridagent.workers.plugin import build_plugin, build_worker
 from hybridagent.workflows.chat_session import (
     MODEL_EVENTS_TOPIC,
     ChatMessage,
@@ -35,7 +33,7 @@ from hybridagent.workflows.chat_session import (
     SessionState,
 )
 from tests.conftest import make_settings
-from tests.helpers import replay, scheduled_activities
+from tests.helpers import replay, scheduled_activities, scripted_worker
 
 MESSAGES = 200
 MAX_HISTORY_EVENTS = 400  # a run holds ~35 messages: 5 or more runs for 200
@@ -130,11 +128,7 @@ async def echo_worker(
     # than the default 4096-token window the router assumes for a local model.
     settings = make_settings(temporal_address, tmp_path, embedded_context=131_072)
     model = ConversationEcho()
-    provider = HybridModelProvider({"local": ScriptedBackend(model)}, "local/scripted")
-    config = temporal_env.client.config()
-    config["plugins"] = [build_plugin(settings, provider)]
-    client = Client(**config)
-    async with build_worker(client, settings, provider):
+    async with scripted_worker(temporal_env, settings, {"local": ScriptedBackend(model)}) as client:
         yield EchoWorker(client, settings, model)
 
 

@@ -18,12 +18,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from hybridagent.config import Settings
-from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.storage import open_storage
 from hybridagent.testing.scripted_model import ScriptedBackend, ScriptedModel, text_response
-from hybridagent.workers.plugin import build_plugin, build_worker
 from hybridagent.workflows.io import AgentRunOutput
-from tests.helpers import replay, scheduled_activities
+from tests.helpers import replay, scheduled_activities, scripted_worker
 
 
 def tool_call(name: str, **arguments: object) -> ModelResponse:
@@ -56,12 +54,8 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
 async def run_agent_with(
     env: WorkflowEnvironment, config: Settings, model: ScriptedModel, tools: list[str]
 ) -> tuple[Client, str, AgentRunOutput]:
-    provider = HybridModelProvider({"local": ScriptedBackend(model)}, "local/scripted")
-    client_config = env.client.config()
-    client_config["plugins"] = [build_plugin(config, provider)]
-    client = Client(**client_config)
     workflow_id = f"tools-{uuid.uuid4().hex[:8]}"
-    async with build_worker(client, config, provider):
+    async with scripted_worker(env, config, {"local": ScriptedBackend(model)}) as client:
         handle = await client.start_workflow(
             "AgentWorkflow",
             {

@@ -15,12 +15,16 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from hybridagent.config import Settings
-from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.routing.preferences import RoutingSettings
 from hybridagent.testing.scripted_model import ScriptedBackend, ScriptedModel, text_response
-from hybridagent.workers.plugin import build_plugin, build_worker
 from hybridagent.workflows.io import AgentRunOutput
-from tests.helpers import activity_attempts, local_activity_markers, replay, scheduled_activities
+from tests.helpers import (
+    activity_attempts,
+    local_activity_markers,
+    replay,
+    scheduled_activities,
+    scripted_worker,
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +51,8 @@ def settings(**overrides: object) -> Settings:
 async def run_with(
     env: WorkflowEnvironment, config: Settings, model: ScriptedModel
 ) -> tuple[Client, str]:
-    provider = HybridModelProvider({"local": ScriptedBackend(model)}, "local/scripted")
-    plugin_config = env.client.config()
-    plugin_config["plugins"] = [build_plugin(config, provider)]
-    client = Client(**plugin_config)
     workflow_id = f"ts-{uuid.uuid4().hex[:8]}"
-    async with build_worker(client, config, provider):
+    async with scripted_worker(env, config, {"local": ScriptedBackend(model)}) as client:
         handle = await client.start_workflow(
             "AgentWorkflow",
             {"prompt": "hello"},
@@ -149,14 +149,8 @@ async def test_hanging_model_falls_back_to_the_next_model_after_its_attempts(
     )
     hanging = ScriptedModel(hang=True)
     answering = ScriptedModel(lambda call: text_response("the second model answers"))
-    provider = HybridModelProvider(
-        {"local": ScriptedBackend(hanging), "ollama": ScriptedBackend(answering, "ollama")},
-        "local/scripted",
-    )
-    plugin_config = time_skipping_env.client.config()
-    plugin_config["plugins"] = [build_plugin(config, provider)]
-    client = Client(**plugin_config)
-    async with build_worker(client, config, provider):
+    backends = {"local": ScriptedBackend(hanging), "ollama": ScriptedBackend(answering, "ollama")}
+    async with scripted_worker(time_skipping_env, config, backends) as client:
         handle = await client.start_workflow(
             "AgentWorkflow", {"prompt": "hello"}, id=f"ts-{uuid.uuid4().hex[:8]}",
             task_queue=config.task_queue, result_type=AgentRunOutput,
