@@ -27,6 +27,7 @@ from hybridagent.runners.chat_client import ChatSession
 from hybridagent.testing.scripted_model import ScriptedBackend, text_response
 from hybridagent.workflows.chat_session import (
     MODEL_EVENTS_TOPIC,
+    RECENT_REPLIES,
     ChatMessage,
     ChatReply,
     ChatSessionInput,
@@ -219,7 +220,7 @@ async def test_200_messages_cross_continue_as_new_with_the_conversation_intact(
 async def test_messages_overlapping_continue_as_new_are_answered_once(
     echo_worker: EchoWorker,
 ) -> None:
-    """Sixty messages at once into a session that must continue as new several times.
+    """Thirty messages at once into a session that must continue as new several times.
     The server may hand a `send` it has already seen answered to the next run (an
     aborted Update retried there); the session answers it from `recent_replies`, so no
     message enters the conversation or reaches the model twice."""
@@ -229,7 +230,9 @@ async def test_messages_overlapping_continue_as_new_are_answered_once(
         id=f"chat-burst-{uuid.uuid4().hex[:10]}", task_queue=settings.task_queue,
         result_type=SessionState,
     )  # fmt: skip
-    sent = [f"burst {n:02d}" for n in range(60)]
+    # As many at once as the session keeps replies for (RECENT_REPLIES): more than that
+    # in flight can still be answered twice (docs/chat.md).
+    sent = [f"burst {n:02d}" for n in range(RECENT_REPLIES - 2)]
     replies = await asyncio.gather(
         *(handle.execute_update("send", text, result_type=ChatReply) for text in sent)
     )
@@ -239,6 +242,8 @@ async def test_messages_overlapping_continue_as_new_are_answered_once(
     users = [m.content for m in history if m.role == "user"]
     assert sorted(users) == sent  # each message once, none lost
     assert len(model.conversations) == len(sent)
+    assert handle.result_run_id is not None
+    assert len(await runs_of(client, handle.id, handle.result_run_id)) >= 3  # overlapped
     await handle.execute_update("end", result_type=SessionState)
 
 
