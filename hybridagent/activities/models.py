@@ -1,5 +1,5 @@
 """The worker's side of routing: which models a run may use and what each can do, and
-the optional second opinion of the local model on inputs the detector is unsure of.
+the privacy detector's configuration.
 
 A workflow asks once per run (`routing_setup`); the answer is recorded in the history,
 so the run's decisions replay identically whatever the worker's configuration is later.
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from agents import AgentOutputSchema, ModelSettings, ModelTracing
 from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -25,7 +24,7 @@ from hybridagent.routing.catalog import (
 )
 from hybridagent.routing.names import ModelRef, UnknownModelError, is_default
 from hybridagent.routing.policy import Candidate
-from hybridagent.routing.preferences import RoutingPreferences, RoutingSettings
+from hybridagent.routing.preferences import PrivacySettings, RoutingPreferences, RoutingSettings
 
 UNKNOWN_CONTEXT = 4096  # Ollama's default context, for a model it cannot describe yet
 
@@ -47,21 +46,9 @@ class RoutingSetup(BaseModel):
     agent_preferences: RoutingPreferences | None = None
     terms: list[str] = Field(default_factory=list)
     patterns: list[str] = Field(default_factory=list)
-    second_stage: bool = False
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     fallbacks: dict[str, list[str]] = Field(default_factory=dict)
     response_cache: bool = False  # the worker caches answers to calls marked cacheable
-
-
-class Verdict(BaseModel):
-    sensitive: bool
-
-
-SECOND_OPINION_INSTRUCTIONS = (
-    "You check text for private data before it is sent to an outside service. Private data "
-    "is: passwords, keys or tokens; a real person's contact details, identity numbers, "
-    "health, money or home address; anything marked confidential. Talk about such things "
-    'in general is not private. Answer with JSON: {"sensitive": true} or {"sensitive": false}.'
-)
 
 
 def _first_sentence(err: Exception) -> str:
@@ -195,43 +182,7 @@ class ModelActivities:
             agent_preferences=routing.agents.get(request.agent),
             terms=routing.terms,
             patterns=routing.patterns,
-            second_stage=routing.second_stage,
+            privacy=routing.privacy,
             fallbacks=routing.fallbacks,
             response_cache=self._provider.cache is not None,
         )
-
-    @activity.defn
-    async def second_opinion(self, excerpts: list[str]) -> bool:
-        """Asks the first local model whether excerpts the detector was unsure of are
-        private. Safe by construction: the excerpts never leave the machine."""
-        local, _ = self.configured_models()
-        if not local:
-            raise ApplicationError(
-                "The privacy second stage needs a local model and none is configured.",
-                type="NoLocalModelError",
-                non_retryable=True,
-            )
-        model = self._provider.get_model(local[0])
-        response = await model.get_response(
-            SECOND_OPINION_INSTRUCTIONS,
-            "\n---\n".join(excerpts),
-            ModelSettings(temperature=0.0, max_tokens=20),
-            [],
-            AgentOutputSchema(Verdict),
-            [],
-            ModelTracing.DISABLED,
-            previous_response_id=None,
-            conversation_id=None,
-            prompt=None,
-        )
-        text = "".join(
-            part.text
-            for item in response.output
-            for part in getattr(item, "content", [])
-            if hasattr(part, "text")
-        )
-        try:
-            return Verdict.model_validate_json(text).sensitive
-        except ValueError:
-            # An unreadable verdict on an input we were unsure of: keep it local.
-            return True

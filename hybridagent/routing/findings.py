@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import re2
+
+from hybridagent.routing.categories import category_of
 
 
 @dataclass(frozen=True, order=True)
@@ -17,9 +19,24 @@ class Finding:
     start: int
     end: int
     type: str
+    # The learned stage's probability; None for a finding of the deterministic stage.
+    score: float | None = field(default=None, compare=False)
+
+    @property
+    def stage(self) -> str:
+        return "rules" if self.score is None else "learned"
 
     def as_dict(self) -> dict[str, object]:
-        return {"type": self.type, "start": self.start, "end": self.end}
+        found: dict[str, object] = {
+            "type": self.type,
+            "category": category_of(self.type),
+            "stage": self.stage,
+            "start": self.start,
+            "end": self.end,
+        }
+        if self.score is not None:
+            found["score"] = self.score
+        return found
 
 
 Window = tuple[int, int]

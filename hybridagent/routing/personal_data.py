@@ -25,7 +25,7 @@ _EXAMPLE_DOMAINS = re.compile(r"@(?:[\w.-]+\.)?(?:example\.(?:com|org|net)|test|
 _PHONE_CANDIDATE = re.compile(r"(?<![\w.])\+?\(?\d[\d\s().\-]{6,18}\d(?![\w.])")
 _CARD = re.compile(r"(?<![\d-])(?:\d[ \-]?){12,18}\d(?![\d-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
-_SSN = re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])")
+_SSN = re.compile(r"(?<![\d-])\d{3}([- ])\d{2}\1\d{4}(?![\d-])")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
 _PASSPORT = re.compile(r"(?i:passport)[^\n]{0,30}?\b([A-Z]{1,2}\d{6,9})\b")
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
@@ -93,13 +93,13 @@ def _numbers(text: str) -> Iterator[Finding]:
         return
     for match in search_windows(_CARD, text, near_digits):
         digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and len(set(digits)) > 2 and luhn.is_valid(digits):
+        if 13 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn.is_valid(digits):
             yield Finding(match.start(), match.end(), "payment_card")
     for match in search_windows(_IBAN, text, near_digits):
         if iban.is_valid(match.group()):
             yield Finding(match.start(), match.end(), "iban")
     for match in search_windows(_SSN, text, near_digits):
-        if ssn.is_valid(match.group()):
+        if ssn.is_valid(match.group().replace(" ", "-")):
             yield Finding(match.start(), match.end(), "us_ssn")
     for match in search_windows(_IPV4, text, near_digits):
         if _is_identifying_ip(match.group()):

@@ -12,7 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hybridagent.routing.categories import CATEGORIES
 from hybridagent.routing.names import UnknownModelError, parse_model_name
+from hybridagent.routing.privacy import DetectorConfig
 
 
 def _valid_patterns(patterns: list[str]) -> list[str]:
@@ -57,6 +59,38 @@ def merge(*layers: RoutingPreferences | None) -> RoutingPreferences:
     return RoutingPreferences.model_validate({**values, "terms": terms, "patterns": patterns})
 
 
+class PrivacySettings(BaseModel):
+    """The `[routing.privacy]` table: what the detector counts (docs/configuration.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The learned stage (routing/learned.py): off leaves the deterministic stage alone.
+    learned: bool = True
+    # The probability at which a window of prose counts as sensitive; unset: the model's.
+    threshold: float | None = Field(None, gt=0.0, lt=1.0)
+    # Categories on (true) or off (false); unlisted ones are on. Terms and patterns
+    # always count.
+    categories: dict[str, bool] = Field(default_factory=dict)
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, categories: dict[str, bool]) -> dict[str, bool]:
+        unknown = sorted(set(categories) - set(CATEGORIES))
+        if unknown:
+            raise ValueError(
+                f"unknown privacy categories {', '.join(unknown)}; the categories are "
+                f"{', '.join(CATEGORIES)}"
+            )
+        return categories
+
+    def detector_config(self) -> DetectorConfig:
+        return DetectorConfig(
+            categories=frozenset(c for c in CATEGORIES if self.categories.get(c, True)),
+            learned=self.learned,
+            threshold=self.threshold,
+        )
+
+
 class RoutingSettings(BaseModel):
     """The `[routing]` table of hybridagent.toml (see docs/configuration.md)."""
 
@@ -72,8 +106,7 @@ class RoutingSettings(BaseModel):
     # Extra sensitive words and regular expressions, for every run on this worker.
     terms: list[str] = Field(default_factory=list)
     patterns: list[str] = Field(default_factory=list)
-    # Ask the local model about inputs the detector is unsure of (off: costs a model call).
-    second_stage: bool = False
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     # Per-agent preferences, by agent name: [routing.agents.research] privacy_level = "high"
     agents: dict[str, RoutingPreferences] = Field(default_factory=dict)
     # Fallback chains: when a call to the key's model fails (docs/fallback.md says which

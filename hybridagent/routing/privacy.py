@@ -1,25 +1,45 @@
 """Privacy detection: does a model input hold content that must never leave the machine?
 
-`scan` combines the secret detectors (routing/secrets.py), the personal-data detectors
-(routing/personal_data.py) and the terms and patterns the user configures, and also
-finds secrets split over lines. A Finding has a type and a span, never the text.
+Two stages. The deterministic one knows formats: the secret detectors
+(routing/secrets.py, routing/assignments.py), personal data with checksums
+(routing/personal_data.py), labelled identifiers (routing/identifiers.py), the user's
+terms and patterns, and the same again on views with obfuscation undone (spelled-out
+values, secrets broken over lines). The learned one (routing/learned.py) reads the prose
+a person wrote, for what has no format: a diagnosis, a relative's story, a value
+described instead of stated. A Finding has a type, a span and, from the learned stage,
+a score — never the text.
 
-Pure and deterministic: no I/O, safe in workflow code and in a micro-benchmark.
+Pure given the model table: `scan` with `learned=None` never touches the disk.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cache
 
-import re2
-
+from hybridagent.routing.assignments import find_secret_assignments
+from hybridagent.routing.categories import CATEGORIES, CUSTOM, category_of
 from hybridagent.routing.findings import Finding
+from hybridagent.routing.identifiers import find_identifiers
+from hybridagent.routing.learned import LearnedModel
+from hybridagent.routing.obfuscation import View, line_broken, spaced_out
 from hybridagent.routing.personal_data import find_personal_data
 from hybridagent.routing.secrets import find_secrets
 
-__all__ = ["Finding", "scan", "unsure_excerpts"]
+__all__ = ["DetectorConfig", "Finding", "scan"]
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """What `[routing.privacy]` configures: which categories count, and the learned
+    stage (on or off, and the probability at which a window counts as sensitive;
+    None: the model's own threshold)."""
+
+    categories: frozenset[str] = frozenset(CATEGORIES)
+    learned: bool = True
+    threshold: float | None = None
 
 
 @cache
@@ -47,75 +67,92 @@ def _custom(
                 yield Finding(match.start(), match.end(), "custom_pattern")
 
 
-# A token broken over lines: `"sk-proj-abc"\n    "def"`, `abc\\\ndef`, or a bare wrap.
-_SPLIT = re2.compile(r"[A-Za-z0-9_\-+/=]{6,}[\"'+\\ \t]*\r?\n[ \t\"'+\\]*[A-Za-z0-9_\-+/=]{6,}")
-_JOINERS = frozenset(" \t\"'+\\\r")
-
-
-def _split_secrets(text: str) -> Iterator[Finding]:
-    """Secrets found only once the line break (and quotes around it) is removed."""
-    for split in _SPLIT.finditer(text):
-        start, end = max(0, split.start() - 120), min(len(text), split.end() + 120)
-        kept: list[str] = []
-        offsets: list[int] = []
-        skipping = False
-        for index in range(start, end):
-            char = text[index]
-            if char == "\n":
-                while kept and kept[-1] in _JOINERS:
-                    kept.pop()
-                    offsets.pop()
-                skipping = True
-            elif not (skipping and char in _JOINERS):
-                skipping = False
-                kept.append(char)
-                offsets.append(index)
-        for finding in find_secrets("".join(kept)):
-            first, last = offsets[finding.start], offsets[finding.end - 1] + 1
-            if first < split.start() + split.group().index("\n") < last:  # crosses the break
-                yield Finding(first, last, finding.type)
-
-
-def scan(text: str, terms: Sequence[str] = (), patterns: Sequence[str] = ()) -> list[Finding]:
-    """All sensitive spans in `text`, sorted by position."""
+def _formats(text: str) -> Iterator[Finding]:
+    """The detectors that recognise a value by its format."""
     lower = text.lower()
-    found = set(find_secrets(text, lower))
-    found.update(find_personal_data(text, lower))
-    found.update(_custom(text, lower, terms, patterns))
+    yield from find_secrets(text, lower)
+    yield from find_secret_assignments(text)
+    yield from find_personal_data(text, lower)
+    yield from find_identifiers(text, lower)
+
+
+def _repaired(views: Iterable[View]) -> Iterator[Finding]:
+    """Findings in the views that need the repair to be seen, at their input spans."""
+    for view in views:
+        for finding in _formats(view.text):
+            start, end = view.span_in_input(finding.start, finding.end)
+            if view.covers_repair(start, end):
+                yield Finding(start, end, finding.type)
+
+
+def rule_findings(text: str, terms: Sequence[str] = (), patterns: Sequence[str] = ()) -> set[Finding]:
+    """The deterministic stage."""
+    found = set(_formats(text))
+    found.update(_custom(text, text.lower(), terms, patterns))
+    views: list[View] = list(spaced_out(text))
     if "\n" in text:
-        for whole in _split_secrets(text):
-            # The joined finding replaces the fragments it contains.
-            found = {
-                f
-                for f in found
-                if not (f.type == whole.type and whole.start <= f.start and f.end <= whole.end)
-            }
-            found.add(whole)
+        views += line_broken(text)
+    wholes = set(_repaired(views))
+    # A repaired finding replaces the fragments it contains.
+    return wholes | {
+        f for f in found if not any(w.start <= f.start and f.end <= w.end for w in wholes)
+    }
+
+
+def scan(
+    text: str,
+    terms: Sequence[str] = (),
+    patterns: Sequence[str] = (),
+    *,
+    config: DetectorConfig = DetectorConfig(),
+    learned: LearnedModel | None = None,
+    prose: bool = True,
+    explain: bool = False,
+) -> list[Finding]:
+    """All sensitive spans in `text` of the enabled categories, sorted by position.
+
+    `learned`: the learned stage's model (None: rules only). `prose`: the text was
+    written by a person (a user message), so the learned stage reads it; tool results
+    and model output are left to the rules. `explain`: run the learned stage even when
+    the rules already found something (the verdict is the same; `privacy scan` shows it).
+    """
+    found = {
+        f for f in rule_findings(text, terms, patterns)
+        if f.type in ("custom_term", "custom_pattern") or category_of(f.type) in config.categories
+    }  # fmt: skip
+    if learned is not None and config.learned and prose and (explain or not found):
+        found.update(
+            f
+            for f in learned.findings(text, config.threshold)
+            if category_of(f.type) in config.categories or category_of(f.type) == CUSTOM
+        )
     return sorted(found)
 
 
-# Words that make a clean-looking input worth a second look by the local model.
-_CUES = re.compile(
-    r"\b(?:confidential|private|secret|password|passcode|credentials?|diagnos\w*|medical"
-    r"|prescri\w*|salary|bank account|account number|personal|internal only|do not share"
-    r"|social security|home address|date of birth)\b",
-    re.IGNORECASE,
-)
-EXCERPT_CHARS = 160
-MAX_EXCERPTS = 3
-
-
-def unsure_excerpts(text: str) -> list[str]:
-    """Excerpts around privacy cue words in an input the detectors found clean: what the
-    optional second stage asks the local model about. Empty when there is no cue."""
-    excerpts: list[str] = []
-    last_end = -1
-    for match in _CUES.finditer(text):
-        start = max(0, match.start() - EXCERPT_CHARS)
-        if start < last_end:
-            continue
-        last_end = match.end() + EXCERPT_CHARS
-        excerpts.append(text[start:last_end])
-        if len(excerpts) == MAX_EXCERPTS:
-            break
-    return excerpts
+def scan_parts(
+    parts: Sequence[tuple[str, bool]],
+    terms: Sequence[str] = (),
+    patterns: Sequence[str] = (),
+    *,
+    config: DetectorConfig = DetectorConfig(),
+    learned: LearnedModel | None = None,
+) -> list[list[Finding]]:
+    """Findings per part of one model call's input; each part is (text, written by a
+    person). The rules read the parts together, so a finding that crosses two parts
+    counts for both; the learned stage reads each prose part the rules found clean."""
+    joined = "\n".join(text for text, _ in parts)
+    found = scan(joined, terms, patterns, config=config)
+    per_part: list[list[Finding]] = []
+    offset = 0
+    for text, prose in parts:
+        end = offset + len(text)
+        mine = [
+            Finding(max(f.start, offset) - offset, min(f.end, end) - offset, f.type)
+            for f in found
+            if f.start <= end and f.end >= offset
+        ]
+        if not mine and prose and learned is not None and config.learned:
+            mine = scan(text, config=config, learned=learned)
+        per_part.append(mine)
+        offset = end + 1
+    return per_part

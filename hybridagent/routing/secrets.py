@@ -19,8 +19,14 @@ from detect_secrets.plugins.base import RegexBasedDetector
 
 from hybridagent.routing.findings import Finding, search_windows, spans_of, windows
 
-_PLACEHOLDER = re.compile(
-    r"\.\.\.|x{4,}|\*{3,}|<[^>]*>|\byour[_-]|example|dummy|placeholder|changeme|redacted",
+# Not a value at all: `sk-...`, `<your key>`, `xxxx`, `****`. A value in a credential's
+# format counts even when it is a published example (AKIAIOSFODNN7EXAMPLE): the router
+# cannot know it is fake, so it fails closed.
+_PLACEHOLDER = re.compile(r"\.\.\.|…|x{4,}|X{4,}|\*{3,}|<[^>]*>|\byour[_-]", re.IGNORECASE)
+# Words that, as a password stated in prose, mean there is none: "the password is redacted".
+_NO_PASSWORD = re.compile(
+    r"example|dummy|placeholder|changeme|redacted|hidden|masked|required|optional|incorrect"
+    r"|wrong|correct|invalid|expired|too|the|not|set|empty|blank|same|different|stored",
     re.IGNORECASE,
 )
 # Secrets that sit in a long token: searched only near one.
@@ -31,8 +37,10 @@ _EXTRA_TOKEN_SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("aws_secret_key", re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")),
 )
 _CONNECTION_STRING = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s:/@]+:([^\s@/]+)@", re.IGNORECASE)
+# With the spellings users type: psswrd, pasword, p@ssw0rd, pw.
 _PASSWORD = re.compile(
-    r"\b(?:password|passphrase|passwd|pwd|passcode|pin)\b[^.\n]{0,40}?"
+    r"\b(?:pass(?:word|phrase|wd|code|wrd)|pas+w[o0]r?d|p[@4]s+w[o0]rd|ps+wr?d|pswd|pwd|pw|pword"
+    r"|pin(?: code)?|pin number)\b[^.\n]{0,40}?"
     r"(?:\bis\b|=|:)\s*[\"']?([^\s\"',;]{4,})",
     re.IGNORECASE,
 )
@@ -105,6 +113,8 @@ def _accept(kind: str, text: str, match: re.Match[str], group: int) -> Finding |
     value = text[start:end]
     if _PLACEHOLDER.search(value) or len(set(value)) < 4:
         return None
+    if kind == "password" and _NO_PASSWORD.fullmatch(value):
+        return None
     if kind in ("password", "aws_secret_key") and char_classes(value) < 2:
         return None
     if kind == "aws_secret_key" and (entropy(value) < 4.0 or char_classes(value) < 3):
@@ -117,7 +127,7 @@ def _accept(kind: str, text: str, match: re.Match[str], group: int) -> Finding |
 
 def _whole_text_gate(kind: str, text: str, lower: str) -> bool:
     if kind == "password":
-        return any(word in lower for word in ("pass", "pwd", "pin"))
+        return any(word in lower for word in ("pas", "pw", "pin", "pss", "psw", "p@s", "p4s", "pword"))
     if kind == "private_key":
         return "PRIVATE KEY" in text
     return "://" in text  # connection strings and basic auth

@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -324,17 +325,60 @@ privacy_app = typer.Typer(help="Audit the privacy detector the router uses.", no
 app.add_typer(privacy_app, name="privacy")
 
 
+def _detector() -> Any:
+    from hybridagent.runners.privacy_scan import Detector
+
+    settings = run_cli_command(load_settings)
+    return Detector.configured(settings.routing.privacy.detector_config())
+
+
 @privacy_app.command("scan")
-def privacy_scan() -> None:
-    """Read JSON Lines {"text": ..., "terms": [...]} on stdin; write one verdict per line.
+def privacy_scan(
+    text: Annotated[
+        str | None, typer.Argument(help="A text to explain; without it, JSON Lines on stdin.")
+    ] = None,
+    role: Annotated[
+        str, typer.Option(help="Who wrote TEXT: user (both stages read it) or tool, assistant, system.")
+    ] = "user",
+) -> None:
+    """Explain the router's verdict on TEXT, or read JSON Lines {"text": ..., "terms": [...],
+    "role": ...} on stdin and write one verdict per line.
 
     A malformed line gets {"error": ...} in its place, so output lines match input lines,
-    and the exit code is 1.
+    and the exit code is 1. The [routing.privacy] configuration applies.
     """
-    from hybridagent.runners.privacy_scan import scan_lines
+    from hybridagent.runners.privacy_scan import ROLES, explain, scan_lines
 
-    if not scan_lines(sys.stdin, sys.stdout):
+    detector = _detector()
+    if text is not None:
+        if role not in ROLES:
+            fail(f"--role must be one of {', '.join(ROLES)}.")
+        typer.echo(explain(detector, text, role))
+        return
+    if not scan_lines(detector, sys.stdin, sys.stdout):
         raise typer.Exit(1)
+
+
+@privacy_app.command("eval")
+def privacy_eval(
+    file: Annotated[Path, typer.Argument(help="Labelled JSON Lines: text, sensitive, category, kind.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    slowest: Annotated[int, typer.Option(help="How many of the slowest inputs to list.")] = 5,
+) -> None:
+    """Score the router's detector on a labelled set: recall and false-positive rate per
+    kind and category, the confusion table, latency and the slowest inputs."""
+    import json
+
+    from hybridagent.runners.privacy_eval import EvalFileError, evaluate, read_rows, render
+
+    if not file.is_file():
+        fail(f"{file} is not a file.")
+    try:
+        rows = read_rows(file)
+    except EvalFileError as err:
+        fail(str(err))
+    report = evaluate(_detector(), rows)
+    typer.echo(json.dumps(report.as_dict(slowest), indent=2) if as_json else render(report, slowest))
 
 
 def exit_now(run: Callable[[], Any]) -> NoReturn:

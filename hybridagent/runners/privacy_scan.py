@@ -1,15 +1,58 @@
-"""`hybridagent privacy scan`: the router's detector over JSON Lines, for anyone to audit."""
+"""`hybridagent privacy scan`: the router's whole detector over JSON Lines or one text,
+for anyone to audit what would stay local and why."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, TextIO
 
-from hybridagent.routing.privacy import scan
+from hybridagent.routing.categories import category_of
+from hybridagent.routing.findings import Finding
+from hybridagent.routing.learned import LearnedModel, packaged_model
+from hybridagent.routing.privacy import DetectorConfig, scan
+
+# Roles whose text a person wrote: the learned stage reads them (routing_hooks.py).
+PROSE_ROLES = ("user",)
+ROLES = ("user", "assistant", "tool", "system")
 
 
-def verdict(line: str, number: int) -> tuple[dict[str, Any], bool]:
+@dataclass(frozen=True)
+class Detector:
+    """The router's detector as the worker's configuration sets it up."""
+
+    config: DetectorConfig
+    model: LearnedModel | None
+
+    @classmethod
+    def configured(cls, config: DetectorConfig) -> Detector:
+        return cls(config, packaged_model() if config.learned else None)
+
+    def findings(self, text: str, terms: list[str], role: str = "user") -> list[Finding]:
+        return scan(
+            text,
+            terms,
+            config=self.config,
+            learned=self.model,
+            prose=role in PROSE_ROLES,
+            explain=True,
+        )
+
+    @property
+    def threshold(self) -> float:
+        """The learned stage's threshold: the configuration's, else the model's own."""
+        if self.config.threshold is not None:
+            return self.config.threshold
+        return self.model.threshold if self.model else 1.0
+
+    def learned_score(self, text: str, role: str) -> float | None:
+        if self.model is None or role not in PROSE_ROLES:
+            return None
+        return round(self.model.top_score(text), 4)
+
+
+def verdict(detector: Detector, line: str, number: int) -> tuple[dict[str, Any], bool]:
     """The output object for one input line, and whether the line was well-formed."""
     try:
         request = json.loads(line)
@@ -20,18 +63,68 @@ def verdict(line: str, number: int) -> tuple[dict[str, Any], bool]:
     terms = request.get("terms", [])
     if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
         return {"error": f'line {number}: "terms" must be a list of strings.'}, False
-    findings = scan(request["text"], terms)
-    return {"sensitive": bool(findings), "findings": [f.as_dict() for f in findings]}, True
+    role = request.get("role", "user")
+    if role not in ROLES:
+        return {"error": f'line {number}: "role" must be one of {", ".join(ROLES)}.'}, False
+    findings = detector.findings(request["text"], terms, role)
+    return {
+        "sensitive": bool(findings),
+        "categories": sorted({category_of(f.type) for f in findings}),
+        "findings": [f.as_dict() for f in findings],
+        "learned_score": detector.learned_score(request["text"], role),
+        "learned_model": detector.model.version if detector.model else None,
+    }, True
 
 
-def scan_lines(lines: Iterable[str], out: TextIO) -> bool:
+def scan_lines(detector: Detector, lines: Iterable[str], out: TextIO) -> bool:
     """Write one JSON line per non-empty input line; return False if any was malformed."""
     ok = True
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        result, well_formed = verdict(line, number)
+        result, well_formed = verdict(detector, line, number)
         ok = ok and well_formed
         out.write(json.dumps(result) + "\n")
         out.flush()
     return ok
+
+
+def _masked(value: str) -> str:
+    """Enough of a found value to recognise it, not enough to use it."""
+    value = " ".join(value.split())
+    if len(value) > 60:
+        return value[:57] + "..."
+    if len(value) <= 4:
+        return "*" * len(value)
+    return value[:2] + "*" * (len(value) - 4) + value[-2:]
+
+
+def explain(detector: Detector, text: str, role: str = "user") -> str:
+    """A verdict in words: what was found, by which stage, and what the router does."""
+    findings = detector.findings(text, [], role)
+    score = detector.learned_score(text, role)
+    lines = [
+        "sensitive: the router keeps this on local models"
+        if findings
+        else "not sensitive: the router may send this to a cloud model"
+    ]
+    for f in findings:
+        where = f"chars {f.start}-{f.end}"
+        if f.score is None:
+            shown = _masked(text[f.start : f.end])
+            lines.append(f"  rules    {f.type} ({category_of(f.type)}), {where}: {shown}")
+        else:
+            lines.append(
+                f"  learned  {category_of(f.type)}, score {f.score:.2f} "
+                f"(threshold {detector.threshold:.2f}), {where}"
+            )
+    if detector.model is None:
+        lines.append("  learned stage: off ([routing.privacy] learned = false)")
+    elif score is None:
+        lines.append(f"  learned stage: does not read {role} text (rules only)")
+    elif not any(f.score is not None for f in findings):
+        lines.append(
+            f"  learned stage: highest score {score:.2f} (threshold {detector.threshold:.2f}), "
+            f"model {detector.model.version}"
+        )
+    return "\n".join(lines)

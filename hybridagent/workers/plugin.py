@@ -19,6 +19,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from hybridagent.activities.agent_specs import AgentSpecActivities
 from hybridagent.activities.health import HealthActivities
 from hybridagent.activities.models import ModelActivities
+from hybridagent.activities.privacy import PrivacyActivities
 from hybridagent.activities.pull import PullActivities
 from hybridagent.activities.storage import StorageActivities
 from hybridagent.activities.weather import get_weather
@@ -116,7 +117,7 @@ def activities(
     return [
         get_weather,
         models.routing_setup,
-        models.second_opinion,
+        PrivacyActivities().scan_privacy,
         health.worker_health,
         PullActivities(provider).pull_model,
         *StorageActivities(
@@ -126,9 +127,9 @@ def activities(
     ]
 
 
-# Libraries the router's detectors use in workflow code, passed through the sandbox:
-# they load data lazily with imports (phonenumbers' region metadata), which the sandbox
-# would re-run and refuse (a module-level threading.Lock). They are deterministic.
+# Libraries of the router's detectors, which workflow modules import (the detectors run
+# in the scan_privacy activity), passed through the sandbox: they load data lazily with
+# imports (phonenumbers' region metadata), which the sandbox would re-run and refuse.
 SANDBOX_PASSTHROUGH = ("phonenumbers", "stdnum", "detect_secrets", "re2")
 
 

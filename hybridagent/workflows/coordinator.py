@@ -107,7 +107,7 @@ class CoordinatorWorkflow:
         if request.specialists:
             names, chosen_by = list(dict.fromkeys(request.specialists)), "request"
             # Routing scans the prompt here too, so a private request pins the children.
-            router.pinned = router.pinned or bool(router.sensitive_types(request.prompt))
+            router.pinned = router.pinned or bool(await router.sensitive_types(request.prompt))
         else:
             choice = await run_agent(COORDINATOR, request.prompt, router, max_turns=2)
             usage, models = _add(usage, choice.usage), [*choice.models_used]

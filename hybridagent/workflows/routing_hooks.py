@@ -2,9 +2,9 @@
 input, decide with the pure policy, record the decision, and point the plugin's model
 stub at the chosen model.
 
-Deterministic (the detector and the policy are pure; the optional second opinion is an
-activity whose answer the history records), so a replay makes the same decisions. Once
-any call's input was sensitive the run stays pinned to local models.
+Deterministic: the privacy verdict comes from a local activity whose answer the history
+records (activities/privacy.py), and the policy is pure, so a replay makes the same
+decisions. Once any call's input was sensitive the run stays pinned to local models.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from hybridagent.activities.models import RoutingSetup
+from hybridagent.activities.privacy import InputPart, PrivacyScanRequest, PrivacyScanResult
 from hybridagent.routing.complexity import complexity
 from hybridagent.routing.policy import (
     CallFacts,
@@ -29,20 +30,31 @@ from hybridagent.routing.policy import (
     decide,
 )
 from hybridagent.routing.preferences import RoutingPreferences
-from hybridagent.routing.privacy import scan, unsure_excerpts
 from hybridagent.workflows.io import RoutingRecord
 
 # Retried on the same model only when no other model could take the call.
 FAIL_FAST_WHEN_ALTERNATIVE = ("ProviderUnreachableError",)
 
-SecondOpinion = Callable[[list[str]], Awaitable[bool]]
-LOCAL_JUDGEMENT = "local_model_judgement"
+# Scans new input parts: the `scan_privacy` local activity in a workflow.
+Scanner = Callable[[PrivacyScanRequest], Awaitable[PrivacyScanResult]]
 
 
-def _input_parts(system_prompt: str | None, items: list[Any]) -> tuple[list[str], int, bool]:
-    """The call's whole input as text parts (instructions, then each message, tool call
-    and tool result), the number of conversation turns, and whether it holds an image."""
-    parts = [system_prompt or ""]
+def _user_text(content: Any) -> str | None:
+    """The words of a user message (its text parts), which the learned stage reads."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [p.get("text") for p in content if isinstance(p, dict)]
+        return "\n".join(t for t in texts if isinstance(t, str))
+    return None
+
+
+def _input_parts(system_prompt: str | None, items: list[Any]) -> tuple[list[InputPart], int, bool]:
+    """The call's whole input as parts (instructions, then each message, tool call and
+    tool result), the number of conversation turns, and whether it holds an image. A
+    user message's words are a prose part of their own; everything else the rules read
+    as JSON."""
+    parts = [InputPart(text=system_prompt or "")]
     turns = 0
     image = False
     for item in items:
@@ -54,7 +66,11 @@ def _input_parts(system_prompt: str | None, items: list[Any]) -> tuple[list[str]
             image = image or any(
                 isinstance(part, dict) and part.get("type") == "input_image" for part in content
             )
-        parts.append(json.dumps(data, ensure_ascii=False, default=str))
+        words = _user_text(content) if data.get("role") == "user" else None
+        if words is not None:
+            parts.append(InputPart(text=words, prose=True))
+        else:
+            parts.append(InputPart(text=json.dumps(data, ensure_ascii=False, default=str)))
     return parts, turns, image
 
 
@@ -63,7 +79,7 @@ class CallRouter:
         self,
         preferences: RoutingPreferences,
         setup: RoutingSetup,
-        second_opinion: SecondOpinion | None = None,
+        scanner: Scanner,
     ) -> None:
         self.preferences = preferences
         self.policy_preferences = Preferences(
@@ -86,33 +102,39 @@ class CallRouter:
         self._last_facts: CallFacts | None = None
         self._base_retry: RetryPolicy | None = None
         self._primary: str | None = None
-        self.second_opinion = second_opinion if setup.second_stage else None
+        self.scanner = scanner
+        self.privacy = setup.privacy
         self.pinned = False
         self.trail: list[RoutingRecord] = []
         # Finding types per input part already scanned (by digest): a run's next call
         # repeats the previous input and adds a few items; only those are scanned.
         self._scanned: dict[bytes, tuple[str, ...]] = {}
 
-    def sensitive_types(self, text: str) -> list[str]:
-        """What the run's detectors (with its terms and patterns) find in `text`."""
-        return self._sensitive_types([text])
+    async def sensitive_types(self, text: str) -> list[str]:
+        """What the run's detectors (with its terms and patterns) find in `text`, a
+        person's words."""
+        return await self._sensitive_types([InputPart(text=text, prose=True)])
 
-    def _sensitive_types(self, parts: list[str]) -> list[str]:
+    async def _sensitive_types(self, parts: list[InputPart]) -> list[str]:
         """Finding types of the whole input. The parts not seen before are scanned
-        together in one pass (a finding crossing two parts counts for both), and each
-        part's types are remembered for the run's later calls."""
-        keys = [hashlib.blake2b(part.encode(), digest_size=16).digest() for part in parts]
+        together in one local activity (a finding crossing two parts counts for both),
+        and each part's types are remembered for the run's later calls."""
+        keys = [
+            hashlib.blake2b(f"{p.prose:d}{p.text}".encode(), digest_size=16).digest()
+            for p in parts
+        ]
         new = {key: part for key, part in zip(keys, parts, strict=True) if key not in self._scanned}
         if new:
-            text = "\n".join(new.values())
-            findings = scan(text, self.preferences.terms, self.preferences.patterns)
-            offset = 0
-            for key, part in new.items():
-                end = offset + len(part)
-                self._scanned[key] = tuple(
-                    {f.type for f in findings if f.start <= end and f.end >= offset}
+            result = await self.scanner(
+                PrivacyScanRequest(
+                    parts=list(new.values()),
+                    terms=self.preferences.terms,
+                    patterns=self.preferences.patterns,
+                    privacy=self.privacy,
                 )
-                offset = end + 1
+            )
+            for key, types in zip(new, result.types, strict=True):
+                self._scanned[key] = tuple(types)
         return sorted({kind for key in keys for kind in self._scanned[key]})
 
     @property
@@ -128,12 +150,8 @@ class CallRouter:
         self, agent: Any, system_prompt: str | None, items: list[Any], tokens_used: int
     ) -> Decision:
         parts, turns, image = _input_parts(system_prompt, items)
-        text = "\n".join(parts)
-        types = self._sensitive_types(parts)
-        if not types and not self.pinned and self.second_opinion is not None:
-            excerpts = unsure_excerpts(text)
-            if excerpts and await self.second_opinion(excerpts):
-                types = [LOCAL_JUDGEMENT]
+        text = "\n".join(part.text for part in parts)
+        types = await self._sensitive_types(parts)
         score = complexity(text, turns=max(turns, 1), tools=len(agent.tools) + len(agent.handoffs))
         facts = CallFacts(
             input_tokens=len(text) // 4,

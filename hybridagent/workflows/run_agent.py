@@ -28,6 +28,11 @@ with workflow.unsafe.imports_passed_through():
     from agents.run import get_default_agent_runner
 
     from hybridagent.activities.models import ModelActivities, RoutingSetupRequest
+    from hybridagent.activities.privacy import (
+        PrivacyActivities,
+        PrivacyScanRequest,
+        PrivacyScanResult,
+    )
     from hybridagent.agents.build import build_agent
     from hybridagent.agents.spec import AgentSpec, UnknownAgentError
     from hybridagent.agents.storage_tools import ToolUser
@@ -37,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.workflows.routing_hooks import CallRouter
 
 SETUP_TIMEOUT = timedelta(seconds=30)
-SECOND_OPINION_TIMEOUT = timedelta(seconds=60)
+SCAN_TIMEOUT = timedelta(seconds=30)
 
 
 class _RunHooks(RunHooks[Any]):
@@ -124,15 +129,16 @@ async def make_router(
     )
     if local_only:
         merged = merged.model_copy(update={"force_provider": "local"})
-    return CallRouter(merged, setup, second_opinion)
+    return CallRouter(merged, setup, scan_privacy)
 
 
-async def second_opinion(excerpts: list[str]) -> bool:
+async def scan_privacy(request: PrivacyScanRequest) -> PrivacyScanResult:
+    """The privacy verdict on new input parts, recorded in the history (a marker)."""
     return await workflow.execute_local_activity_method(
-        ModelActivities.second_opinion,
-        excerpts,
-        start_to_close_timeout=SECOND_OPINION_TIMEOUT,
-        retry_policy=RetryPolicy(maximum_attempts=2),
+        PrivacyActivities.scan_privacy,
+        request,
+        start_to_close_timeout=SCAN_TIMEOUT,
+        retry_policy=RetryPolicy(maximum_attempts=3),
     )
 
 

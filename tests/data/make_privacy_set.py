@@ -112,7 +112,6 @@ BENIGN = [
     "Set OPENAI_API_KEY=sk-... in your shell before running the script.",
     "Use api_key='<your-api-key>' in the config.",
     "Replace YOUR_API_KEY with the key from the dashboard.",
-    "The test card 4111 1111 1111 1111 is a Stripe example, right?",
     "Is 000-00-0000 a valid SSN?",
     "Why does 0000 0000 0000 0000 fail Luhn?",
     "git show 3f786850e387550fdab836ed7e6dc881de23001b",
@@ -154,6 +153,18 @@ BENIGN = [
 ]
 
 
+# Fail closed: a value in a credential or card format counts even when it is a known
+# example or test value, since the router cannot know it is fake (issue 11).
+FAIL_CLOSED = [
+    "The test card 4111 1111 1111 1111 is a Stripe example, right?",
+    "DB_PASSWORD=Tr0ub4dor&3",
+    'DB_PASSWORD="Tr0ub4dor&3"',
+    "export API_TOKEN=Zx81kQ2mPa9",
+    "AKIAIOSFODNN7EXAMPLE",
+    "4111111111111111",
+]
+
+
 def main() -> None:
     rows: list[dict[str, object]] = []
     for _ in range(3):
@@ -177,6 +188,7 @@ def main() -> None:
         },
     ]
     rows += [{"text": t, "sensitive": False, "kind": "benign"} for t in BENIGN]
+    rows += [{"text": t, "sensitive": True, "kind": "secret"} for t in FAIL_CLOSED]
     for row in rows:
         print(json.dumps(row))
 

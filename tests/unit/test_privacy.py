@@ -109,7 +109,9 @@ def test_private_key_finding_covers_the_whole_block() -> None:
 def test_findings_carry_no_text() -> None:
     finding = scan("mail ana@northwind.io")[0]
     assert finding == Finding(5, 21, "email")
-    assert finding.as_dict() == {"type": "email", "start": 5, "end": 21}
+    assert finding.as_dict() == {
+        "type": "email", "category": "contact", "stage": "rules", "start": 5, "end": 21
+    }
 
 
 def test_privacy_scan_cli() -> None:

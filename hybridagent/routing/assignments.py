@@ -1,0 +1,157 @@
+"""Secrets given a name: `DB_PASSWORD=…`, `export API_TOKEN=…`, YAML `password: …`, JSON
+`"api_key": "…"`, TOML `token = "…"`, keyword arguments and `--password …` flags.
+
+The value carries no format of its own, so the key decides: its last word must name a
+secret (password, token, secret, api key, …, not `max_tokens` or `password_length`).
+What keeps code and docs clean is the value: a placeholder (`<…>`, `${…}`, `$VAR`,
+`sk-...`, `xxxx`, `changeme`) or a code reference (`os.environ["X"]`, `self.token`,
+`None`, `str`) is not a secret; a quoted literal, or a bare value with the mix of
+letters, digits and symbols a password has, is. Pure code, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from hybridagent.routing.findings import Finding
+
+# Words that name a secret when they end a key: DB_PASSWORD, apiKey, client-secret.
+_SECRET_NOUNS = frozenset(
+    {
+        "password", "passwd", "pwd", "pass", "passphrase", "passcode", "pin", "secret",
+        "token", "apikey", "auth", "credential", "credentials", "cookie", "sessionid",
+        "psswd", "psswrd", "pswd", "passwrd", "pasword", "secretkey", "accesskey",
+    }
+)  # fmt: skip
+# `key` names a secret only after one of these: api_key, secret-key, PRIVATE_KEY.
+_KEY_QUALIFIERS = frozenset(
+    {"api", "secret", "private", "access", "auth", "encryption", "signing", "master",
+     "license", "licence", "client", "app", "service", "account", "webhook", "sas", "shared"}
+)  # fmt: skip
+_KEY = r"[A-Za-z_][A-Za-z0-9_.\-]{1,60}"
+# KEY=value, export KEY=value, set KEY=value, $env:KEY = "value"
+_ENV = re.compile(
+    rf"(?m)(?:^|(?<=[\s;(,{{?&]))(?:export\s+|set\s+|\$env:)?({_KEY})[ \t]*=[ \t]*"
+    r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'#;,)]+)"
+)
+# key: value (YAML, HTTP-ish headers), "key": "value" (JSON)
+_COLON = re.compile(
+    rf"(?m)[\"']?({_KEY})[\"']?[ \t]*:[ \t]*(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"',}}\]]+)"
+)
+# --password value, --password=value, --api-key "value"
+_FLAG = re.compile(
+    r"(?<![\w-])--([A-Za-z][\w-]{1,40})(?:[ \t]*=[ \t]*|[ \t]+)"
+    r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'|;&]+)"
+)
+_GATE = re.compile(
+    r"pass|pwd|psw|pswd|secret|token|key|auth|credential|cookie|session|pin", re.IGNORECASE
+)
+
+_PLACEHOLDER = re.compile(
+    r"\.\.\.|…|<[^>]*>|\$\{|\{\{|^\$[A-Za-z_]|%\(|%s|x{4,}|X{4,}|\*{3,}|^[#?]+$|\byour[_\- ]"
+    r"|_here\b|^(?:example|sample|dummy|placeholder|changeme|change-me|redacted|secret|password"
+    r"|passwd|token|none|null|nil|true|false|yes|no|undefined|empty|required|optional|str|string"
+    r"|int|bool|bytes|any|default|env|todo|tbd|value|test|foo|bar|baz|hidden|masked)$",
+    re.IGNORECASE,
+)
+# A code reference rather than a literal: os.environ["X"], self.token, get_secret(), args.pw
+_CODE_REFERENCE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*(?:\(|\[|$)")
+
+
+def _words(key: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", key)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+
+
+def names_secret(key: str) -> bool:
+    """Does this key, variable or flag name a secret? (`DB_PASSWORD` yes, `max_tokens` no.)"""
+    words = _words(key)
+    if not words:
+        return False
+    last = words[-1]
+    if last in _SECRET_NOUNS:
+        return True
+    if last == "key" and len(words) > 1 and words[-2] in _KEY_QUALIFIERS:
+        return True
+    # aws_secret_access_key_id is an id; aws_access_key_id names the AKIA value.
+    return last == "id" and words[-3:-1] == ["access", "key"]
+
+
+def _char_classes(value: str) -> int:
+    return sum(
+        (
+            any(c.islower() for c in value),
+            any(c.isupper() for c in value),
+            any(c.isdigit() for c in value),
+            any(not c.isalnum() for c in value),
+        )
+    )
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_REFERENCE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:[(\[].*)?")
+_METAVAR = re.compile(r"[A-Z][A-Z_]*")
+
+
+def is_secret_value(value: str, mode: str) -> bool:
+    """Is `value`, assigned to a secret-named key, a literal secret?
+
+    `mode` says how sure the syntax makes us that the value is a literal: "literal"
+    (quoted, a shell or .env line, a flag), "line" (a YAML-style `key: value` line) or
+    "code" (inline `key = value` / `key: value`, where a bare word may be a variable).
+    """
+    if len(value) < 4 or len(set(value)) < 3 or _PLACEHOLDER.search(value):
+        return False
+    if mode == "literal":
+        return not _METAVAR.fullmatch(value)  # `--password PASSWORD` in a usage line
+    reference = _REFERENCE.fullmatch(value) is not None
+    if reference and not _IDENTIFIER.fullmatch(value):
+        return False  # os.environ["X"], self.token, get_secret(), Optional[str]
+    if mode == "line":
+        return not reference or any(c.isdigit() for c in value)
+    # Inline in code: a bare word is a variable unless it is shaped like a password.
+    return _char_classes(value) >= (3 if reference else 2)
+
+
+def _value(match: re.Match[str]) -> tuple[int, int, str, bool]:
+    start, end = match.span(2)
+    raw = match.group(2)
+    if raw[:1] in "\"'" and raw[-1:] == raw[:1] and len(raw) >= 2:
+        return start + 1, end - 1, raw[1:-1], True
+    stripped = raw.rstrip(".!?:)")
+    return start, start + len(stripped), stripped, False
+
+
+def _whole_line(text: str, match: re.Match[str], value_end: int) -> bool:
+    """Is the match a line of its own (`  password: x  # comment`)?"""
+    line_start = text.rfind("\n", 0, match.start()) + 1
+    before = text[line_start : match.start()].strip()
+    line_end = text.find("\n", value_end)
+    after = text[value_end : len(text) if line_end < 0 else line_end].strip()
+    return before in ("", "-", "export", "set") and (after == "" or after.startswith("#"))
+
+
+def find_secret_assignments(text: str) -> Iterator[Finding]:
+    if not _GATE.search(text):
+        return
+    for pattern in (_ENV, _COLON, _FLAG):
+        for match in pattern.finditer(text):
+            key = match.group(1)
+            if not names_secret(key):
+                continue
+            start, end, value, quoted = _value(match)
+            in_url = text[match.start(1) - 1 : match.start(1)] in ("?", "&")
+            if in_url and "&" in value:  # ?token=abc&next=/home
+                value = value[: value.index("&")]
+                end = start + len(value)
+            if quoted or pattern is _FLAG:
+                mode = "literal"
+            elif pattern is _ENV and (in_url or (key.isupper() and "= " not in match.group(0))):
+                mode = "literal"  # DB_PASSWORD=value (shell, .env) or ?token=value (a URL)
+            elif _whole_line(text, match, match.end(2)):
+                mode = "line"
+            else:
+                mode = "code"
+            if is_secret_value(value, mode):
+                yield Finding(start, end, "secret_assignment")

@@ -1,0 +1,118 @@
+"""Identifiers with no checksum of their own, found by their label or their shape: a
+badge, licence, account or booking number after the words that name it, MAC and IPv6
+addresses, coordinates, and e-mail addresses written out as "name at gmail dot com".
+
+The label says which category a number belongs to ("policy number" is health or
+finance, "serial number" a device); the value must look like an identifier (enough
+digits), and a sentence that shows a format ("e.g.", "looks like", "such as") is not a
+disclosure. Pure code, no I/O.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+
+import re2
+from stdnum import mac
+
+from hybridagent.routing.findings import Finding
+
+# Label words -> the finding type (its category is in routing/categories.py).
+_LABELS: tuple[tuple[str, str], ...] = (
+    (r"driver'?s?\s+licen[cs]e|licen[cs]e|\bDL\b|permit", "licence_number"),
+    (r"passport|visa", "passport_number"),
+    (r"badge|employee|staff|personnel|payroll|student|matriculation", "employee_id"),
+    (r"national\s+id|id\s+card|identity\s+card|citizen|\bNIN\b|\bNI\b|\bSIN\b|aadhaar|\bPAN\b",
+     "national_id"),
+    (r"social\s+security|\bSSN\b|\bTIN\b|\bEIN\b|\bITIN\b|tax|\bVAT\b|\bUTR\b", "tax_id"),
+    (r"account|acct|a/c|routing|sort\s+code|\bBSB\b|\bABA\b|swift|mortgage|loan|policy"
+     r"|invoice|order", "account_number"),
+    (r"patient|\bMRN\b|medical\s+record|\bNHS\b|medicare|medicaid|insurance|member\s+id"
+     r"|health\s+plan|prescription|\bRx\b", "health_id"),
+    (r"booking|reservation|confirmation|\bPNR\b|itinerary|ticket|flight|e-?ticket",
+     "booking_reference"),
+    (r"serial|\bS/?N\b|\bIMEI\b|\bVIN\b|chassis|licen[cs]e\s+plate|plate|registration"
+     r"|device\s+id|asset\s+tag", "device_id"),
+    (r"loyalty|frequent\s+flyer|membership|customer|client|user\s*id|account\s+id|profile"
+     r"|subscriber", "customer_id"),
+)  # fmt: skip
+# RE2: one linear pass over the whole input for the label words.
+_LABEL = re2.compile("(?i)" + "|".join(f"(?P<g{i}>{words})" for i, (words, _) in enumerate(_LABELS)))
+_LABEL_TYPES = {f"g{i}": kind for i, (_, kind) in enumerate(_LABELS)}
+# After the label: "number is", "no.", "#", ":", then the value on the same line.
+_VALUE = re.compile(
+    r"[^\n.?!]{0,24}?(?:\bis\b|\bnumber\b|\bno\b\.?|\bnum\b|\bnr\b|\bid\b|\bref\b|\bcode\b|#|:|=)"
+    r"\s*[\"'(]?([A-Z0-9](?:[A-Z0-9\-/]|(?<=\d) (?=\d)){2,22}[A-Z0-9])(?![\w-])",
+    re.IGNORECASE,
+)
+_SHOWS_A_FORMAT = re.compile(
+    r"\b(?:e\.g|i\.e|example|sample|such as|like|looks?|format|fake|dummy|test|placeholder"
+    r"|pattern|regex|template|mock|how|what|where|whether|which|valid)\b",
+    re.IGNORECASE,
+)
+_MAC = re.compile(r"(?<![\w:.-])(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}(?![\w:.-])")
+_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|[0-9A-Fa-f]{1,4})(?:[0-9A-Fa-f:]*)")
+_COORDINATES = re.compile(
+    r"(?<![\w.])(-?\d{1,2}\.\d{4,})°?\s*([NS])?\s*[,;/ ]\s*(-?\d{1,3}\.\d{4,})°?\s*([EW])?(?![\w.])"
+)
+_SPELLED_EMAIL = re.compile(
+    r"\b[\w.+-]{2,}\s*(?:\(at\)|\[at\]|\{at\}|\s+at\s+)\s*[\w-]{2,}"
+    r"(?:\s*(?:\(dot\)|\[dot\]|\{dot\}|\s+dot\s+)\s*[\w-]{2,})*"
+    r"\s*(?:\.|\(dot\)|\[dot\]|\{dot\}|\s+dot\s+)\s*(?:com|net|org|edu|gov|io|co|uk|de|fr|es|it"
+    r"|nl|info|me|biz|us|ca|au|in|jp)\b",
+    re.IGNORECASE,
+)
+
+
+def _labelled(text: str) -> Iterator[Finding]:
+    for label in _LABEL.finditer(text):
+        value = _VALUE.match(text, label.end())
+        if value is None:
+            continue
+        token = value.group(1).strip()
+        digits = sum(c.isdigit() for c in token)
+        alnum = sum(c.isalnum() for c in token)
+        if digits < 3 or alnum < 4 or (token.isdigit() and len(token) == 4 and token[:2] in ("19", "20")):
+            continue  # a year, a version, a short count
+        sentence_start = max(text.rfind(c, 0, label.start()) for c in ".?!\n") + 1
+        if _SHOWS_A_FORMAT.search(text, sentence_start, value.end()):
+            continue
+        kind = _LABEL_TYPES[next(name for name, hit in label.groupdict().items() if hit)]
+        start = value.start(1)
+        yield Finding(start, start + len(token), kind)
+
+
+def _addresses(text: str) -> Iterator[Finding]:
+    if text.count(":") + text.count("-") >= 5:
+        for match in _MAC.finditer(text):
+            value = match.group().lower()
+            if mac.is_valid(value) and value not in ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"):
+                yield Finding(match.start(), match.end(), "mac_address")
+    if "::" in text or text.count(":") >= 5:
+        for match in _IPV6.finditer(text):
+            try:
+                address = ipaddress.IPv6Address(match.group())
+            except ValueError:
+                continue
+            if not (address.is_loopback or address.is_unspecified or address.is_multicast):
+                yield Finding(match.start(), match.end(), "ip_address")
+
+
+def _coordinates(text: str) -> Iterator[Finding]:
+    for match in _COORDINATES.finditer(text):
+        lat, lon = float(match.group(1)), float(match.group(3))
+        if abs(lat) <= 90 and abs(lon) <= 180 and max(abs(lat), abs(lon)) >= 1:
+            yield Finding(match.start(), match.end(), "coordinates")
+
+
+def find_identifiers(text: str, lower: str) -> Iterator[Finding]:
+    if any(c.isdigit() for c in text):
+        yield from _labelled(text)
+        yield from _addresses(text)
+        if "." in text:
+            yield from _coordinates(text)
+    if " at " in lower or "(at)" in lower or "[at]" in lower or "{at}" in lower:
+        for match in _SPELLED_EMAIL.finditer(text):
+            yield Finding(match.start(), match.end(), "email")

@@ -1,0 +1,217 @@
+"""The learned stage of the privacy detector: a logistic regression on character and word
+n-gram TF-IDF features, scored in pure Python from a JSON table that ships in the
+package (training/privacy/train.py builds it; scikit-learn is needed only there).
+
+It reads what people write, not what programs print: the prose lines of a message, in
+windows of a few sentences (the size of what it was trained on). Code lines and fenced
+code blocks are left to the deterministic stage, which knows the formats of secrets and
+identifiers in them; that is what keeps long technical content clean.
+
+Pure: `LearnedModel` is built from the table; `packaged_model()` reads the table that
+ships in the package, once. Findings name the category the model thinks most likely
+and carry its probability.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from hybridagent.routing.findings import Finding
+
+MODEL_FILE = "privacy_model.json.gz"
+WINDOW_CHARS = 400  # about the length of the training rows; longer prose is split
+_WHITESPACE = re.compile(r"\s\s+")
+_WORD = re.compile(r"(?u)\b\w+\b")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_FENCE = re.compile(r"^\s*(?:```|~~~)")
+# A line of code or markup rather than of prose: symbols, an assignment or a call, a
+# keyword at its start, deep indentation.
+_CODE_START = re.compile(
+    r"^\s*(?:def |class |import |from \S+ import|return\b|if .*:$|elif |else:|for .* in |while "
+    r"|try:|except\b|with .*:$|raise |yield |async |await |@\w|#include|public |private "
+    r"|function |const |let |var |package |\$ |>>> |\.\.\. |[{}\[\]()<>]|//|/\*|\*/|--|\|)"
+)
+_CODE_CHARS = frozenset("{}[]()<>=;:/\\|`_$#@*&^~")
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One feature block (a TfidfVectorizer): its analyzer and, per n-gram, idf and weight."""
+
+    analyzer: str  # "char_wb" or "word"
+    ngram_range: tuple[int, int]
+    features: dict[str, tuple[float, float]]
+
+    def grams(self, text: str) -> list[str]:
+        lo, hi = self.ngram_range
+        if self.analyzer == "word":
+            words = _WORD.findall(text)
+            return [
+                " ".join(words[i : i + n]) for n in range(lo, hi + 1) for i in range(len(words) - n + 1)
+            ]
+        # scikit-learn's char_wb: n-grams inside each space-padded word only.
+        grams: list[str] = []
+        for word in _WHITESPACE.sub(" ", text).split():
+            padded = f" {word} "
+            size = len(padded)
+            for n in range(lo, hi + 1):
+                if size <= n:
+                    grams.append(padded)
+                    break
+                grams.extend(padded[i : i + n] for i in range(size - n + 1))
+        return grams
+
+    def score(self, text: str) -> float:
+        """The block's contribution: weights · L2-normalised sublinear TF-IDF."""
+        features = self.features
+        counts = Counter(g for g in self.grams(text) if g in features)
+        if not counts:
+            return 0.0
+        dot = 0.0
+        norm = 0.0
+        for gram, count in counts.items():
+            idf, weight = features[gram]
+            value = (1.0 + math.log(count)) * idf
+            dot += value * weight
+            norm += value * value
+        return dot / math.sqrt(norm)
+
+
+@dataclass(frozen=True)
+class LearnedModel:
+    version: str
+    threshold: float
+    intercept: float
+    blocks: tuple[_Block, ...]
+    categories: tuple[str, ...]
+    # Word features -> one weight per category, and the per-category intercepts.
+    category_words: dict[str, list[float]]
+    category_intercepts: tuple[float, ...]
+
+    @classmethod
+    def from_table(cls, table: dict[str, Any]) -> LearnedModel:
+        blocks = tuple(
+            _Block(
+                block["analyzer"],
+                (block["ngram_range"][0], block["ngram_range"][1]),
+                {gram: (idf, weight) for gram, (idf, weight) in block["features"].items()},
+            )
+            for block in table["blocks"]
+        )
+        return cls(
+            version=table["version"],
+            threshold=table["threshold"],
+            intercept=table["intercept"],
+            blocks=blocks,
+            categories=tuple(table["categories"]),
+            category_words=table["category_words"],
+            category_intercepts=tuple(table["category_intercepts"]),
+        )
+
+    def probability(self, text: str) -> float:
+        """P(sensitive) for one window of prose."""
+        lowered = text.lower()
+        z = self.intercept + sum(block.score(lowered) for block in self.blocks)
+        return 1.0 / (1.0 + math.exp(-z)) if z > -30 else 0.0
+
+    def category(self, text: str) -> str:
+        """The most likely category of a window the model found sensitive."""
+        totals = list(self.category_intercepts)
+        for word in set(_WORD.findall(text.lower())):
+            weights = self.category_words.get(word)
+            if weights is not None:
+                totals = [t + w for t, w in zip(totals, weights, strict=True)]
+        return self.categories[max(range(len(totals)), key=totals.__getitem__)]
+
+    def findings(self, text: str, threshold: float | None = None) -> list[Finding]:
+        """One finding per prose window scored at or above the threshold."""
+        limit = self.threshold if threshold is None else threshold
+        found: list[Finding] = []
+        for start, end in prose_windows(text):
+            window = text[start:end]
+            probability = self.probability(window)
+            if probability >= limit:
+                kind = f"learned_{self.category(window)}"
+                found.append(Finding(start, end, kind, score=round(probability, 4)))
+        return found
+
+    def top_score(self, text: str) -> float:
+        """The highest window probability (0 for text with no prose): what scan shows."""
+        return max((self.probability(text[s:e]) for s, e in prose_windows(text)), default=0.0)
+
+
+def _is_code(line: str) -> bool:
+    stripped = line.strip()
+    if not stripped:
+        return False
+    if _CODE_START.match(line) or line.startswith(("    ", "\t")):
+        return True
+    symbols = sum(c in _CODE_CHARS for c in stripped)
+    return symbols / len(stripped) > 0.08 or stripped.endswith((";", "{", "}", ")", ",", ":"))
+
+
+def _prose_runs(text: str) -> Iterator[tuple[int, int]]:
+    """[start, end) of each run of consecutive prose lines outside fenced code."""
+    offset = 0
+    run_start: int | None = None
+    fenced = False
+    for line in text.splitlines(keepends=True):
+        code = fenced or _FENCE.match(line) is not None or _is_code(line)
+        if _FENCE.match(line):
+            fenced = not fenced
+        if code or not line.strip():
+            if run_start is not None:
+                yield run_start, offset
+                run_start = None
+        elif run_start is None:
+            run_start = offset
+        offset += len(line)
+    if run_start is not None:
+        yield run_start, offset
+
+
+def prose_windows(text: str) -> list[tuple[int, int]]:
+    """Windows of whole sentences, at most WINDOW_CHARS long (a longer sentence is cut),
+    over the prose of `text`. A short input that is one line is read whole, code or not:
+    a one-line question is what people type."""
+    if len(text) <= WINDOW_CHARS and "\n" not in text.strip():
+        return [(0, len(text))] if text.strip() else []
+    windows: list[tuple[int, int]] = []
+    for run_start, run_end in _prose_runs(text):
+        start = run_start
+        cut = run_start
+        for boundary in [m.end() for m in _SENTENCE_END.finditer(text, run_start, run_end)] + [
+            run_end
+        ]:
+            if boundary - start > WINDOW_CHARS and cut > start:
+                windows.append((start, cut))
+                start = cut
+            while boundary - start > WINDOW_CHARS:
+                windows.append((start, start + WINDOW_CHARS))
+                start += WINDOW_CHARS
+            cut = boundary
+        if cut > start:
+            windows.append((start, cut))
+    return [(s, e) for s, e in windows if text[s:e].strip()]
+
+
+@cache
+def packaged_model() -> LearnedModel:
+    """The model that ships in the package (hybridagent/routing/data/), read once."""
+    data = resources.files("hybridagent.routing").joinpath("data", MODEL_FILE).read_bytes()
+    table: dict[str, Any] = json.loads(gzip.decompress(data))
+    return LearnedModel.from_table(table)
+
+
+def score_all(model: LearnedModel, texts: Sequence[str]) -> list[float]:
+    """Window-max probabilities of many inputs (for evaluation and benchmarks)."""
+    return [model.top_score(text) for text in texts]
