@@ -21,7 +21,8 @@ _SECRET_NOUNS = frozenset(
     {
         "password", "passwd", "pwd", "pass", "passphrase", "passcode", "pin", "secret",
         "token", "apikey", "auth", "credential", "credentials", "cookie", "sessionid",
-        "psswd", "psswrd", "pswd", "passwrd", "pasword", "secretkey", "accesskey",
+        "psswd", "psswrd", "pswd", "passwrd", "pasword", "secretkey", "accesskey", "seed",
+        "mnemonic", "psk",
     }
 )  # fmt: skip
 # `key` names a secret only after one of these: api_key, secret-key, PRIVATE_KEY.
@@ -45,7 +46,8 @@ _FLAG = re.compile(
     r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'|;&]+)"
 )
 _GATE = re.compile(
-    r"pass|pwd|psw|pswd|secret|token|key|auth|credential|cookie|session|pin", re.IGNORECASE
+    r"pass|pwd|psw|pswd|secret|token|key|auth|credential|cookie|session|pin|seed|mnemonic|psk",
+    re.IGNORECASE,
 )
 
 _PLACEHOLDER = re.compile(
@@ -103,6 +105,8 @@ def is_secret_value(value: str, mode: str) -> bool:
     """
     if len(value) < 4 or len(set(value)) < 3 or _PLACEHOLDER.search(value):
         return False
+    if re.fullmatch(r"[A-Za-z_]+", value) and names_secret(value):
+        return False  # aws_secret_access_key=aws_secret_access_key, token="ACCESS_TOKEN"
     if mode == "literal":
         return not _METAVAR.fullmatch(value)  # `--password PASSWORD` in a usage line
     reference = _REFERENCE.fullmatch(value) is not None
@@ -119,7 +123,7 @@ def _value(match: re.Match[str]) -> tuple[int, int, str, bool]:
     raw = match.group(2)
     if raw[:1] in "\"'" and raw[-1:] == raw[:1] and len(raw) >= 2:
         return start + 1, end - 1, raw[1:-1], True
-    stripped = raw.rstrip(".!?:)")
+    stripped = raw.rstrip(".!?:)").lstrip("=")
     return start, start + len(stripped), stripped, False
 
 
@@ -155,3 +159,51 @@ def find_secret_assignments(text: str) -> Iterator[Finding]:
                 mode = "code"
             if is_secret_value(value, mode):
                 yield Finding(start, end, "secret_assignment")
+
+
+# Keys of a record about a person, with the finding type their value is: a customer
+# record, a patient row or a user profile pasted in code or config.
+_PERSONAL_KEYS: dict[str, str] = {
+    "full_name": "person_name", "first_name": "person_name", "last_name": "person_name",
+    "surname": "person_name", "patient": "health", "patient_name": "health",
+    "diagnosis": "health", "medication": "health", "icd10": "health", "condition": "health",
+    "date_of_birth": "date_of_birth", "dob": "date_of_birth", "birthday": "date_of_birth",
+    "birth_date": "date_of_birth", "home_address": "home_address", "ship_to": "home_address",
+    "street": "home_address", "address": "home_address", "username": "customer_id",
+    "handle": "customer_id", "gender": "personal_profile", "religion": "personal_profile",
+    "ethnicity": "personal_profile", "political": "personal_profile", "salary": "salary",
+    "income": "salary", "ssn": "us_ssn", "passport": "passport_number", "iban": "iban",
+    "account_number": "account_number", "voter_id": "national_id", "national_id": "national_id",
+}  # fmt: skip
+_PERSONAL_GATE = re.compile("|".join(sorted(_PERSONAL_KEYS, key=len, reverse=True)), re.IGNORECASE)
+_RECORD_FIELD = re.compile(
+    r"[\"']?\b([A-Za-z_]{2,30})\b[\"']?\s*(?:=|:)\s*(?:date\()?(\"[^\"\n]{2,80}\"|'[^'\n]{2,80}'"
+    r"|\d{4}, ?\d{1,2}, ?\d{1,2})"
+)
+_FAKE_PERSON = re.compile(
+    r"\b(?:john|jane|joe) (?:doe|smith|bloggs)\b|example|sample|test|dummy|foo|bar|lorem"
+    r"|placeholder|%s|\{|<|\$",
+    re.IGNORECASE,
+)
+
+
+def find_personal_fields(text: str) -> Iterator[Finding]:
+    """Fields of a record about a person: `full_name="Helena Brandt"`, `"diagnosis":
+    "Type 1 diabetes"`, `date_of_birth = date(1992, 8, 17)`. The value must be a
+    literal that is no placeholder; a name needs two capitalised words."""
+    if not _PERSONAL_GATE.search(text):
+        return
+    for match in _RECORD_FIELD.finditer(text):
+        kind = _PERSONAL_KEYS.get(match.group(1).lower())
+        if kind is None:
+            continue
+        raw = match.group(2)
+        value = raw[1:-1] if raw[:1] in "\"'" else raw
+        if _FAKE_PERSON.search(value) or not re.search(r"[^\W_]{2}", value):
+            continue
+        if kind == "person_name" and not re.fullmatch(r"[A-Z][\w'-]+(?: [A-Z][\w'-]+)+", value):
+            continue
+        if kind == "home_address" and not (re.search(r"\d", value) and " " in value):
+            continue
+        start = match.start(2) + (1 if raw[:1] in "\"'" else 0)
+        yield Finding(start, start + len(value), kind)

@@ -27,6 +27,8 @@ CUSTOM = "custom"
 
 _BY_TYPE: dict[str, str] = {
     "email": "contact",
+    "person_name": "contact",
+    "personal_profile": "account_profile",
     "phone_number": "contact",
     "us_ssn": "identification",
     "passport_number": "identification",

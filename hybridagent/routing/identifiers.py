@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterator
 
 import re2
-from stdnum import mac
 
 from hybridagent.routing.findings import Finding
 
@@ -24,7 +23,9 @@ _LABELS: tuple[tuple[str, str], ...] = (
     (r"driver'?s?\s+licen[cs]e|licen[cs]e|\bDL\b|permit", "licence_number"),
     (r"passport|visa", "passport_number"),
     (r"badge|employee|staff|personnel|payroll|student|matriculation", "employee_id"),
-    (r"national\s+id|id\s+card|identity\s+card|citizen|\bNIN\b|\bNI\b|\bSIN\b|aadhaar|\bPAN\b",
+    (r"national\s+id|id\s+card|identity\s+card|citizen|\bNIN\b|\bNI\b|\bSIN\b|aadhaar|\bPAN\b"
+     r"|\bNIR\b|INSEE|\bBSN\b|PESEL|\bCPF\b|\bDNI\b|\bNIE\b|\bNIF\b|codice\s+fiscale"
+     r"|personnummer|steuer-?id|\bAHV\b|voter|\bEPIC\b|national\s+insurance",
      "national_id"),
     (r"social\s+security|\bSSN\b|\bTIN\b|\bEIN\b|\bITIN\b|tax|\bVAT\b|\bUTR\b", "tax_id"),
     (r"account|acct|a/c|routing|sort\s+code|\bBSB\b|\bABA\b|swift|mortgage|loan|policy"
@@ -35,8 +36,8 @@ _LABELS: tuple[tuple[str, str], ...] = (
      "booking_reference"),
     (r"serial|\bS/?N\b|\bIMEI\b|\bVIN\b|chassis|licen[cs]e\s+plate|plate|registration"
      r"|device\s+id|asset\s+tag", "device_id"),
-    (r"loyalty|frequent\s+flyer|membership|customer|client|user\s*id|account\s+id|profile"
-     r"|subscriber", "customer_id"),
+    (r"loyalty|frequent\s+flyer|membership|customer|user\s*id|account\s+id|subscriber",
+     "customer_id"),
 )  # fmt: skip
 # RE2: one linear pass over the whole input for the label words.
 _LABEL = re2.compile("(?i)" + "|".join(f"(?P<g{i}>{words})" for i, (words, _) in enumerate(_LABELS)))
@@ -52,6 +53,8 @@ _SHOWS_A_FORMAT = re.compile(
     r"|pattern|regex|template|mock|how|what|where|whether|which|valid)\b",
     re.IGNORECASE,
 )
+# A UK National Insurance number: two letters, three pairs of digits, a letter.
+_NINO = re.compile(r"\b[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
 _MAC = re.compile(r"(?<![\w:.-])(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}(?![\w:.-])")
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|[0-9A-Fa-f]{1,4})(?:[0-9A-Fa-f:]*)")
 _COORDINATES = re.compile(
@@ -74,7 +77,7 @@ def _labelled(text: str) -> Iterator[Finding]:
         token = value.group(1).strip()
         digits = sum(c.isdigit() for c in token)
         alnum = sum(c.isalnum() for c in token)
-        if digits < 3 or alnum < 4 or (token.isdigit() and len(token) == 4 and token[:2] in ("19", "20")):
+        if digits < 4 or alnum < 5 or (token.isdigit() and len(token) == 4 and token[:2] in ("19", "20")):
             continue  # a year, a version, a short count
         sentence_start = max(text.rfind(c, 0, label.start()) for c in ".?!\n") + 1
         if _SHOWS_A_FORMAT.search(text, sentence_start, value.end()):
@@ -88,7 +91,7 @@ def _addresses(text: str) -> Iterator[Finding]:
     if text.count(":") + text.count("-") >= 5:
         for match in _MAC.finditer(text):
             value = match.group().lower()
-            if mac.is_valid(value) and value not in ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"):
+            if value.replace("-", ":") not in ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"):
                 yield Finding(match.start(), match.end(), "mac_address")
     if "::" in text or text.count(":") >= 5:
         for match in _IPV6.finditer(text):
@@ -100,9 +103,21 @@ def _addresses(text: str) -> Iterator[Finding]:
                 yield Finding(match.start(), match.end(), "ip_address")
 
 
+_PLACE_WORDS = re.compile(
+    r"\b(?:lat\w*|lon\w*|lng|gps|coord\w*|location|located|position|home|house|flat|live"
+    r"|address|pin|map|geo\w*|where|at)\b",
+    re.IGNORECASE,
+)
+
+
 def _coordinates(text: str) -> Iterator[Finding]:
+    """A latitude and longitude, with a hemisphere or a word about places before it
+    (a pair of floats in code is not a location)."""
     for match in _COORDINATES.finditer(text):
         lat, lon = float(match.group(1)), float(match.group(3))
+        marked = match.group(2) or match.group(4) or "°" in match.group()
+        if not (marked or _PLACE_WORDS.search(text, max(0, match.start() - 40), match.start())):
+            continue
         if abs(lat) <= 90 and abs(lon) <= 180 and max(abs(lat), abs(lon)) >= 1:
             yield Finding(match.start(), match.end(), "coordinates")
 
@@ -110,6 +125,8 @@ def _coordinates(text: str) -> Iterator[Finding]:
 def find_identifiers(text: str, lower: str) -> Iterator[Finding]:
     if any(c.isdigit() for c in text):
         yield from _labelled(text)
+        for match in _NINO.finditer(text):
+            yield Finding(match.start(), match.end(), "national_id")
         yield from _addresses(text)
         if "." in text:
             yield from _coordinates(text)

@@ -29,18 +29,23 @@ from hybridagent.routing.findings import Finding
 
 MODEL_FILE = "privacy_model.json.gz"
 WINDOW_CHARS = 400  # about the length of the training rows; longer prose is split
+# Long content is read as many windows, and each is a chance of a false alarm: a window
+# of an input with more than one needs this much more probability to count.
+MANY_WINDOWS_MARGIN = 0.1
 _WHITESPACE = re.compile(r"\s\s+")
 _WORD = re.compile(r"(?u)\b\w+\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
-# A line of code or markup rather than of prose: symbols, an assignment or a call, a
-# keyword at its start, deep indentation.
+# Comment and quote markers, bullets and indentation before the words of a line.
+_LEAD = re.compile(r"^\s*(?:#+|//+|/\*+|\*+|--|;+|>+|\"\"\"|\'\'\'|[-*+•]\s|\d+[.)]\s)?\s*")
+# A line of code rather than prose: a keyword at its start, or code-shaped tokens.
 _CODE_START = re.compile(
-    r"^\s*(?:def |class |import |from \S+ import|return\b|if .*:$|elif |else:|for .* in |while "
-    r"|try:|except\b|with .*:$|raise |yield |async |await |@\w|#include|public |private "
-    r"|function |const |let |var |package |\$ |>>> |\.\.\. |[{}\[\]()<>]|//|/\*|\*/|--|\|)"
+    r"(?:def|class|import|from|return|if|elif|else|for|while|try|except|with|raise|yield|async"
+    r"|await|lambda|public|private|function|const|let|var|package|#include)\b"
 )
-_CODE_CHARS = frozenset("{}[]()<>=;:/\\|`_$#@*&^~")
+_CODE_TOKEN = re.compile(r"\w\(|\)\s*[:{]|[=!<>]=|->|=>|::|\w\[|\]\s*=|\w\s*=\s*\S|^\s*[@$]|[{};]\s*$")
+_WORDS = re.compile(r"[^\W\d_]{2,}")
+_CODE_CHARS = frozenset("{}[]()<>=;/\\|`_$#@*&^~")
 
 
 @dataclass(frozen=True)
@@ -135,8 +140,11 @@ class LearnedModel:
     def findings(self, text: str, threshold: float | None = None) -> list[Finding]:
         """One finding per prose window scored at or above the threshold."""
         limit = self.threshold if threshold is None else threshold
+        windows = prose_windows(text)
+        if len(windows) > 1:
+            limit = min(0.99, limit + MANY_WINDOWS_MARGIN)
         found: list[Finding] = []
-        for start, end in prose_windows(text):
+        for start, end in windows:
             window = text[start:end]
             probability = self.probability(window)
             if probability >= limit:
@@ -149,29 +157,45 @@ class LearnedModel:
         return max((self.probability(text[s:e]) for s, e in prose_windows(text)), default=0.0)
 
 
-def _is_code(line: str) -> bool:
-    stripped = line.strip()
-    if not stripped:
+def _is_prose(line: str) -> bool:
+    """Words a person wrote: a sentence, a comment, a docstring line, a list item.
+    Code, markup, data and log lines are not (the deterministic stage reads those)."""
+    body = line[_LEAD.match(line).end() :].strip()  # type: ignore[union-attr]
+    if len(_WORDS.findall(body)) < 3 or _CODE_START.match(body):
         return False
-    if _CODE_START.match(line) or line.startswith(("    ", "\t")):
-        return True
-    symbols = sum(c in _CODE_CHARS for c in stripped)
-    return symbols / len(stripped) > 0.08 or stripped.endswith((";", "{", "}", ")", ",", ":"))
+    if len(_CODE_TOKEN.findall(body)) > 1:
+        return False
+    symbols = sum(c in _CODE_CHARS for c in body)
+    return symbols / len(body) <= 0.06
+
+
+# Words inside a line of code: a string literal or a trailing comment.
+_EMBEDDED = re.compile(r"\"([^\"\n]{12,})\"|'([^'\n]{12,})'|#\s*([^\n]{12,})$")
+
+
+def _embedded_prose(line: str, offset: int) -> Iterator[tuple[int, int]]:
+    for match in _EMBEDDED.finditer(line):
+        group = next(g for g in (1, 2, 3) if match.group(g) is not None)
+        if len(_WORDS.findall(match.group(group))) >= 3:
+            yield offset + match.start(group), offset + match.end(group)
 
 
 def _prose_runs(text: str) -> Iterator[tuple[int, int]]:
-    """[start, end) of each run of consecutive prose lines outside fenced code."""
+    """[start, end) of each run of consecutive prose lines outside fenced code (a
+    comment or docstring inside code is prose)."""
     offset = 0
     run_start: int | None = None
     fenced = False
     for line in text.splitlines(keepends=True):
-        code = fenced or _FENCE.match(line) is not None or _is_code(line)
-        if _FENCE.match(line):
+        fence = _FENCE.match(line) is not None
+        if fence:
             fenced = not fenced
-        if code or not line.strip():
+        if fence or fenced or not _is_prose(line):
             if run_start is not None:
                 yield run_start, offset
                 run_start = None
+            if not fence:
+                yield from _embedded_prose(line.rstrip("\n"), offset)
         elif run_start is None:
             run_start = offset
         offset += len(line)

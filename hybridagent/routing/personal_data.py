@@ -23,7 +23,7 @@ _DIGIT_RUN = re.compile(r"\d[\d \-().+/]{5,}\d")
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@([A-Za-z0-9\-]+\.)+[A-Za-z]{2,}\b")
 _EXAMPLE_DOMAINS = re.compile(r"@(?:[\w.-]+\.)?(?:example\.(?:com|org|net)|test|invalid)$")
 _PHONE_CANDIDATE = re.compile(r"(?<![\w.])\+?\(?\d[\d\s().\-]{6,18}\d(?![\w.])")
-_CARD = re.compile(r"(?<![\d-])(?:\d[ \-]?){12,18}\d(?![\d-])")
+_CARD = re.compile(r"(?<![\d.-])(?:\d[ \-]?){12,18}\d(?![\d-]|\.\d)")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 _SSN = re.compile(r"(?<![\d-])\d{3}([- ])\d{2}\1\d{4}(?![\d-])")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
@@ -96,7 +96,8 @@ def _numbers(text: str) -> Iterator[Finding]:
         if 13 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn.is_valid(digits):
             yield Finding(match.start(), match.end(), "payment_card")
     for match in search_windows(_IBAN, text, near_digits):
-        if iban.is_valid(match.group()):
+        # The IBAN checksum only: a bank's own check digits inside it vary by country.
+        if iban.is_valid(match.group(), check_country=False):
             yield Finding(match.start(), match.end(), "iban")
     for match in search_windows(_SSN, text, near_digits):
         if ssn.is_valid(match.group().replace(" ", "-")):
@@ -123,6 +124,16 @@ def _is_identifying_ip(value: str) -> bool:
     return not (address.is_loopback or address.is_unspecified or address.is_multicast)
 
 
+_PHONE_WORD = re.compile(
+    r"\b(?:phone|mobile|cell|landline|tel|telephone|call|ring|text|whatsapp|signal|handy"
+    r"|portable|móvil|movil|celular|telefon\w*|número|numero|number|no)\b",
+    re.IGNORECASE,
+)
+# Regions tried for a number in national format that a phone word introduces.
+_NATIONAL_REGIONS = ("GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR", "CA", "JP", "MX", "PL")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _phones(candidate: re.Match[str]) -> Iterator[Finding]:
     """phonenumbers is thorough but slow: it only sees candidates with enough digits.
 
@@ -130,7 +141,22 @@ def _phones(candidate: re.Match[str]) -> Iterator[Finding]:
     Ofcom reserves for fiction, but users type such numbers); without one, a valid one.
     """
     chunk = candidate.group()
+    if _ISO_DATE.search(chunk):
+        return
     digits = sum(map(str.isdigit, chunk))
+    text = candidate.string
+    if (
+        not chunk.startswith("+")
+        and 9 <= digits <= 12
+        and _PHONE_WORD.search(text, max(0, candidate.start() - 30), candidate.start())
+    ):
+        for region in _NATIONAL_REGIONS:
+            for match in phonenumbers.PhoneNumberMatcher(
+                chunk, region, leniency=phonenumbers.Leniency.VALID
+            ):
+                start = candidate.start() + match.start
+                yield Finding(start, start + len(match.raw_string), "phone_number")
+                return
     # With no +country code the default region is the US: 10 digits, or 11 with a 1.
     if digits < 8 or (not chunk.startswith("+") and digits not in (10, 11)):
         return

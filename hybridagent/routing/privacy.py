@@ -15,11 +15,11 @@ Pure given the model table: `scan` with `learned=None` never touches the disk.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from hybridagent.routing.assignments import find_secret_assignments
+from hybridagent.routing.assignments import find_personal_fields, find_secret_assignments
 from hybridagent.routing.categories import CATEGORIES, CUSTOM, category_of
 from hybridagent.routing.findings import Finding
 from hybridagent.routing.identifiers import find_identifiers
@@ -72,14 +72,20 @@ def _formats(text: str) -> Iterator[Finding]:
     lower = text.lower()
     yield from find_secrets(text, lower)
     yield from find_secret_assignments(text)
+    yield from find_personal_fields(text)
     yield from find_personal_data(text, lower)
     yield from find_identifiers(text, lower)
 
 
-def _repaired(views: Iterable[View]) -> Iterator[Finding]:
+def _secrets(text: str) -> Iterator[Finding]:
+    yield from find_secrets(text)
+    yield from find_secret_assignments(text)
+
+
+def _repaired(views: Iterable[View], detect: Callable[[str], Iterable[Finding]]) -> Iterator[Finding]:
     """Findings in the views that need the repair to be seen, at their input spans."""
     for view in views:
-        for finding in _formats(view.text):
+        for finding in detect(view.text):
             start, end = view.span_in_input(finding.start, finding.end)
             if view.covers_repair(start, end):
                 yield Finding(start, end, finding.type)
@@ -89,10 +95,9 @@ def rule_findings(text: str, terms: Sequence[str] = (), patterns: Sequence[str] 
     """The deterministic stage."""
     found = set(_formats(text))
     found.update(_custom(text, text.lower(), terms, patterns))
-    views: list[View] = list(spaced_out(text))
-    if "\n" in text:
-        views += line_broken(text)
-    wholes = set(_repaired(views))
+    wholes = set(_repaired(spaced_out(text), _formats))
+    if "\n" in text:  # only secrets are long tokens that get wrapped
+        wholes.update(_repaired(line_broken(text), _secrets))
     # A repaired finding replaces the fragments it contains.
     return wholes | {
         f for f in found if not any(w.start <= f.start and f.end <= w.end for w in wholes)

@@ -26,9 +26,12 @@ _PLACEHOLDER = re.compile(r"\.\.\.|…|x{4,}|X{4,}|\*{3,}|<[^>]*>|\byour[_-]", r
 # Words that, as a password stated in prose, mean there is none: "the password is redacted".
 _NO_PASSWORD = re.compile(
     r"example|dummy|placeholder|changeme|redacted|hidden|masked|required|optional|incorrect"
-    r"|wrong|correct|invalid|expired|too|the|not|set|empty|blank|same|different|stored",
+    r"|wrong|correct|invalid|expired|too|the|not|set|empty|blank|same|different|stored"
+    r"|none|null|nil|true|false|undefined|missing|given|provided|used",
     re.IGNORECASE,
 )
+# A code reference, not a password: os.path.dirname(…), self.password, get_secret()
+_CODE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+|[A-Za-z_][\w.]*[(\[]")
 # Secrets that sit in a long token: searched only near one.
 _EXTRA_TOKEN_SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("anthropic_api_key", re.compile(r"\bsk-ant-[A-Za-z0-9_\-]{20,}")),
@@ -37,12 +40,21 @@ _EXTRA_TOKEN_SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("aws_secret_key", re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")),
 )
 _CONNECTION_STRING = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s:/@]+:([^\s@/]+)@", re.IGNORECASE)
-# With the spellings users type: psswrd, pasword, p@ssw0rd, pw.
+# With the spellings users type: psswrd, pasword, p@ssw0rd, pw; and the other names of a
+# secret stated in prose (a signing secret, a pre-shared key, recovery codes).
 _PASSWORD = re.compile(
     r"\b(?:pass(?:word|phrase|wd|code|wrd)|pas+w[o0]r?d|p[@4]s+w[o0]rd|ps+wr?d|pswd|pwd|pw|pword"
-    r"|pin(?: code)?|pin number)\b[^.\n]{0,40}?"
-    r"(?:\bis\b|=|:)\s*[\"']?([^\s\"',;]{4,})",
+    r"|pin(?: code)?|pin number|secret|pre-shared key|psk|(?:recovery|backup) (?:codes?|pin|key)"
+    r"|seed phrase|mnemonic)s?\b[^.\n]{0,40}?"
+    r"(?:\bis\b|\bare\b|=|:|\bfrom\b|\bto\b|\bwas\b|(?<=[a-z]) (?=\S*\d))\s*"
+    r"(?:\"([^\"\n]{4,60})\"|[\"']?([^\s\"',;]{4,}))",
     re.IGNORECASE,
+)
+# "login: admin / S3cret!", auth=("user", "pass"), bind_s("cn=…", "pass")
+_LOGIN = re.compile(r"(?i:\blog ?in\b|\bcreds?\b|\bcredentials\b)[^\n.]{0,30}?\b[\w.@-]+ ?/ ?(\S{6,})")
+_CREDENTIAL_CALL = re.compile(
+    r"(?i:auth|login|bind\w*|connect|credentials?)\s*[=(]\s*\(?\s*[\"'][^\"'\n]+[\"']\s*,\s*"
+    r"[\"']([^\"'\n]{6,})[\"']"
 )
 # RE2: a linear-time pass over the whole input, where Python's re restarts at every
 # character of every shorter word.
@@ -86,6 +98,8 @@ def _detectors() -> tuple[tuple[Detector, ...], tuple[Detector, ...]]:
     whole = [d for d in theirs if d[0] in _WHOLE_TEXT_TYPES] + [
         ("connection_string_password", _CONNECTION_STRING, 1),
         ("password", _PASSWORD, 1),
+        ("password", _LOGIN, 1),
+        ("password", _CREDENTIAL_CALL, 1),
     ]
     return tuple(token), tuple(whole)
 
@@ -106,18 +120,40 @@ def char_classes(value: str) -> int:
     )
 
 
+_PIECES = re.compile(r"[/_\-.+=]")
+_WORDLIKE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+|\d{1,4}|[a-z]+\d")
+
+
+def words_and_paths(value: str) -> bool:
+    """A path or a name made of words (`io/badge/Most_Advanced-HTTP`, `com/boto/boto3/
+    blob/develop/CONTRIBUTING`), not random characters: long, but not a secret."""
+    pieces = [p for p in _PIECES.split(value) if p]
+    wordlike = sum(len(p) for p in pieces if _WORDLIKE.fullmatch(p))
+    return len(pieces) >= 3 and wordlike >= 0.8 * sum(len(p) for p in pieces)
+
+
 def _accept(kind: str, text: str, match: re.Match[str], group: int) -> Finding | None:
+    if group and match.group(group) is None:
+        group += 1  # the unquoted alternative of a quoted value
     start, end = match.span(group)
     if kind == "password":  # "…is Lemon!Tree42." — the full stop is not part of it
         end -= len(text[start:end]) - len(text[start:end].rstrip(".!?:)"))
     value = text[start:end]
     if _PLACEHOLDER.search(value) or len(set(value)) < 4:
         return None
-    if kind == "password" and _NO_PASSWORD.fullmatch(value):
+    if kind == "password" and (
+        _NO_PASSWORD.fullmatch(value)
+        or _CODE.match(value)
+        or "{" in value
+        or "}" in value
+        or value.startswith(("/", "http"))
+    ):
         return None
     if kind in ("password", "aws_secret_key") and char_classes(value) < 2:
         return None
-    if kind == "aws_secret_key" and (entropy(value) < 4.0 or char_classes(value) < 3):
+    if kind == "aws_secret_key" and (
+        entropy(value) < 4.0 or char_classes(value) < 3 or words_and_paths(value)
+    ):
         return None
     if kind == "private_key":  # the finding covers the whole PEM block
         footer = _PEM_FOOTER.search(text, end)
@@ -127,7 +163,12 @@ def _accept(kind: str, text: str, match: re.Match[str], group: int) -> Finding |
 
 def _whole_text_gate(kind: str, text: str, lower: str) -> bool:
     if kind == "password":
-        return any(word in lower for word in ("pas", "pw", "pin", "pss", "psw", "p@s", "p4s", "pword"))
+        return any(
+            word in lower
+            for word in ("pas", "pw", "pin", "pss", "psw", "p@s", "p4s", "secret", "psk",
+                         "pre-shared", "recovery", "backup", "seed", "mnemonic", "log", "cred",
+                         "auth", "bind", "connect")
+        )  # fmt: skip
     if kind == "private_key":
         return "PRIVATE KEY" in text
     return "://" in text  # connection strings and basic auth
@@ -148,5 +189,10 @@ def find_secrets(text: str, lower: str | None = None) -> Iterator[Finding]:
                     yield finding
     for match in search_windows(_TOKEN, text, near_tokens):
         value = match.group()
-        if char_classes(value) >= 3 and entropy(value) >= 4.5 and not _PLACEHOLDER.search(value):
+        if (
+            char_classes(value) >= 3
+            and entropy(value) >= 4.5
+            and not _PLACEHOLDER.search(value)
+            and not words_and_paths(value)
+        ):
             yield Finding(match.start(), match.end(), "high_entropy_token")

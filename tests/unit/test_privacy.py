@@ -129,9 +129,15 @@ def test_privacy_scan_cli() -> None:
         timeout=60,
     )
     out = [json.loads(line) for line in done.stdout.splitlines()]
-    assert out == [
-        {"sensitive": True, "findings": [{"type": "email", "start": 9, "end": 25}]},
-        {"sensitive": False, "findings": []},
+    email, clean = out[0], out[1]
+    assert email["sensitive"] and email["categories"] == ["contact"]
+    assert email["findings"] == [
+        {"type": "email", "category": "contact", "stage": "rules", "start": 9, "end": 25}
+    ]
+    assert not clean["sensitive"] and clean["findings"] == []
+    # The learned stage's view of each line is shown, with the model that gave it.
+    assert 0.0 <= clean["learned_score"] < 0.6 and clean["learned_model"].startswith("lr-")
+    assert out[2:] == [
         {"error": "line 3 is not valid JSON."},
         {"error": 'line 4 needs a "text" string.'},
     ]

@@ -1,0 +1,198 @@
+"""Builds hybridagent/routing/data/privacy_model.json.gz, the learned privacy stage.
+
+    .venv/bin/python -m training.privacy.train            # writes the model file
+    .venv/bin/python -m training.privacy.train --report   # also prints held-out figures
+
+Training rows: the synthetic corpus (training/privacy/corpus.py) plus, as negatives,
+prose windows of the Python standard library's docstrings and comments (developer
+prose the detector must leave alone). Nothing from tests/data/ is read: those are the
+evaluation sets. Seeded throughout, so the same corpus, Python and scikit-learn give the
+same file. scikit-learn is a dev dependency; the package scores the table in pure Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import random
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.sparse import hstack
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from hybridagent.routing.categories import CATEGORIES
+from hybridagent.routing.learned import MODEL_FILE, LearnedModel, prose_windows
+from training.privacy.corpus import generate
+
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / "hybridagent" / "routing" / "data" / MODEL_FILE
+SEED = 20261202
+TARGET_FPR = 0.03  # reported: the threshold at which this share of held-out rows is flagged
+# The model's threshold, chosen on the development evaluation sets
+# (tests/data/privacy_eval/short.jsonl and long.jsonl: 0.6 meets the targets there with
+# the fewest false positives); the held-out sets (short_b.jsonl, long_b.jsonl) were not
+# looked at before it was fixed. The synthetic rows are too easy to set it on: 3% of
+# their negatives are flagged at a far lower threshold.
+THRESHOLD = 0.6
+STDLIB_WINDOWS = 3000
+CHAR = {"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 3, "max_features": 60000}
+WORD = {"analyzer": "word", "ngram_range": (1, 2), "min_df": 2, "max_features": 30000}
+TOKEN = r"(?u)\b\w+\b"
+
+
+def stdlib_windows(rng: random.Random, count: int) -> list[str]:
+    """Prose windows (docstrings, comments) of the standard library: developer prose."""
+    lib = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(p for p in lib.rglob("*.py") if "test" not in p.parts and "idlelib" not in p.parts)
+    rng.shuffle(files)
+    windows: list[str] = []
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for start, end in prose_windows(text):
+            window = text[start:end].strip()
+            if len(window) >= 30:
+                windows.append(window)
+        if len(windows) >= count * 3:
+            break
+    rng.shuffle(windows)
+    return windows[:count]
+
+
+def vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
+    return (
+        TfidfVectorizer(sublinear_tf=True, lowercase=True, dtype=np.float64, **CHAR),
+        TfidfVectorizer(sublinear_tf=True, lowercase=True, token_pattern=TOKEN, dtype=np.float64,
+                        **WORD),
+    )  # fmt: skip
+
+
+def fit(texts: list[str], labels: list[int]) -> tuple[Any, Any, LogisticRegression]:
+    char, word = vectorizers()
+    features = hstack([char.fit_transform(texts), word.fit_transform(texts)]).tocsr()
+    model = LogisticRegression(C=4.0, max_iter=3000, class_weight="balanced", random_state=SEED)
+    model.fit(features, labels)
+    return char, word, model
+
+
+def block(vectorizer: TfidfVectorizer, weights: np.ndarray, config: dict[str, Any]) -> dict[str, Any]:
+    vocabulary: dict[str, int] = vectorizer.vocabulary_
+    idf = vectorizer.idf_
+    return {
+        "analyzer": config["analyzer"],
+        "ngram_range": list(config["ngram_range"]),
+        "features": {
+            gram: [round(float(idf[i]), 5), round(float(weights[i]), 6)]
+            for gram, i in sorted(vocabulary.items())
+        },
+    }
+
+
+def category_table(texts: list[str], categories: list[str]) -> dict[str, Any]:
+    """A multinomial model on word presence, for naming the category of a positive."""
+    counts = CountVectorizer(binary=True, token_pattern=TOKEN, min_df=2, lowercase=True)
+    features = counts.fit_transform(texts)
+    model = LogisticRegression(C=2.0, max_iter=3000, random_state=SEED)
+    model.fit(features, categories)
+    classes = [str(c) for c in model.classes_]
+    order = [classes.index(c) for c in CATEGORIES]
+    vocabulary: dict[str, int] = counts.vocabulary_
+    return {
+        "categories": list(CATEGORIES),
+        "category_words": {
+            word: [round(float(model.coef_[k, i]), 5) for k in order]
+            for word, i in sorted(vocabulary.items())
+        },
+        "category_intercepts": [round(float(model.intercept_[k]), 5) for k in order],
+    }
+
+
+def rows() -> tuple[list[str], list[int], list[str], list[str]]:
+    """Texts, labels, categories and kinds of every training row."""
+    rng = random.Random(SEED)
+    corpus = generate(SEED)
+    texts = [row.text for row in corpus]
+    labels = [int(row.sensitive) for row in corpus]
+    categories = [row.category for row in corpus]
+    kinds = [row.kind for row in corpus]
+    for window in stdlib_windows(rng, STDLIB_WINDOWS):
+        texts.append(window)
+        labels.append(0)
+        categories.append("none")
+        kinds.append("stdlib")
+    return texts, labels, categories, kinds
+
+
+def threshold_for(scores: np.ndarray, labels: np.ndarray) -> float:
+    negatives = np.sort(scores[labels == 0])
+    return float(negatives[int(len(negatives) * (1 - TARGET_FPR))])
+
+
+def report(texts: list[str], labels: list[int], kinds: list[str]) -> float:
+    """Held-out figures on a fifth of the training rows, and the threshold they give."""
+    rng = random.Random(SEED)
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    cut = len(order) // 5
+    test, train = order[:cut], order[cut:]
+    char, word, model = fit([texts[i] for i in train], [labels[i] for i in train])
+    held = [texts[i] for i in test]
+    truth = np.array([labels[i] for i in test])
+    features = hstack([char.transform(held), word.transform(held)]).tocsr()
+    scores = model.predict_proba(features)[:, 1]
+    easy = threshold_for(scores, truth)
+    threshold = THRESHOLD
+    flagged = scores >= threshold
+    print(f"held-out fifth of the training rows: {len(test)} rows, AUC {roc_auc_score(truth, scores):.3f}")
+    print(f"threshold {threshold:.3f}; threshold at {TARGET_FPR:.0%} FPR on these rows {easy:.3f}")
+    for kind in sorted(set(kinds)):
+        picked = [j for j, i in enumerate(test) if kinds[i] == kind]
+        if picked:
+            rate = float(np.mean(flagged[picked]))
+            label = "recall" if truth[picked[0]] else "flagged"
+            print(f"  {kind:14} {len(picked):5} rows  {label} {rate:.3f}")
+    return threshold
+
+
+def build(threshold: float) -> dict[str, Any]:
+    texts, labels, categories, _ = rows()
+    char, word, model = fit(texts, labels)
+    weights = model.coef_[0]
+    n_char = len(char.vocabulary_)
+    positives = [(t, c) for t, c, y in zip(texts, categories, labels, strict=True) if y]
+    table: dict[str, Any] = {
+        "threshold": round(threshold, 4),
+        "intercept": round(float(model.intercept_[0]), 6),
+        "blocks": [block(char, weights[:n_char], CHAR), block(word, weights[n_char:], WORD)],
+        **category_table([t for t, _ in positives], [c for _, c in positives]),
+    }
+    digest = hashlib.sha256(json.dumps(table, sort_keys=True).encode()).hexdigest()[:10]
+    table["version"] = f"lr-{digest}"
+    table["trained_on"] = {"rows": len(texts), "positives": sum(labels)}
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUTPUT)
+    parser.parse_args()
+    texts, labels, _, kinds = rows()
+    threshold = report(texts, labels, kinds)
+    table = build(threshold)
+    args = parser.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    payload = json.dumps(table, sort_keys=True, separators=(",", ":")).encode()
+    args.out.write_bytes(gzip.compress(payload, mtime=0))
+    model = LearnedModel.from_table(table)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB), version {model.version}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
