@@ -28,8 +28,8 @@ test: install postgresql lint
 	$(BIN)/pytest -q
 
 lint: install
-	$(BIN)/ruff check hybridagent tests bench
-	$(BIN)/ruff format --check hybridagent tests bench
+	$(BIN)/ruff check hybridagent tests bench training
+	$(BIN)/ruff format --check hybridagent tests bench training
 	$(BIN)/mypy
 
 dev: install

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     # Model choice: `auto` = Ollama's OLLAMA_MODEL when Ollama answers, else the embedded model.
     default_model: str = Field("auto", validation_alias=_env("HYBRIDAGENT_DEFAULT_MODEL"))
 
+    # A learned privacy model of one's own (training/privacy/train.py --out FILE); unset:
+    # the one in the package.
+    privacy_model: Path | None = Field(None, validation_alias=_env("HYBRIDAGENT_PRIVACY_MODEL"))
+
     # The cloud model `routing` may choose for hard, non-sensitive calls (issue 3).
     cloud_model: str | None = Field(None, validation_alias=_env("HYBRIDAGENT_CLOUD_MODEL"))
 

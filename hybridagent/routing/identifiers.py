@@ -40,7 +40,9 @@ _LABELS: tuple[tuple[str, str], ...] = (
      "customer_id"),
 )  # fmt: skip
 # RE2: one linear pass over the whole input for the label words.
-_LABEL = re2.compile("(?i)" + "|".join(f"(?P<g{i}>{words})" for i, (words, _) in enumerate(_LABELS)))
+_LABEL = re2.compile(
+    "(?i)" + "|".join(f"(?P<g{i}>{words})" for i, (words, _) in enumerate(_LABELS))
+)
 _LABEL_TYPES = {f"g{i}": kind for i, (_, kind) in enumerate(_LABELS)}
 # After the label: "number is", "no.", "#", ":", then the value on the same line.
 _VALUE = re.compile(
@@ -77,7 +79,11 @@ def _labelled(text: str) -> Iterator[Finding]:
         token = value.group(1).strip()
         digits = sum(c.isdigit() for c in token)
         alnum = sum(c.isalnum() for c in token)
-        if digits < 4 or alnum < 5 or (token.isdigit() and len(token) == 4 and token[:2] in ("19", "20")):
+        if (
+            digits < 4
+            or alnum < 5
+            or (token.isdigit() and len(token) == 4 and token[:2] in ("19", "20"))
+        ):
             continue  # a year, a version, a short count
         sentence_start = max(text.rfind(c, 0, label.start()) for c in ".?!\n") + 1
         if _SHOWS_A_FORMAT.search(text, sentence_start, value.end()):

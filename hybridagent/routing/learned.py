@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from hybridagent.routing.findings import Finding
@@ -43,7 +44,9 @@ _CODE_START = re.compile(
     r"(?:def|class|import|from|return|if|elif|else|for|while|try|except|with|raise|yield|async"
     r"|await|lambda|public|private|function|const|let|var|package|#include)\b"
 )
-_CODE_TOKEN = re.compile(r"\w\(|\)\s*[:{]|[=!<>]=|->|=>|::|\w\[|\]\s*=|\w\s*=\s*\S|^\s*[@$]|[{};]\s*$")
+_CODE_TOKEN = re.compile(
+    r"\w\(|\)\s*[:{]|[=!<>]=|->|=>|::|\w\[|\]\s*=|\w\s*=\s*\S|^\s*[@$]|[{};]\s*$"
+)
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 _CODE_CHARS = frozenset("{}[]()<>=;/\\|`_$#@*&^~")
 
@@ -61,7 +64,9 @@ class _Block:
         if self.analyzer == "word":
             words = _WORD.findall(text)
             return [
-                " ".join(words[i : i + n]) for n in range(lo, hi + 1) for i in range(len(words) - n + 1)
+                " ".join(words[i : i + n])
+                for n in range(lo, hi + 1)
+                for i in range(len(words) - n + 1)
             ]
         # scikit-learn's char_wb: n-grams inside each space-padded word only.
         grams: list[str] = []
@@ -228,12 +233,22 @@ def prose_windows(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in windows if text[s:e].strip()]
 
 
+def _from_bytes(data: bytes) -> LearnedModel:
+    table: dict[str, Any] = json.loads(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+    return LearnedModel.from_table(table)
+
+
 @cache
 def packaged_model() -> LearnedModel:
     """The model that ships in the package (hybridagent/routing/data/), read once."""
-    data = resources.files("hybridagent.routing").joinpath("data", MODEL_FILE).read_bytes()
-    table: dict[str, Any] = json.loads(gzip.decompress(data))
-    return LearnedModel.from_table(table)
+    return _from_bytes(
+        resources.files("hybridagent.routing").joinpath("data", MODEL_FILE).read_bytes()
+    )
+
+
+def load_model(path: Path | None) -> LearnedModel:
+    """A model table the user trained (HYBRIDAGENT_PRIVACY_MODEL), or the packaged one."""
+    return packaged_model() if path is None else _from_bytes(path.read_bytes())
 
 
 def score_all(model: LearnedModel, texts: Sequence[str]) -> list[float]:

@@ -82,7 +82,9 @@ def _secrets(text: str) -> Iterator[Finding]:
     yield from find_secret_assignments(text)
 
 
-def _repaired(views: Iterable[View], detect: Callable[[str], Iterable[Finding]]) -> Iterator[Finding]:
+def _repaired(
+    views: Iterable[View], detect: Callable[[str], Iterable[Finding]]
+) -> Iterator[Finding]:
     """Findings in the views that need the repair to be seen, at their input spans."""
     for view in views:
         for finding in detect(view.text):
@@ -91,7 +93,9 @@ def _repaired(views: Iterable[View], detect: Callable[[str], Iterable[Finding]])
                 yield Finding(start, end, finding.type)
 
 
-def rule_findings(text: str, terms: Sequence[str] = (), patterns: Sequence[str] = ()) -> set[Finding]:
+def rule_findings(
+    text: str, terms: Sequence[str] = (), patterns: Sequence[str] = ()
+) -> set[Finding]:
     """The deterministic stage."""
     found = set(_formats(text))
     found.update(_custom(text, text.lower(), terms, patterns))

@@ -51,7 +51,9 @@ _PASSWORD = re.compile(
     re.IGNORECASE,
 )
 # "login: admin / S3cret!", auth=("user", "pass"), bind_s("cn=…", "pass")
-_LOGIN = re.compile(r"(?i:\blog ?in\b|\bcreds?\b|\bcredentials\b)[^\n.]{0,30}?\b[\w.@-]+ ?/ ?(\S{6,})")
+_LOGIN = re.compile(
+    r"(?i:\blog ?in\b|\bcreds?\b|\bcredentials\b)[^\n.]{0,30}?\b[\w.@-]+ ?/ ?(\S{6,})"
+)
 _CREDENTIAL_CALL = re.compile(
     r"(?i:auth|login|bind\w*|connect|credentials?)\s*[=(]\s*\(?\s*[\"'][^\"'\n]+[\"']\s*,\s*"
     r"[\"']([^\"'\n]{6,})[\"']"

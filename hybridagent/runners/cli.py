@@ -329,7 +329,8 @@ def _detector() -> Any:
     from hybridagent.runners.privacy_scan import Detector
 
     settings = run_cli_command(load_settings)
-    return Detector.configured(settings.routing.privacy.detector_config())
+    config = settings.routing.privacy.detector_config()
+    return run_cli_command(lambda: Detector.configured(config, settings.privacy_model))
 
 
 @privacy_app.command("scan")
@@ -338,7 +339,8 @@ def privacy_scan(
         str | None, typer.Argument(help="A text to explain; without it, JSON Lines on stdin.")
     ] = None,
     role: Annotated[
-        str, typer.Option(help="Who wrote TEXT: user (both stages read it) or tool, assistant, system.")
+        str,
+        typer.Option(help="Who wrote TEXT: user (both stages read it) or tool, assistant, system."),
     ] = "user",
 ) -> None:
     """Explain the router's verdict on TEXT, or read JSON Lines {"text": ..., "terms": [...],
@@ -361,7 +363,9 @@ def privacy_scan(
 
 @privacy_app.command("eval")
 def privacy_eval(
-    file: Annotated[Path, typer.Argument(help="Labelled JSON Lines: text, sensitive, category, kind.")],
+    file: Annotated[
+        Path, typer.Argument(help="Labelled JSON Lines: text, sensitive, category, kind.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
     slowest: Annotated[int, typer.Option(help="How many of the slowest inputs to list.")] = 5,
 ) -> None:
@@ -378,7 +382,9 @@ def privacy_eval(
     except EvalFileError as err:
         fail(str(err))
     report = evaluate(_detector(), rows)
-    typer.echo(json.dumps(report.as_dict(slowest), indent=2) if as_json else render(report, slowest))
+    typer.echo(
+        json.dumps(report.as_dict(slowest), indent=2) if as_json else render(report, slowest)
+    )
 
 
 def exit_now(run: Callable[[], Any]) -> NoReturn:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
+from hybridagent.config import ConfigError
 from hybridagent.routing.categories import category_of
 from hybridagent.routing.findings import Finding
-from hybridagent.routing.learned import LearnedModel, packaged_model
+from hybridagent.routing.learned import LearnedModel, load_model
 from hybridagent.routing.privacy import DetectorConfig, scan
 
 # Roles whose text a person wrote: the learned stage reads them (routing_hooks.py).
@@ -26,8 +28,14 @@ class Detector:
     model: LearnedModel | None
 
     @classmethod
-    def configured(cls, config: DetectorConfig) -> Detector:
-        return cls(config, packaged_model() if config.learned else None)
+    def configured(cls, config: DetectorConfig, model_file: Path | None = None) -> Detector:
+        """`model_file`: HYBRIDAGENT_PRIVACY_MODEL, or None for the packaged model."""
+        if not config.learned:
+            return cls(config, None)
+        try:
+            return cls(config, load_model(model_file))
+        except (OSError, ValueError, KeyError) as err:
+            raise ConfigError(f"The privacy model {model_file} cannot be read: {err}.") from None
 
     def findings(self, text: str, terms: list[str], role: str = "user") -> list[Finding]:
         return scan(

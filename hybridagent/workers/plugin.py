@@ -27,6 +27,7 @@ from hybridagent.config import Settings
 from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.errors import NON_RETRYABLE_ERROR_TYPES
 from hybridagent.providers.hybrid import HybridModelProvider
+from hybridagent.routing.learned import load_model
 from hybridagent.storage import Storage, open_storage
 from hybridagent.workflows.agent_workflow import AgentWorkflow
 from hybridagent.workflows.chat_session import MODEL_EVENTS_TOPIC, ChatSessionWorkflow
@@ -117,7 +118,7 @@ def activities(
     return [
         get_weather,
         models.routing_setup,
-        PrivacyActivities().scan_privacy,
+        PrivacyActivities(load_model(settings.privacy_model)).scan_privacy,
         health.worker_health,
         PullActivities(provider).pull_model,
         *StorageActivities(

@@ -120,8 +120,7 @@ class CallRouter:
         together in one local activity (a finding crossing two parts counts for both),
         and each part's types are remembered for the run's later calls."""
         keys = [
-            hashlib.blake2b(f"{p.prose:d}{p.text}".encode(), digest_size=16).digest()
-            for p in parts
+            hashlib.blake2b(f"{p.prose:d}{p.text}".encode(), digest_size=16).digest() for p in parts
         ]
         new = {key: part for key, part in zip(keys, parts, strict=True) if key not in self._scanned}
         if new:

@@ -18,7 +18,7 @@ from hybridagent.testing.stub_server import StubServer, tool_then_text
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.io import AgentRunOutput, RoutingRecord
 from tests.conftest import RunningWorker, make_settings, running_worker
-from tests.helpers import activity_summaries, local_activities, replay
+from tests.helpers import activity_summaries, replay
 
 SSN = "512-48-7730"
 HARD = (
@@ -163,7 +163,6 @@ async def configured_worker(
         latency_shift=0.0,
         terms=["Project Falcon"],
         agents={"auditor": RoutingPreferences(privacy_level="max")},
-        second_stage=True,
     )
     settings = make_settings(
         temporal_address, tmp_path_factory.mktemp("configured"), embedded_url=embedded_url,
@@ -203,26 +202,3 @@ async def test_agent_preferences_from_configuration_and_spec(
     overridden = await start(client, queue, request)
     assert (await overridden.result()).models_used == ["openai/gpt-4o-mini"]
     assert len(stub.requests) == 1
-
-
-async def test_second_stage_asks_the_local_model_only_when_unsure(
-    client: Client, configured_worker: RunningWorker, stub: StubServer
-) -> None:
-    queue = configured_worker.settings.task_queue
-    plain = await start(client, queue, {"prompt": "What is the capital of Peru?"})
-    await plain.result()
-    assert local_activities(await plain.fetch_history()) == ["routing_setup"]
-
-    prompt = "Keep this confidential between us: we move the product launch to May."
-    unsure = await start(client, queue, {"prompt": prompt})
-    result = await unsure.result()
-    history = await unsure.fetch_history()
-    assert local_activities(history) == ["routing_setup", "second_opinion"]
-    [record] = await trail(unsure)
-    # SmolLM2's verdict is its own; the router must act on it either way.
-    if record.finding_types == ["local_model_judgement"]:
-        assert record.local_only and result.models_used == ["local/smollm2"]
-        assert not leaked(stub, "launch to May")
-    else:
-        assert record.finding_types == [] and result.models_used == ["openai/gpt-4o-mini"]
-    await replay(history, configured_worker.settings)

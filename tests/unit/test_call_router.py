@@ -1,5 +1,5 @@
 """CallRouter, the per-call seam between the Agents SDK run and the policy: what it
-reads from a call's input, when it asks for a second opinion, how it pins a run."""
+reads from a call's input, what it asks the privacy scan, how it pins a run."""
 
 from __future__ import annotations
 
@@ -9,9 +9,14 @@ from typing import Any
 from temporalio.common import RetryPolicy
 
 from hybridagent.activities.models import RoutingSetup
+from hybridagent.activities.privacy import (
+    PrivacyActivities,
+    PrivacyScanRequest,
+    PrivacyScanResult,
+)
 from hybridagent.routing.policy import Candidate
-from hybridagent.routing.preferences import RoutingPreferences
-from hybridagent.workflows.routing_hooks import LOCAL_JUDGEMENT, CallRouter
+from hybridagent.routing.preferences import PrivacySettings, RoutingPreferences
+from hybridagent.workflows.routing_hooks import CallRouter
 
 LOCAL = Candidate("local/smollm2", local=True, context_window=4096)
 CLOUD = Candidate("openai/gpt-4o", local=False, context_window=128_000, vision=True)
@@ -39,59 +44,60 @@ class FakeAgent:
     model: Stub = field(default_factory=Stub)
 
 
-class Opinion:
-    def __init__(self, verdict: bool) -> None:
-        self.verdict = verdict
-        self.asked: list[list[str]] = []
+class Scanner:
+    """The scan_privacy activity called in process, recording what it was asked."""
 
-    async def __call__(self, excerpts: list[str]) -> bool:
-        self.asked.append(excerpts)
-        return self.verdict
+    def __init__(self) -> None:
+        self.activities = PrivacyActivities()
+        self.requests: list[PrivacyScanRequest] = []
+
+    async def __call__(self, request: PrivacyScanRequest) -> PrivacyScanResult:
+        self.requests.append(request)
+        return await self.activities.scan_privacy(request)
 
 
-def router(second_stage: bool, opinion: Opinion | None = None, **setup: Any) -> CallRouter:
-    config = RoutingSetup(
-        candidates=[LOCAL, CLOUD], complexity_threshold=0.0, second_stage=second_stage, **setup
-    )
-    return CallRouter(RoutingPreferences(), config, opinion)
+def router(scanner: Scanner | None = None, **setup: Any) -> CallRouter:
+    config = RoutingSetup(candidates=[LOCAL, CLOUD], complexity_threshold=0.0, **setup)
+    return CallRouter(RoutingPreferences(), config, scanner or Scanner())
 
 
 def user(text: str) -> list[Any]:
     return [{"role": "user", "content": text}]
 
 
-async def test_second_opinion_sensitive_pins_the_run() -> None:
-    opinion = Opinion(True)
-    route = router(True, opinion)
+DISCLOSURE = "my son Theo has autism and gets bullied at Hillcrest Primary, write to his teacher"
+
+
+async def test_learned_stage_pins_a_disclosure_with_no_format() -> None:
+    route = router()
     agent = FakeAgent()
-    first = await route.route(agent, "Be brief.", user(CONFIDENTIAL), 0)
+    first = await route.route(agent, "Be brief.", user(DISCLOSURE), 0)
     assert first.model == "local/smollm2" and first.local_only
-    assert route.trail[0].finding_types == [LOCAL_JUDGEMENT]
-    assert len(opinion.asked) == 1 and "confidential" in opinion.asked[0][0]
-    assert agent.model.model_name == "local/smollm2"
+    [kind] = route.trail[0].finding_types
+    assert kind.startswith("learned_")
     assert agent.model.model_params.summary_override.startswith(
-        "general · local/smollm2 · local only: sensitive input (local_model_judgement)"
+        f"general · local/smollm2 · local only: sensitive input ({kind})"
     )
     later = await route.route(agent, "Be brief.", user("Thanks, what else?"), 50)
     assert later.model == "local/smollm2" and "run is privacy-pinned" in later.reasons
-    assert len(opinion.asked) == 1  # a pinned run needs no more opinions
 
 
-async def test_second_opinion_clean_lets_the_call_go_out() -> None:
-    opinion = Opinion(False)
-    decision = await router(True, opinion).route(FakeAgent(), None, user(CONFIDENTIAL), 0)
-    assert decision.model == "openai/gpt-4o" and len(opinion.asked) == 1
+async def test_user_words_are_prose_the_rest_is_read_by_the_rules() -> None:
+    scanner = Scanner()
+    route = router(scanner)
+    tool_result = {"type": "function_call_output", "call_id": "c1", "output": DISCLOSURE}
+    decision = await route.route(FakeAgent(), "Be brief.", [*user("Summarise it."), tool_result], 0)
+    assert decision.model == "openai/gpt-4o"  # a tool result's prose is not the user's
+    parts = scanner.requests[0].parts
+    assert [p.prose for p in parts] == [False, True, False]
+    assert parts[1].text == "Summarise it."
 
 
-async def test_no_second_opinion_without_cue_with_findings_or_when_off() -> None:
-    opinion = Opinion(True)
-    on = router(True, opinion)
-    await on.route(FakeAgent(), None, user("What is the capital of Peru?"), 0)
-    await on.route(FakeAgent(), None, user("Confidential: my SSN is 512-48-7730."), 0)
-    assert opinion.asked == []
-    off = router(False, opinion)
-    assert (await off.route(FakeAgent(), None, user(CONFIDENTIAL), 0)).model == "openai/gpt-4o"
-    assert opinion.asked == []
+async def test_the_privacy_configuration_reaches_the_scan() -> None:
+    scanner = Scanner()
+    off = router(scanner, privacy=PrivacySettings(learned=False))
+    assert (await off.route(FakeAgent(), None, user(DISCLOSURE), 0)).model == "openai/gpt-4o"
+    assert scanner.requests[0].privacy.learned is False
 
 
 async def test_image_input_needs_a_model_with_vision() -> None:
@@ -104,7 +110,7 @@ async def test_image_input_needs_a_model_with_vision() -> None:
             ],
         }
     ]
-    route = router(False, requested="local/smollm2")
+    route = router(requested="local/smollm2")
     decision = await route.route(FakeAgent(), None, image, 0)
     assert decision.model == "openai/gpt-4o"
     assert decision.rejected == {"local/smollm2": "cannot read images"}
@@ -112,7 +118,7 @@ async def test_image_input_needs_a_model_with_vision() -> None:
 
 
 async def test_trail_records_complexity_factors_and_tokens() -> None:
-    route = router(False)
+    route = router()
     await route.route(FakeAgent(), "Explain why, step by step.", user("Compare designs."), 120)
     [record] = route.trail
     assert record.complexity_factors["reasoning"] == 1.0
@@ -120,7 +126,7 @@ async def test_trail_records_complexity_factors_and_tokens() -> None:
 
 
 async def test_later_calls_scan_only_new_items_and_still_catch_them() -> None:
-    route = router(False)
+    route = router()
     history = user("Plan the migration step by step.") + [
         {"role": "assistant", "content": "First, list the services."}
     ]
@@ -140,7 +146,7 @@ def fallback_router(
     fallbacks: dict[str, list[str]] | None = None, preferences: RoutingPreferences | None = None
 ) -> CallRouter:
     setup = RoutingSetup(candidates=[SMALL, LOCAL, BIG_LOCAL, CLOUD], fallbacks=fallbacks or {})
-    return CallRouter(preferences or RoutingPreferences(), setup)
+    return CallRouter(preferences or RoutingPreferences(), setup, Scanner())
 
 
 async def test_fallback_without_chain_is_the_policys_next_choice() -> None:
@@ -207,7 +213,7 @@ async def test_refused_connections_fail_over_at_once_only_when_another_model_can
     await route.route(agent, None, user("Say hi."), 0)
     retry = agent.model.model_params.retry_policy
     assert retry is not None and "ProviderUnreachableError" in retry.non_retryable_error_types
-    alone = CallRouter(RoutingPreferences(), RoutingSetup(candidates=[LOCAL]))
+    alone = CallRouter(RoutingPreferences(), RoutingSetup(candidates=[LOCAL]), Scanner())
     agent = FakeAgent()
     await alone.route(agent, None, user("Say hi."), 0)
     retry = agent.model.model_params.retry_policy

@@ -110,7 +110,11 @@ def test_findings_carry_no_text() -> None:
     finding = scan("mail ana@northwind.io")[0]
     assert finding == Finding(5, 21, "email")
     assert finding.as_dict() == {
-        "type": "email", "category": "contact", "stage": "rules", "start": 5, "end": 21
+        "type": "email",
+        "category": "contact",
+        "stage": "rules",
+        "start": 5,
+        "end": 21,
     }
 
 

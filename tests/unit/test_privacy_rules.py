@@ -28,7 +28,10 @@ def found(text: str) -> set[tuple[str, str]]:
         ("deploy --api-key Zx81kQ2mPa9 --region eu", "Zx81kQ2mPa9"),
         ('connect(user="app", password="hunter2!")', "hunter2!"),
         ("https://x.test/cb?token=abcd1234efgh&next=/", "abcd1234efgh"),
-        ('wallet_seed = "orbit maple tunnel violin crisp hazard"', "orbit maple tunnel violin crisp hazard"),
+        (
+            'wallet_seed = "orbit maple tunnel violin crisp hazard"',
+            "orbit maple tunnel violin crisp hazard",
+        ),
     ],
 )
 def test_secret_named_assignments(text: str, value: str) -> None:

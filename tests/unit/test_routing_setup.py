@@ -24,7 +24,6 @@ from hybridagent.providers.openai import OpenAIBackend
 from hybridagent.routing.catalog import UNKNOWN_CLOUD, cloud_capabilities
 from hybridagent.routing.names import UnknownModelError
 from hybridagent.routing.preferences import RoutingPreferences, RoutingSettings, merge
-from hybridagent.routing.privacy import unsure_excerpts
 from tests.fixtures.ollama_api import OllamaFixtureServer
 
 CONFIG = """
@@ -284,15 +283,18 @@ async def test_routing_setup_with_no_model_at_all() -> None:
     assert caught.value.non_retryable
 
 
-def test_unsure_excerpts() -> None:
-    assert unsure_excerpts("What is the capital of France?") == []
-    text = "x" * 500 + " this is confidential: the merger closes Friday " + "y" * 500
-    [excerpt] = unsure_excerpts(text)
-    assert "confidential" in excerpt and len(excerpt) < 400
-    many = " ".join(["private note."] * 100 + ["z" * 400] * 5)
-    assert len(unsure_excerpts(many)) <= 3
-
-
 def test_settings_accept_routing_by_field_name() -> None:
-    settings = Settings(_env_file=None, routing={"second_stage": True})  # type: ignore[call-arg]
-    assert settings.routing.second_stage
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        routing={
+            "privacy": {"learned": False, "threshold": 0.8, "categories": {"ancillary": False}}
+        },
+    )
+    config = settings.routing.privacy.detector_config()
+    assert not config.learned and config.threshold == 0.8
+    assert "ancillary" not in config.categories and "health" in config.categories
+
+
+def test_unknown_privacy_category_is_one_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown privacy categories medical; the categories are"):
+        Settings(_env_file=None, routing={"privacy": {"categories": {"medical": False}}})  # type: ignore[call-arg]

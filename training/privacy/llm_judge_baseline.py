@@ -23,7 +23,11 @@ INSTRUCTIONS = (
     "health, money or home address; anything marked confidential. Talk about such things "
     'in general is not private. Answer with JSON: {"sensitive": true} or {"sensitive": false}.'
 )
-SCHEMA = {"type": "object", "properties": {"sensitive": {"type": "boolean"}}, "required": ["sensitive"]}
+SCHEMA = {
+    "type": "object",
+    "properties": {"sensitive": {"type": "boolean"}},
+    "required": ["sensitive"],
+}
 SAMPLE = 200
 
 
@@ -55,8 +59,10 @@ def main(path: Path) -> None:
             said.append(int(verdict))
     positives = [s for s, t in zip(said, truth, strict=True) if t]
     negatives = [s for s, t in zip(said, truth, strict=True) if not t]
-    print(f"{len(rows)} rows of {path}: recall {sum(positives) / len(positives):.3f}, "
-          f"FPR {sum(negatives) / len(negatives):.3f}, AUC {roc_auc_score(truth, said):.3f}")
+    print(
+        f"{len(rows)} rows of {path}: recall {sum(positives) / len(positives):.3f}, "
+        f"FPR {sum(negatives) / len(negatives):.3f}, AUC {roc_auc_score(truth, said):.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -43,15 +43,28 @@ def main() -> None:
     positives = [r for r in generate() if r.sensitive and r.kind == "direct" and "\n" not in r.text]
     for index, chunk in enumerate(chunks(rng)):
         if index % 2 == 0:
-            print(json.dumps({"text": chunk, "sensitive": False, "category": "none", "kind": "long_clean"}))
+            print(
+                json.dumps(
+                    {"text": chunk, "sensitive": False, "category": "none", "kind": "long_clean"}
+                )
+            )
             continue
         row = rng.choice(positives)
         lines = chunk.splitlines(True)
         at = rng.randrange(1, len(lines))
         line = rng.choice(["", "# ", "    "]) + row.text + "\n"
         text = "".join([*lines[:at], line, *lines[at:]])
-        print(json.dumps({"text": text, "sensitive": True, "category": row.category,
-                          "kind": "long_inserted", "inserted": row.text}))
+        print(
+            json.dumps(
+                {
+                    "text": text,
+                    "sensitive": True,
+                    "category": row.category,
+                    "kind": "long_inserted",
+                    "inserted": row.text,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

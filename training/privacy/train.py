@@ -51,7 +51,9 @@ TOKEN = r"(?u)\b\w+\b"
 def stdlib_windows(rng: random.Random, count: int) -> list[str]:
     """Prose windows (docstrings, comments) of the standard library: developer prose."""
     lib = Path(sysconfig.get_paths()["stdlib"])
-    files = sorted(p for p in lib.rglob("*.py") if "test" not in p.parts and "idlelib" not in p.parts)
+    files = sorted(
+        p for p in lib.rglob("*.py") if "test" not in p.parts and "idlelib" not in p.parts
+    )
     rng.shuffle(files)
     windows: list[str] = []
     for path in files:
@@ -82,7 +84,9 @@ def fit(texts: list[str], labels: list[int]) -> tuple[Any, Any, LogisticRegressi
     return char, word, model
 
 
-def block(vectorizer: TfidfVectorizer, weights: np.ndarray, config: dict[str, Any]) -> dict[str, Any]:
+def block(
+    vectorizer: TfidfVectorizer, weights: np.ndarray, config: dict[str, Any]
+) -> dict[str, Any]:
     vocabulary: dict[str, int] = vectorizer.vocabulary_
     idf = vectorizer.idf_
     return {
@@ -150,7 +154,8 @@ def report(texts: list[str], labels: list[int], kinds: list[str]) -> float:
     easy = threshold_for(scores, truth)
     threshold = THRESHOLD
     flagged = scores >= threshold
-    print(f"held-out fifth of the training rows: {len(test)} rows, AUC {roc_auc_score(truth, scores):.3f}")
+    auc = roc_auc_score(truth, scores)
+    print(f"held-out fifth of the training rows: {len(test)} rows, AUC {auc:.3f}")
     print(f"threshold {threshold:.3f}; threshold at {TARGET_FPR:.0%} FPR on these rows {easy:.3f}")
     for kind in sorted(set(kinds)):
         picked = [j for j, i in enumerate(test) if kinds[i] == kind]
