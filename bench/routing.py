@@ -1,8 +1,13 @@
 """Privacy detection: quality on labelled prompts and latency on long inputs.
 
-Quality: precision, recall and false-positive rate of `hybridagent.routing.privacy.scan`
-on ../shared/privacy-dev/prompts.jsonl and on tests/data/privacy_labelled.jsonl, beside
-the naive keyword list `password,secret,token,key,credential` measured in the same run.
+Quality: precision, recall and false-positive rate of the router's whole detector (rules
+and the learned stage) on ../shared/privacy-dev/prompts.jsonl, tests/data/
+privacy_labelled.jsonl and the evaluation sets in tests/data/privacy_eval/, beside the
+naive keyword list `password,secret,token,key,credential` measured in the same run
+(`hybridagent privacy eval FILE` gives the per-category and per-kind figures).
+
+Learned stage: p50/p99 of the learned stage alone on a 500-token user message and on 8k
+tokens of new text (prose and code), on one core.
 
 Latency: p50/p99 of whole routing decisions (CallRouter.route, as workflows run it) on
 conversations of about 1k, 8k and 32k tokens (4 characters a token) of mixed prose and
@@ -26,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from hybridagent.activities.models import RoutingSetup
+from hybridagent.activities.privacy import PrivacyActivities
+from hybridagent.routing.learned import packaged_model
 from hybridagent.routing.policy import Candidate
 from hybridagent.routing.preferences import RoutingPreferences
 from hybridagent.routing.privacy import scan
@@ -35,7 +42,18 @@ ROOT = Path(__file__).resolve().parents[1]
 SETS = {
     "shared privacy-dev": ROOT.parent / "shared/privacy-dev/prompts.jsonl",
     "tests/data labelled": ROOT / "tests/data/privacy_labelled.jsonl",
+    **{
+        f"eval {name}": ROOT / f"tests/data/privacy_eval/{name}.jsonl"
+        for name in ("short", "short_b", "long", "long_b")
+    },
 }
+MODEL = packaged_model()
+PROSE = (
+    "Hi, I need help writing a message to my landlord about the heating, which has been "
+    "broken since last Tuesday. The flat gets very cold at night and the kids are sleeping "
+    "in their coats. I already called twice and nobody came. Can you make it firm but "
+    "polite, and mention that I will withhold part of the rent if it is not fixed soon? "
+)
 NAIVE = ("password", "secret", "token", "key", "credential")
 
 FILLER = (
@@ -64,7 +82,7 @@ def quality(path: Path) -> tuple[dict[str, float], dict[str, float]]:
             "n": len(rows),
         }
 
-    ours = [bool(scan(r["text"], r.get("terms", []))) for r in rows]
+    ours = [bool(scan(r["text"], r.get("terms", []), learned=MODEL)) for r in rows]
     naive = [any(word in r["text"].lower() for word in NAIVE) for r in rows]
     return rates(ours), rates(naive)
 
@@ -72,6 +90,7 @@ def quality(path: Path) -> tuple[dict[str, float], dict[str, float]]:
 @dataclass
 class _Params:
     summary_override: str | None = None
+    retry_policy: None = None
 
 
 @dataclass
@@ -126,7 +145,7 @@ async def decision_latency(tokens: int, runs: int) -> dict[str, tuple[float, flo
     cold, warm, detector = [], [], []
     text = "\n".join(json.dumps(item) for item in items)
     for _ in range(runs):
-        router = CallRouter(RoutingPreferences(), SETUP)
+        router = CallRouter(RoutingPreferences(), SETUP, SCANNER.scan_privacy)
         start = time.perf_counter()
         decision = await router.route(_Agent(), "You are helpful.", items, 0)
         cold.append((time.perf_counter() - start) * 1000)
@@ -142,6 +161,24 @@ async def decision_latency(tokens: int, runs: int) -> dict[str, tuple[float, flo
         "next call": percentiles(warm),
         "scan only": percentiles(detector),
     }
+
+
+SCANNER = PrivacyActivities(MODEL)
+
+
+def learned_latency(runs: int) -> dict[str, tuple[float, float]]:
+    """The learned stage alone (its windows, n-grams and scores) on new text."""
+    message = (PROSE * 6)[: 500 * 4]
+    new_text = (PROSE + FILLER) * (8_000 * 4 // len(PROSE + FILLER))
+    figures = {}
+    for label, text in (("500-token message", message), ("8k tokens new", new_text)):
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            MODEL.findings(text)
+            samples.append((time.perf_counter() - start) * 1000)
+        figures[label] = percentiles(samples)
+    return figures
 
 
 def main(runs: int) -> None:
@@ -161,6 +198,9 @@ def main(runs: int) -> None:
     scan("warm up the regex and phonenumbers caches: +1 415 555 0100")
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    print(f"{'learned stage':>22} {'p50 ms':>8} {'p99 ms':>8}   model {MODEL.version}")
+    for label, (p50, p99) in learned_latency(runs).items():
+        print(f"{label:>22} {p50:8.2f} {p99:8.2f}")
     print(f"{'input':>12} {'decision':>10} {'p50 ms':>8} {'p99 ms':>8}")
     for tokens in (1_000, 8_000, 32_000):
         figures = asyncio.run(decision_latency(tokens, runs))

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (one labelled prompt per line reads best)
 """The privacy promise end to end on the real dev server: with a cloud model forced, a
 prompt of every category — its value stated (direct) or only described (contextual) —
 never reaches the recording stub; and a run recorded under one learned model replays
