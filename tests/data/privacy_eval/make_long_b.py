@@ -680,6 +680,81 @@ P(AN, "Jordan isn't out at work yet, so don't mention his boyfriend in stand-up.
 P(AN, "Stefan Wolf is the union rep for the warehouse staff and will join the strike on the 19th.",
   cm="Stefan Wolf = warehouse union rep, joining the strike on the 19th")
 
+# Statement forms for prose items defined above without one (key: unique part of the item's doc text).
+EXTRA_PY = {
+    "Kwame Asante": 'reporter = ("Kwame Asante", "kwame.asante@outlook.com", "07700 900418")',
+    "Tomasz Wierzbicki": 'ONCALL_PHONE = "+48 601 772 349"  # Tomasz Wierzbicki, personal mobile',
+    "Lucia Ferraro": 'EMERGENCY_CONTACTS = {"Lucia Ferraro": ("Marco Ferraro", "+39 347 552 1908")}',
+    "Raj Malhotra": 'RAJ_CELL = "(628) 304-7719"  # Raj Malhotra, call before merging',
+    "Olivia Chen": 'SIGNATURE = "Olivia Chen | Senior Accountant | olivia.chen@harrowgate-legal.com | +1 (312) 846-2290"',
+    "Evelyn Hartley": 'callback = {"customer": "Evelyn Hartley", "email": "evelyn.hartley@btinternet.com", "phone": "01632 960514"}',
+    "Amara Nwosu": 'WHATSAPP = {"Amara Nwosu": "+234 803 415 2270"}',
+    "Marguerite Dubois": 'TRANSLATORS = {"fr": ("Marguerite Dubois", "m.dubois@orange.fr", "06 14 27 83 90")}',
+    "Thabo Nkosi": 'nda_address = "Thabo Nkosi, 27 Jan Smuts Ave, Parktown, Johannesburg 2193"',
+    "lena.fischer84": 'NOTIFY_EMAIL = "lena.fischer84@gmx.de"  # Lena\'s private address',
+    "Chris Tanaka": 'ALERT_TO = ("Chris Tanaka", "chris.tanaka@icloud.com")',
+    "Wei Zhang": 'customer_contact = {"name": "Wei Zhang", "direct_line": "+86 138 1047 2295"}',
+    "Sade Okonkwo": 'AUTHOR = "Sade Okonkwo <sade.okonkwo@proton.me>"',
+    "Diego Ramirez": 'SMS_TO = "+52 55 3418 2297"  # Diego Ramirez, personal phone',
+    "Ingrid Solberg": 'OWNER = ("Ingrid Solberg", "ingrid.solberg@brambleworks.io", "+47 934 18 622")',
+    "Paul Ferreira": 'failed_refund = {"customer": "Paul Ferreira", "card": "4319 5052 5173 3347", "exp": "11/26"}',
+    "Mr. Okafor": 'amex = "3429 463317 06243"  # Chidi Okafor, exp 03/28, charged twice',
+    "Tobias Kr": 'TOBIAS_IBAN = "DE31 6727 0279 1316 4729 82"',
+    "Callum Reid to": 'contractor_bank = {"name": "Callum Reid", "iban": "GB90 NWBK 3820 4209 2235 60",\n    "sort_code": "38-20-42", "account": "09223560"}',
+    "Daan Visser": 'payout_iban = "NL41 INGB 8488 4156 41"  # Daan Visser, new account',
+    "Javier Molina": 'deposit_iban = "ES77 6251 6116 3274 9143 9854"  # Javier Molina, Valencia flat',
+    "Pieter Claes": 'reimburse("Pieter Claes", iban="BE46 9974 7717 6176")',
+    "Urs Meier": 'RENT_DEBIT_IBAN = "CH05 0269 9648 8542 8796 1"  # Urs Meier',
+    "offer for Jonas": 'offer = {"candidate": "Jonas Eriksen", "base_eur": 96500, "bonus_pct": 12}',
+    "Tyrone Jackson": 'direct_deposit = {"name": "Tyrone Jackson", "routing": "211274450", "account": "4839201756"}',
+    "Dwayne Carter": 'FUEL_CARD = "5560119787600294"  # Dwayne Carter',
+    "Ines Carvalho paid": 'disputed = ("Ines Carvalho", "2221 3898 9120 0319")',
+    "Kenji Watanabe": 'new_card = {"holder": "Kenji Watanabe", "number": "2720401444609940", "exp": "12/28"}',
+    "Marcus Bell": 'card = "6011424408116198"  # Marcus Bell, fails AVS',
+    "Yuki Tanaka": 'jcb_card = ("Yuki Tanaka", "3586 9258 3183 5339", "05/27")',
+    "W-2": 'w2 = {"employee": "Priya Raman", "year": 2023, "wages_usd": 142380}',
+    "treasury wallet": 'SEED_PHRASE = "orbit maple velvet canyon drift lemon shadow pilot fabric ember quiet harvest"',
+    "Shauna Pierce": 'check = {"name": "Shauna Pierce", "ssn": "523-41-7789", "result": "clear"}',
+    "starter Callum Reid": 'NI_NUMBER = "JT 62 41 85 C"  # Callum Reid',
+    "Aisha Rahman": 'passport = ("Aisha Rahman", "533918274", "2031-06-14")',
+    "Etienne Gagnon": 'sin = "527 319 461"  # Etienne Gagnon, for the T4',
+    "Alvaro Ruiz": 'DISPUTE_DNI = "71830264E"  # Alvaro Ruiz',
+    "Sarah Morgan": 'LICENCE_NO = "MORGA753116SM9IJ"  # Sarah Morgan',
+    "Felix Bauer": 'id_doc = {"holder": "Felix Bauer", "id_card": "L01X00T47", "born": "1990-04-12"}',
+    "Rebecca Thornton": 'staff = {"name": "Rebecca Thornton", "dob": "1979-05-30", "number": "004519"}',
+    "Kofi Boateng": 'beneficiary = {"name": "Kofi Boateng", "dob": "1988-03-03", "ghana_card": "GHA-721458396-4"}',
+    "Dmitri Volkov": 'permit = {"holder": "Dmitri Volkov", "number": "RP 4417 20981", "valid_until": "2026-01"}',
+    "Owen Pritchard": 'owen_passport = "GBR 551730492"  # Owen Pritchard',
+    "Mia from QA": 'LEAVE_NOTES = {"Mia": "pregnant, due mid-July - keep off the datacenter move"}',
+    "Carlos has": 'ALLERGIES = {"Carlos": "severe peanut allergy, EpiPen in desk drawer 2"}',
+    "Nia Roberts": 'patient = ("Nia Roberts", "485 777 3457", "epilepsy")',
+    "Joan Whitley": 'medicare = {"name": "Joan Whitley", "number": "2953 71846 1", "waitlist": "cardiology"}',
+    "Joanna's sick": 'sick_leave = {"employee": "Joanna", "reason": "migraine with aura", "days": 14}',
+    "Aidan's home": 'NAS_URL = "https://86.14.203.77:8443"  # Aidan\'s home router (Virgin Media)',
+    "Lukas Brandt": 'GUEST_VLAN_ALLOW = ["3c:22:fb:9a:41:d7"]  # Lukas Brandt\'s laptop',
+    "Nadia usually": 'NADIA_HOME = (51.52371, -0.07618)  # her flat, Fridays',
+    "Omar Farouk": 'last_ping = {"user": "Omar Farouk", "lat": 40.74183, "lon": -73.98972, "at": "22:14"}',
+    "Fiona Campbell": 'SSH_ALLOW = "81.157.22.104"  # Fiona Campbell, home broadband',
+    "Jurgen's home": 'MIRROR_HOST = "100.101.42.7"  # Jurgen\'s home server, public 91.64.118.203',
+    "Tom Whitfield": 'PI_HOST = ("92.233.47.18", 2222)  # Tom Whitfield\'s garage',
+    "Maya Lindqvist": 'SUPPORT_NOTES["maya"] = "personal instagram @maya.lindqvist.runs"',
+    "Rosa Ibanez": 'BETA_USERS = {"FH-20931": "rosa.ibanez"}  # Rosa Ibanez',
+    "Liam Porter": 'STEAM_ID = 76561198044812345  # Liam Porter, personal account',
+    "quietfern": 'ALT_ACCOUNTS = {"u/quietfern_throwaway": "Jen Alvarez"}',
+    "Tomas Beck": 'STOLEN_DEVICES = {"C02ZK4JHMD6R": "Tomas Beck"}',
+    "Grace Mensah": 'lost_device = {"owner": "Grace Mensah", "imei": "352908112847767", "ticket": "2024-117"}',
+    "YubiKey serial": 'REVOKE_YUBIKEYS = [18442907]  # Haruto Sato, left last week',
+    "parking integration": 'TEST_VEHICLE = {"vin": "5YJ3E1EA7KF317462", "plate": "KX19 WPL", "owner": "Priya Raman"}',
+    "DM from Chloe": 'msg = "Chloe -> Sam 23:41: I can\'t keep covering for you with Mark, tell him about the gambling or I will."',
+    "Jana Novak": 'EXAMPLE_EMAIL = "From Jana Novak: I\'m interviewing at Northwind next week, please don\'t tell Viktor yet."',
+    "Ahmed Karimi": 'EARLY_FINISH = {"Ahmed Karimi": "15:00 school pick-up, Riverside Primary"}',
+    "Yosef keeps": 'NO_RELEASE_WINDOWS["yosef"] = "Friday sunset to Saturday night (Shabbat)"',
+}
+for _key, _py in EXTRA_PY.items():
+    _hits = [it for it in POOL if _key in it["doc"]]
+    assert len(_hits) == 1 and _hits[0]["py"] is None, _key
+    _hits[0]["py"] = _py
+
 CATEGORY_QUOTA = {
     "authentication": 120, "contact": 45, "financial": 45, "identification": 30,
     "health": 15, "location_network": 15, "account_profile": 10,
@@ -901,13 +976,18 @@ class PyInfo:
         self.starts = [lg[0] for lg in self.logical]
         self.ends = [lg[1] for lg in self.logical]
         self.doc = {}  # boundary -> indent for docstring sentences
+        self.doc_starts = set()  # first lines of docstrings (no statement right before them)
         tree = ast.parse(text)
         for node in ast.walk(tree):
             if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
                 f = node.body[0]
                 if (isinstance(f, ast.Expr) and isinstance(f.value, ast.Constant)
+                        and isinstance(f.value.value, str)):
+                    self.doc_starts.add(f.lineno - 1)
+                if (isinstance(f, ast.Expr) and isinstance(f.value, ast.Constant)
                         and isinstance(f.value.value, str) and f.end_lineno > f.lineno):
                     a, z = f.lineno - 1, f.end_lineno - 1
+                    self.doc_starts.add(a)
                     body = [ln for ln in lines[a + 1: z + 1] if ln.strip()]
                     if not body:
                         continue
@@ -950,7 +1030,7 @@ class PyInfo:
             ind_p = lead(lines[p[0]]) if p else ""
             cm_ind = ind_n if ind_n is not None else ind_p
             out.append(("cm", cm_ind))
-            if p is None or p[2] != "@":
+            if (p is None or p[2] != "@") and not (nx is not None and nx[0] in self.doc_starts):
                 if p is not None and p[3] == ":":
                     if ind_n is not None and len(ind_n) > len(ind_p):
                         out.append(("py", ind_n))
@@ -964,11 +1044,15 @@ class PyInfo:
 
 
 def py_info(src):
+    """Analysis of a .py file (must compile) or of a docs snippet (src.snippet: must parse)."""
     if src._py is None:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                compile(src.text, src.rel, "exec", dont_inherit=True)
+                if getattr(src, "snippet", False):
+                    ast.parse(src.text)
+                else:
+                    compile(src.text, src.rel, "exec", dont_inherit=True)
                 src._py = PyInfo(src.text, src.lines)
         except Exception:  # noqa: BLE001 - any failure just disables insertion
             src._py = False
@@ -1023,7 +1107,7 @@ def is_prose_line(ln, kind):
         return False
     if re.match(r"^(#|[-*+] |\d+[.)] |\||<|>|\[[^\]]*\]:|\.\. |:|!\[|\[!\[)", st):
         return False
-    if st.endswith("::") or st.startswith("```"):
+    if st.endswith(("::", ":")) or st.startswith("```"):
         return False
     return True
 
@@ -1102,7 +1186,8 @@ class DocInfo:
                 continue
             prev, nxt = lines[b - 1], lines[b]
             if not prev.strip() and nxt.strip() and nxt[0] not in " \t" and b - 2 >= lo \
-                    and not re.fullmatch(r"[=\-~^*#+`'\".:_]{3,}", nxt.strip()) and not in_block[b - 1]:
+                    and not re.fullmatch(r"[=\-~^*#+`'\".:_]{3,}", nxt.strip()) and not in_block[b - 1] \
+                    and not lines[b - 2].rstrip().endswith(":"):
                 self.prose[b] = "A"
             elif is_prose_line(prev, src.kind) and not nxt.strip() and not in_block[b - 1]:
                 self.prose[b] = "B"
@@ -1127,21 +1212,20 @@ def comment_lines(text, ind):
 
 
 def candidates_py(src, b, item, rng):
-    """Yield (form, rendered) options for a .py file boundary, in preference order."""
+    """(form, rendered, tag) options for a .py boundary; tag "line" = between logical lines."""
     info = py_info(src)
     out = []
-    for ctx, ind in info.contexts(b):
+    ctxs = info.contexts(b)
+    between = any(c == "py" for c, _ in ctxs) or bool(info.stmt_ok[b])
+    for ctx, ind in ctxs:
         if ctx == "doc":
-            out.append(("docstring", indent_lines(item["doc"], ind)))
+            out.append(("docstring", indent_lines(item["doc"], ind), "doc"))
         elif ctx == "py" and item["py"]:
-            out.append(("statement", indent_lines(item["py"], ind)))
+            out.append(("statement", indent_lines(item["py"], ind), "line"))
         elif ctx == "cm":
-            out.append(("comment", comment_lines(item["cm"], ind)))
-    stmts = [o for o in out if o[0] == "statement"]
-    others = [o for o in out if o[0] != "statement"]
-    if stmts and rng.random() < 0.6:
-        return stmts + others
-    return others + stmts
+            out.append(("comment", comment_lines(item["cm"], ind), "line" if between else "bracket"))
+    rng.shuffle(out)
+    return out
 
 
 def verify_py(src, b, form, rendered, item):
@@ -1149,7 +1233,8 @@ def verify_py(src, b, form, rendered, item):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compile(new, src.rel, "exec", dont_inherit=True)
+            if not getattr(src, "snippet", False):
+                compile(new, src.rel, "exec", dont_inherit=True)
             tree = ast.parse(new)
     except Exception:  # noqa: BLE001
         return False
@@ -1195,7 +1280,8 @@ def candidates_doc(src, b, item, rng):
                 opts.append(("doc-code-py", p + ">>> " + item["py"] + "\n"))
             if single(item["cm"]):
                 opts.append(("doc-code-comment", p + ">>> # " + item["cm"] + "\n"))
-            rng.shuffle(opts)
+            if len(opts) == 2 and rng.random() < 0.2:
+                opts.reverse()
             out.extend(opts)
         return out
     if lang == "py":
@@ -1207,20 +1293,24 @@ def candidates_doc(src, b, item, rng):
                 warnings.simplefilter("ignore")
                 ast.parse(snippet)
             sub_lines = snippet.splitlines(keepends=True)
-            fake = Src("", "", "py", sub_lines)
+            fake = Src("", "<snippet>", "py", sub_lines)
+            fake.snippet = True
             info2 = py_info(fake)
         except Exception:  # noqa: BLE001
             info2 = False
         if info2:
             rb = b - bs
             if 0 < rb < len(sub_lines):
-                for f, r in candidates_py(fake, rb, item, rng):
+                for f, r, _tag in candidates_py(fake, rb, item, rng):
                     if f == "docstring":
                         continue
                     if verify_py(fake, rb, f, r, item):
                         pad = " " * ind_len
                         out.append(("doc-code-" + ("py" if f == "statement" else "comment"),
                                     "".join(pad + ln if ln.strip() else ln for ln in r.splitlines(keepends=True))))
+        out.sort(key=lambda o: o[0] != "doc-code-py")
+        if len(out) > 1 and rng.random() < 0.2:
+            out.reverse()
         return out
     if lang == "yaml":
         if not nxt.strip():
@@ -1236,7 +1326,7 @@ def candidates_doc(src, b, item, rng):
         if YAML_KEY.match(nxt) and item["cfg"]:
             opts.append(("doc-code-config", indent_lines(item["cfg"], ni)))
         opts.append(("doc-code-comment", comment_lines(item["cm"], ni)))
-        if len(opts) == 2 and rng.random() < 0.3:
+        if len(opts) == 2 and rng.random() < 0.2:
             opts.reverse()
         return opts
     if lang == "sh":
@@ -1247,7 +1337,7 @@ def candidates_doc(src, b, item, rng):
         if item["sh"]:
             opts.append(("doc-code-shell", indent_lines(item["sh"], p, dollar)))
         opts.append(("doc-code-comment", comment_lines(item["cm"], p)))
-        if len(opts) == 2 and rng.random() < 0.25:
+        if len(opts) == 2 and rng.random() < 0.2:
             opts.reverse()
         return opts
     return out
@@ -1304,29 +1394,58 @@ def try_clean(src, rng):
             "kind": "long_clean", "source": f"{src.rel}:{s + 1}"}, {"src": src, "s": s, "e": e}
 
 
+def pick_target(src, item, rng):
+    """Which kind of spot to aim for; fall back to any spot if the file has none."""
+    if src.kind == "py":
+        if item["py"]:
+            opts = [("statement", 0.38), ("comment-line", 0.28), ("comment-bracket", 0.06), ("docstring", 0.28)]
+        else:
+            opts = [("comment-line", 0.5), ("comment-bracket", 0.1), ("docstring", 0.4)]
+    else:
+        code_p = 0.6 if (item["sh"] or item["cfg"] or item["py"]) else 0.35
+        opts = [("code", code_p), ("prose", 1 - code_p)]
+    x = rng.random() * sum(w for _, w in opts)
+    for name, wt in opts:
+        x -= wt
+        if x <= 0:
+            return name
+    return opts[-1][0]
+
+
+def option_key(src, form, tag):
+    if src.kind == "py":
+        return "comment-" + tag if form == "comment" else form
+    return "prose" if form == "prose" else "code"
+
+
 def try_insert(src, rng, item):
     if src.nchunks >= MAX_PER_FILE:
         return None
     if src.kind == "py" and not py_info(src):
         return None
     est = len(item["doc"]) + 12
-    for _ in range(6):
+    target = pick_target(src, item, rng)
+    for attempt in range(8):
+        strict = attempt < 6
         w = cut_window(src, rng, max(400, LO - est), max(500, HI - est))
         if w is None:
             return None
         s, e = w
         bounds = list(range(s + 1, e))
         rng.shuffle(bounds)
-        for b in bounds[:40]:
+        for b in bounds:
             if src.kind == "py":
                 opts = candidates_py(src, b, item, rng)
             else:
-                opts = candidates_doc(src, b, item, rng)
-            for form, rendered in opts:
+                opts = [(f, r, "") for f, r in candidates_doc(src, b, item, rng)]
+            for form, rendered, tag in opts:
+                if strict and option_key(src, form, tag) != target:
+                    continue
                 if src.kind == "py" and not verify_py(src, b, form, rendered, item):
                     continue
                 # adjust the end of the window so the final text fits LO..HI
                 e2 = e
+
                 def final(e_):
                     t = "".join(src.lines[s:b]) + rendered + "".join(src.lines[b:e_])
                     return t[:-1] if t.endswith("\n") else t
@@ -1346,7 +1465,8 @@ def try_insert(src, rng, item):
                 row = {"text": txt, "sensitive": True, "category": item["cat"], "kind": "long_inserted",
                        "source": f"{src.rel}:{s + 1}", "inserted": rendered.strip()}
                 return row, {"src": src, "s": s, "e": e2, "b": b, "rendered": rendered,
-                             "form": form, "item": item["id"]}
+                             "form": form if src.kind != "py" or form != "comment" else "comment-" + tag,
+                             "item": item["id"]}
     return None
 
 
@@ -1408,6 +1528,12 @@ def build():
             want_ins = len(ins_rows) < len(clean_rows) or (len(ins_rows) == len(clean_rows) and rng.random() < 0.5)
             got = None
             if want_ins:
+                # docs have code blocks: prefer an upcoming item that has a shell/config/code form
+                near = [j for j in range(seq_i, min(seq_i + 20, len(seq)))
+                        if seq[j]["sh"] or seq[j]["cfg"] or single(seq[j]["py"])]
+                if near:
+                    j = rng.choice(near)
+                    seq[seq_i], seq[j] = seq[j], seq[seq_i]
                 got = try_insert(src, rng, seq[seq_i])
                 if got:
                     seq_i += 1
@@ -1434,12 +1560,13 @@ def build():
         got_c = got_i = 0
         for rnd in range(MAX_PER_FILE):
             for src in files:
-                if got_c >= n_clean and got_i >= n_ins:
+                rem_c = min(n_clean - got_c, N_CLEAN - len(clean_rows))
+                rem_i = min(n_ins - got_i, N_INS - len(ins_rows))
+                if rem_c <= 0 and rem_i <= 0:
                     return got_c, got_i
                 if src.nchunks > rnd or src.nchunks >= src.cap():
                     continue
-                rem_c, rem_i = n_clean - got_c, n_ins - got_i
-                role_ins = rng.random() < rem_i / (rem_c + rem_i)
+                role_ins = rng.random() < max(rem_i, 0) / (max(rem_c, 0) + max(rem_i, 0))
                 nonlocal_seq = seq_state
                 got = None
                 if role_ins and nonlocal_seq[0] < len(seq):
