@@ -273,7 +273,7 @@ pem = ("-----BEGIN PRIVATE KEY-----\n"
        "-----END PRIVATE KEY-----")
 P(A, "The webhook signer uses this Ed25519 key:\n" + pem,
   cm="ed25519 key for signing release manifests\n" + pem,
-  py='RELEASE_SIGNING_KEY = """' + pem + '\n"""')
+  py="RELEASE_SIGNING_KEY = (\n" + "".join(f'    "{ln}\\n"\n' for ln in pem.split("\n")) + ")")
 pem = ("-----BEGIN OPENSSH PRIVATE KEY-----\n"
        "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
        "QyNTUxOQAAACDd6xsLx/SM1oSkkoud44wcDx7KbhFb0PN2WwzHr20YBQAAAJik8Y2V0ZaI\n"
@@ -995,6 +995,10 @@ class PyInfo:
                     for b in range(a + 1, z + 1):
                         prev, nxt = lines[b - 1], lines[b]
                         if prev.rstrip("\n").endswith("\\"):
+                            continue
+                        # only at paragraph/sentence breaks, never in the middle of a wrapped sentence
+                        if not (not prev.strip() or not nxt.strip() or b - 1 == a
+                                or nxt.strip() in ('"""', "'''") or prev.rstrip().endswith((".", "!", "?"))):
                             continue
                         ok = True
                         for ln, is_first in ((prev, b - 1 == a), (nxt, False)):
