@@ -44,6 +44,7 @@ _LABEL = re2.compile(
     "(?i)" + "|".join(f"(?P<g{i}>{words})" for i, (words, _) in enumerate(_LABELS))
 )
 _LABEL_TYPES = {f"g{i}": kind for i, (_, kind) in enumerate(_LABELS)}
+LABELLED_TYPES = frozenset(_LABEL_TYPES.values())
 # After the label: "number is", "no.", "#", ":", then the value on the same line.
 _VALUE = re.compile(
     r"[^\n.?!]{0,24}?(?:\bis\b|\bnumber\b|\bno\b\.?|\bnum\b|\bnr\b|\bid\b|\bref\b|\bcode\b|#|:|=)"

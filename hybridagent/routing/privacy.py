@@ -22,7 +22,7 @@ from functools import cache
 from hybridagent.routing.assignments import find_personal_fields, find_secret_assignments
 from hybridagent.routing.categories import CATEGORIES, CUSTOM, category_of
 from hybridagent.routing.findings import Finding
-from hybridagent.routing.identifiers import find_identifiers
+from hybridagent.routing.identifiers import LABELLED_TYPES, find_identifiers
 from hybridagent.routing.learned import LearnedModel
 from hybridagent.routing.obfuscation import View, line_broken, spaced_out
 from hybridagent.routing.personal_data import find_personal_data
@@ -99,6 +99,14 @@ def rule_findings(
     """The deterministic stage."""
     found = set(_formats(text))
     found.update(_custom(text, text.lower(), terms, patterns))
+    # A value a format detector knows (an SSN) is not reported again by its label.
+    known = [f for f in found if f.type not in LABELLED_TYPES]
+    found = {
+        f
+        for f in found
+        if f.type not in LABELLED_TYPES
+        or not any(k.start < f.end and f.start < k.end for k in known)
+    }
     wholes = set(_repaired(spaced_out(text), _formats))
     if "\n" in text:  # only secrets are long tokens that get wrapped
         wholes.update(_repaired(line_broken(text), _secrets))
