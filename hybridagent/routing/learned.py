@@ -67,7 +67,9 @@ class _Block:
         if self.analyzer == "word":
             words = _WORD.findall(text)
             return [
-                " ".join(words[i : i + n]) for n in range(lo, hi + 1) for i in range(len(words) - n + 1)
+                " ".join(words[i : i + n])
+                for n in range(lo, hi + 1)
+                for i in range(len(words) - n + 1)
             ]
         # scikit-learn's char_wb: n-grams inside each space-padded word only.
         grams: list[str] = []
