@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 
 from hybridagent.routing.findings import Finding
+from hybridagent.routing.secrets import char_classes
 
 # Words that name a secret when they end a key: DB_PASSWORD, apiKey, client-secret.
 _SECRET_NOUNS = frozenset(
@@ -57,8 +58,6 @@ _PLACEHOLDER = re.compile(
     r"|int|bool|bytes|any|default|env|todo|tbd|value|test|foo|bar|baz|hidden|masked)$",
     re.IGNORECASE,
 )
-# A code reference rather than a literal: os.environ["X"], self.token, get_secret(), args.pw
-_CODE_REFERENCE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*(?:\(|\[|$)")
 
 
 def _words(key: str) -> list[str]:
@@ -78,17 +77,6 @@ def names_secret(key: str) -> bool:
         return True
     # aws_secret_access_key_id is an id; aws_access_key_id names the AKIA value.
     return last == "id" and words[-3:-1] == ["access", "key"]
-
-
-def _char_classes(value: str) -> int:
-    return sum(
-        (
-            any(c.islower() for c in value),
-            any(c.isupper() for c in value),
-            any(c.isdigit() for c in value),
-            any(not c.isalnum() for c in value),
-        )
-    )
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
@@ -115,7 +103,7 @@ def is_secret_value(value: str, mode: str) -> bool:
     if mode == "line":
         return not reference or any(c.isdigit() for c in value)
     # Inline in code: a bare word is a variable unless it is shaped like a password.
-    return _char_classes(value) >= (3 if reference else 2)
+    return char_classes(value) >= (3 if reference else 2)
 
 
 def _value(match: re.Match[str]) -> tuple[int, int, str, bool]:

@@ -19,7 +19,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -36,7 +36,6 @@ MANY_WINDOWS_MARGIN = 0.1
 # Fewer words than this give the model too little to go on ("Tell me of the sea."
 # scores like a secret): such windows are left to the rules.
 MIN_WORDS = 6
-_WHITESPACE = re.compile(r"\s\s+")
 _WORD = re.compile(r"(?u)\b\w+\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
@@ -147,26 +146,29 @@ class LearnedModel:
                 totals = [t + w for t, w in zip(totals, weights, strict=True)]
         return self.categories[max(range(len(totals)), key=totals.__getitem__)]
 
+    def scored_windows(self, text: str) -> list[tuple[int, int, float]]:
+        """(start, end, probability) of each prose window the model reads: windows of
+        fewer than MIN_WORDS words are left to the rules."""
+        return [
+            (start, end, self.probability(text[start:end]))
+            for start, end in prose_windows(text)
+            if len(_WORD.findall(text[start:end])) >= MIN_WORDS
+        ]
+
+    def limit(self, windows: int, threshold: float | None = None) -> float:
+        """The probability a window needs, given how many windows the input has."""
+        limit = self.threshold if threshold is None else threshold
+        return min(0.99, limit + MANY_WINDOWS_MARGIN) if windows > 1 else limit
+
     def findings(self, text: str, threshold: float | None = None) -> list[Finding]:
         """One finding per prose window scored at or above the threshold."""
-        limit = self.threshold if threshold is None else threshold
-        windows = prose_windows(text)
-        if len(windows) > 1:
-            limit = min(0.99, limit + MANY_WINDOWS_MARGIN)
-        found: list[Finding] = []
-        for start, end in windows:
-            window = text[start:end]
-            if len(_WORD.findall(window)) < MIN_WORDS:
-                continue
-            probability = self.probability(window)
-            if probability >= limit:
-                kind = f"learned_{self.category(window)}"
-                found.append(Finding(start, end, kind, score=round(probability, 4)))
-        return found
-
-    def top_score(self, text: str) -> float:
-        """The highest window probability (0 for text with no prose): what scan shows."""
-        return max((self.probability(text[s:e]) for s, e in prose_windows(text)), default=0.0)
+        scored = self.scored_windows(text)
+        limit = self.limit(len(prose_windows(text)), threshold)
+        return [
+            Finding(start, end, f"learned_{self.category(text[start:end])}", score=round(p, 4))
+            for start, end, p in scored
+            if p >= limit
+        ]
 
 
 def _is_prose(line: str) -> bool:
@@ -256,8 +258,3 @@ def packaged_model() -> LearnedModel:
 def load_model(path: Path | None) -> LearnedModel:
     """A model table the user trained (HYBRIDAGENT_PRIVACY_MODEL), or the packaged one."""
     return packaged_model() if path is None else _from_bytes(path.read_bytes())
-
-
-def score_all(model: LearnedModel, texts: Sequence[str]) -> list[float]:
-    """Window-max probabilities of many inputs (for evaluation and benchmarks)."""
-    return [model.top_score(text) for text in texts]

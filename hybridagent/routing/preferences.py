@@ -13,8 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hybridagent.routing.categories import CATEGORIES
+from hybridagent.routing.detector_config import DetectorConfig
 from hybridagent.routing.names import UnknownModelError, parse_model_name
-from hybridagent.routing.privacy import DetectorConfig
 
 
 def _valid_patterns(patterns: list[str]) -> list[str]:

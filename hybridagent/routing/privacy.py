@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import cache
 
 from hybridagent.routing.assignments import find_personal_fields, find_secret_assignments
-from hybridagent.routing.categories import CATEGORIES, CUSTOM, category_of
+from hybridagent.routing.categories import CUSTOM, category_of
+from hybridagent.routing.detector_config import DEFAULT, DetectorConfig
 from hybridagent.routing.findings import Finding
 from hybridagent.routing.identifiers import LABELLED_TYPES, find_identifiers
 from hybridagent.routing.learned import LearnedModel
@@ -29,17 +29,6 @@ from hybridagent.routing.personal_data import find_personal_data
 from hybridagent.routing.secrets import find_secrets
 
 __all__ = ["DetectorConfig", "Finding", "scan"]
-
-
-@dataclass(frozen=True)
-class DetectorConfig:
-    """What `[routing.privacy]` configures: which categories count, and the learned
-    stage (on or off, and the probability at which a window counts as sensitive;
-    None: the model's own threshold)."""
-
-    categories: frozenset[str] = frozenset(CATEGORIES)
-    learned: bool = True
-    threshold: float | None = None
 
 
 @cache
@@ -121,7 +110,7 @@ def scan(
     terms: Sequence[str] = (),
     patterns: Sequence[str] = (),
     *,
-    config: DetectorConfig = DetectorConfig(),
+    config: DetectorConfig = DEFAULT,
     learned: LearnedModel | None = None,
     prose: bool = True,
     explain: bool = False,
@@ -133,17 +122,21 @@ def scan(
     and model output are left to the rules. `explain`: run the learned stage even when
     the rules already found something (the verdict is the same; `privacy scan` shows it).
     """
-    found = {
-        f for f in rule_findings(text, terms, patterns)
-        if f.type in ("custom_term", "custom_pattern") or category_of(f.type) in config.categories
-    }  # fmt: skip
-    if learned is not None and config.learned and prose and (explain or not found):
-        found.update(
-            f
-            for f in learned.findings(text, config.threshold)
-            if category_of(f.type) in config.categories or category_of(f.type) == CUSTOM
-        )
+    found = _enabled(rule_findings(text, terms, patterns), config)
+    if learned is not None and prose and (explain or not found):
+        found += _learned_findings(text, config, learned)
     return sorted(found)
+
+
+def _enabled(findings: Iterable[Finding], config: DetectorConfig) -> list[Finding]:
+    """The findings of the categories the configuration counts (terms always count)."""
+    return [f for f in findings if category_of(f.type) in config.categories | {CUSTOM}]
+
+
+def _learned_findings(text: str, config: DetectorConfig, learned: LearnedModel) -> list[Finding]:
+    if not config.learned:
+        return []
+    return _enabled(learned.findings(text, config.threshold), config)
 
 
 def scan_parts(
@@ -151,7 +144,7 @@ def scan_parts(
     terms: Sequence[str] = (),
     patterns: Sequence[str] = (),
     *,
-    config: DetectorConfig = DetectorConfig(),
+    config: DetectorConfig = DEFAULT,
     learned: LearnedModel | None = None,
 ) -> list[list[Finding]]:
     """Findings per part of one model call's input; each part is (text, written by a
@@ -168,8 +161,8 @@ def scan_parts(
             for f in found
             if f.start <= end and f.end >= offset
         ]
-        if not mine and prose and learned is not None and config.learned:
-            mine = scan(text, config=config, learned=learned)
+        if not mine and prose and learned is not None:
+            mine = _learned_findings(text, config, learned)
         per_part.append(mine)
         offset = end + 1
     return per_part

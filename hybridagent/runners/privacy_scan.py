@@ -12,7 +12,7 @@ from typing import Any, TextIO
 from hybridagent.config import ConfigError
 from hybridagent.routing.categories import category_of
 from hybridagent.routing.findings import Finding
-from hybridagent.routing.learned import LearnedModel, load_model
+from hybridagent.routing.learned import LearnedModel, load_model, prose_windows
 from hybridagent.routing.privacy import DetectorConfig, scan
 
 # Roles whose text a person wrote: the learned stage reads them (routing_hooks.py).
@@ -47,17 +47,14 @@ class Detector:
             explain=True,
         )
 
-    @property
-    def threshold(self) -> float:
-        """The learned stage's threshold: the configuration's, else the model's own."""
-        if self.config.threshold is not None:
-            return self.config.threshold
-        return self.model.threshold if self.model else 1.0
-
-    def learned_score(self, text: str, role: str) -> float | None:
+    def learned_view(self, text: str, role: str) -> tuple[float, float] | None:
+        """(highest window score, the score a window of this text needs), or None when
+        the learned stage does not read `text` (off, or not a person's words)."""
         if self.model is None or role not in PROSE_ROLES:
             return None
-        return round(self.model.top_score(text), 4)
+        scores = [p for _, _, p in self.model.scored_windows(text)]
+        limit = self.model.limit(len(prose_windows(text)), self.config.threshold)
+        return round(max(scores, default=0.0), 4), limit
 
 
 def verdict(detector: Detector, line: str, number: int) -> tuple[dict[str, Any], bool]:
@@ -75,11 +72,12 @@ def verdict(detector: Detector, line: str, number: int) -> tuple[dict[str, Any],
     if role not in ROLES:
         return {"error": f'line {number}: "role" must be one of {", ".join(ROLES)}.'}, False
     findings = detector.findings(request["text"], terms, role)
+    view = detector.learned_view(request["text"], role)
     return {
         "sensitive": bool(findings),
         "categories": sorted({category_of(f.type) for f in findings}),
         "findings": [f.as_dict() for f in findings],
-        "learned_score": detector.learned_score(request["text"], role),
+        "learned_score": view[0] if view else None,
         "learned_model": detector.model.version if detector.model else None,
     }, True
 
@@ -110,7 +108,7 @@ def _masked(value: str) -> str:
 def explain(detector: Detector, text: str, role: str = "user") -> str:
     """A verdict in words: what was found, by which stage, and what the router does."""
     findings = detector.findings(text, [], role)
-    score = detector.learned_score(text, role)
+    view = detector.learned_view(text, role)
     lines = [
         "sensitive: the router keeps this on local models"
         if findings
@@ -122,17 +120,18 @@ def explain(detector: Detector, text: str, role: str = "user") -> str:
             shown = _masked(text[f.start : f.end])
             lines.append(f"  rules    {f.type} ({category_of(f.type)}), {where}: {shown}")
         else:
+            limit = view[1] if view else 0.0
             lines.append(
                 f"  learned  {category_of(f.type)}, score {f.score:.2f} "
-                f"(threshold {detector.threshold:.2f}), {where}"
+                f"(threshold {limit:.2f}), {where}"
             )
     if detector.model is None:
         lines.append("  learned stage: off ([routing.privacy] learned = false)")
-    elif score is None:
+    elif view is None:
         lines.append(f"  learned stage: does not read {role} text (rules only)")
     elif not any(f.score is not None for f in findings):
         lines.append(
-            f"  learned stage: highest score {score:.2f} (threshold {detector.threshold:.2f}), "
+            f"  learned stage: highest score {view[0]:.2f} (threshold {view[1]:.2f}), "
             f"model {detector.model.version}"
         )
     return "\n".join(lines)

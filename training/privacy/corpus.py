@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from random import Random
 
+from hybridagent.routing.categories import CATEGORIES
+
 
 @dataclass(frozen=True)
 class Row:
@@ -36,18 +38,6 @@ class Row:
     kind: str
 
 
-CATEGORIES: tuple[str, ...] = (
-    "contact",
-    "identification",
-    "financial",
-    "authentication",
-    "health",
-    "location_network",
-    "account_profile",
-    "device_incident",
-    "media_content",
-    "ancillary",
-)
 POSITIVE_KINDS: tuple[str, ...] = ("direct", "typo", "contextual")
 NEGATIVE_KINDS: tuple[str, ...] = ("topic", "false_keyword", "typo_question", "generic")
 KINDS: tuple[str, ...] = POSITIVE_KINDS + NEGATIVE_KINDS

@@ -1,7 +1,10 @@
 """Builds hybridagent/routing/data/privacy_model.json.gz, the learned privacy stage.
 
-    .venv/bin/python -m training.privacy.train            # writes the model file
-    .venv/bin/python -m training.privacy.train --report   # also prints held-out figures
+    .venv/bin/python -m training.privacy.train             # writes the model file
+    .venv/bin/python -m training.privacy.train --out FILE  # a model of one's own elsewhere
+
+It prints figures on a held-out fifth of the training rows first (a model fitted on the
+other four fifths), then fits the shipped model on all of them.
 
 Training rows: the synthetic corpus (training/privacy/corpus.py) plus, as negatives,
 prose windows of the Python standard library's docstrings and comments (developer
@@ -139,8 +142,8 @@ def threshold_for(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(negatives[int(len(negatives) * (1 - TARGET_FPR))])
 
 
-def report(texts: list[str], labels: list[int], kinds: list[str]) -> float:
-    """Held-out figures on a fifth of the training rows, and the threshold they give."""
+def report(texts: list[str], labels: list[int], kinds: list[str]) -> None:
+    """Held-out figures on a fifth of the training rows, at the model's threshold."""
     rng = random.Random(SEED)
     order = list(range(len(texts)))
     rng.shuffle(order)
@@ -163,17 +166,15 @@ def report(texts: list[str], labels: list[int], kinds: list[str]) -> float:
             rate = float(np.mean(flagged[picked]))
             label = "recall" if truth[picked[0]] else "flagged"
             print(f"  {kind:14} {len(picked):5} rows  {label} {rate:.3f}")
-    return threshold
 
 
-def build(threshold: float) -> dict[str, Any]:
-    texts, labels, categories, _ = rows()
+def build(texts: list[str], labels: list[int], categories: list[str]) -> dict[str, Any]:
     char, word, model = fit(texts, labels)
     weights = model.coef_[0]
     n_char = len(char.vocabulary_)
     positives = [(t, c) for t, c, y in zip(texts, categories, labels, strict=True) if y]
     table: dict[str, Any] = {
-        "threshold": round(threshold, 4),
+        "threshold": THRESHOLD,
         "intercept": round(float(model.intercept_[0]), 6),
         "blocks": [block(char, weights[:n_char], CHAR), block(word, weights[n_char:], WORD)],
         **category_table([t for t, _ in positives], [c for _, c in positives]),
@@ -187,11 +188,10 @@ def build(threshold: float) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUTPUT)
-    parser.parse_args()
-    texts, labels, _, kinds = rows()
-    threshold = report(texts, labels, kinds)
-    table = build(threshold)
     args = parser.parse_args()
+    texts, labels, categories, kinds = rows()
+    report(texts, labels, kinds)
+    table = build(texts, labels, categories)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     payload = json.dumps(table, sort_keys=True, separators=(",", ":")).encode()
     args.out.write_bytes(gzip.compress(payload, mtime=0))
