@@ -20,11 +20,13 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import re2
 
 from hybridagent.routing.findings import Finding
 
@@ -36,6 +38,7 @@ MANY_WINDOWS_MARGIN = 0.1
 # Fewer words than this give the model too little to go on ("Tell me of the sea."
 # scores like a secret): such windows are left to the rules.
 MIN_WORDS = 6
+WORD_CACHE = 50_000  # words whose n-grams are kept (a few MB)
 _WORD = re.compile(r"(?u)\b\w+\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
@@ -46,7 +49,8 @@ _CODE_START = re.compile(
     r"(?:def|class|import|from|return|if|elif|else|for|while|try|except|with|raise|yield|async"
     r"|await|lambda|public|private|function|const|let|var|package|#include)\b"
 )
-_CODE_TOKEN = re.compile(
+# RE2: one linear pass; Python's re retried each alternative at every character.
+_CODE_TOKEN = re2.compile(
     r"\w\(|\)\s*[:{]|[=!<>]=|->|=>|::|\w\[|\]\s*=|\w\s*=\s*\S|^\s*[@$]|[{};]\s*$"
 )
 _WORDS = re.compile(r"[^\W\d_]{2,}")
@@ -60,26 +64,44 @@ class _Block:
     analyzer: str  # "char_wb" or "word"
     ngram_range: tuple[int, int]
     features: dict[str, tuple[float, float]]
+    # char_wb n-grams never cross a word, so each word's n-grams in the vocabulary are
+    # worked out once: words repeat, and a dict lookup is cheaper than slicing again.
+    _word_grams: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
-    def grams(self, text: str) -> list[str]:
-        lo, hi = self.ngram_range
-        if self.analyzer == "word":
-            words = _WORD.findall(text)
-            return [
-                " ".join(words[i : i + n])
-                for n in range(lo, hi + 1)
-                for i in range(len(words) - n + 1)
-            ]
-        # scikit-learn's char_wb: n-grams inside each space-padded word only.
-        grams: list[str] = []
-        for word in text.split():
+    def _grams_of_word(self, word: str) -> tuple[str, ...]:
+        known = self._word_grams.get(word)
+        if known is None:
+            lo, hi = self.ngram_range
             padded = f" {word} "
             size = len(padded)
+            grams: list[str] = []
             for n in range(lo, hi + 1):
                 if size <= n:
                     grams.append(padded)
                     break
                 grams += [padded[i : i + n] for i in range(size - n + 1)]
+            known = tuple(g for g in grams if g in self.features)
+            if len(self._word_grams) >= WORD_CACHE:
+                self._word_grams.clear()
+            self._word_grams[word] = known
+        return known
+
+    def grams(self, text: str) -> list[str]:
+        """The block's n-grams of `text` that are in its vocabulary."""
+        lo, hi = self.ngram_range
+        if self.analyzer == "word":
+            words = _WORD.findall(text)
+            features = self.features
+            return [
+                gram
+                for n in range(lo, hi + 1)
+                for i in range(len(words) - n + 1)
+                if (gram := " ".join(words[i : i + n])) in features
+            ]
+        # scikit-learn's char_wb: n-grams inside each space-padded word only.
+        grams: list[str] = []
+        for word in text.split():
+            grams += self._grams_of_word(word)
         return grams
 
     def score(self, text: str) -> float:
@@ -87,16 +109,12 @@ class _Block:
         features = self.features
         dot = 0.0
         norm = 0.0
-        log = math.log
-        # Counting every n-gram in C, then looking up only the distinct ones, is faster
-        # than filtering each n-gram in Python first.
+        # grams() holds only n-grams of the vocabulary; tf is sublinear, 1 + log(count).
         for gram, count in Counter(self.grams(text)).items():
-            found = features.get(gram)
-            if found is not None:
-                idf, weight = found
-                value = (1.0 + log(count)) * idf if count > 1 else idf
-                dot += value * weight
-                norm += value * value
+            idf, weight = features[gram]
+            value = (1.0 + math.log(count)) * idf if count > 1 else idf
+            dot += value * weight
+            norm += value * value
         return dot / math.sqrt(norm) if norm else 0.0
 
 
@@ -146,12 +164,14 @@ class LearnedModel:
                 totals = [t + w for t, w in zip(totals, weights, strict=True)]
         return self.categories[max(range(len(totals)), key=totals.__getitem__)]
 
-    def scored_windows(self, text: str) -> list[tuple[int, int, float]]:
+    def scored_windows(
+        self, text: str, windows: list[tuple[int, int]] | None = None
+    ) -> list[tuple[int, int, float]]:
         """(start, end, probability) of each prose window the model reads: windows of
         fewer than MIN_WORDS words are left to the rules."""
         return [
             (start, end, self.probability(text[start:end]))
-            for start, end in prose_windows(text)
+            for start, end in (prose_windows(text) if windows is None else windows)
             if len(_WORD.findall(text[start:end])) >= MIN_WORDS
         ]
 
@@ -162,8 +182,9 @@ class LearnedModel:
 
     def findings(self, text: str, threshold: float | None = None) -> list[Finding]:
         """One finding per prose window scored at or above the threshold."""
-        scored = self.scored_windows(text)
-        limit = self.limit(len(prose_windows(text)), threshold)
+        windows = prose_windows(text)
+        scored = self.scored_windows(text, windows)
+        limit = self.limit(len(windows), threshold)
         return [
             Finding(start, end, f"learned_{self.category(text[start:end])}", score=round(p, 4))
             for start, end, p in scored
@@ -177,9 +198,10 @@ def _is_prose(line: str) -> bool:
     body = line[_LEAD.match(line).end() :].strip()  # type: ignore[union-attr]
     if len(_WORDS.findall(body)) < 3 or _CODE_START.match(body):
         return False
-    if len(_CODE_TOKEN.findall(body)) > 1:
-        return False
-    symbols = sum(c in _CODE_CHARS for c in body)
+    tokens = _CODE_TOKEN.finditer(body)
+    if next(tokens, None) is not None and next(tokens, None) is not None:
+        return False  # two code-shaped tokens
+    symbols = sum(map(body.count, _CODE_CHARS))
     return symbols / len(body) <= 0.06
 
 
