@@ -75,6 +75,8 @@ def names_secret(key: str) -> bool:
         return True
     if last == "key" and len(words) > 1 and words[-2] in _KEY_QUALIFIERS:
         return True
+    if last == "phrase" and len(words) > 1 and words[-2] in ("seed", "pass", "recovery", "secret"):
+        return True
     # aws_secret_access_key_id is an id; aws_access_key_id names the AKIA value.
     return last == "id" and words[-3:-1] == ["access", "key"]
 

@@ -51,6 +51,12 @@ _VALUE = re.compile(
     r"\s*[\"'(]?([A-Z0-9](?:[A-Z0-9\-/]|(?<=\d) (?=\d)){2,22}[A-Z0-9])(?![\w-])",
     re.IGNORECASE,
 )
+# Right after the label with no "number is" between ("passport GBR 551730492", "DNI
+# 71830264E", "VIN 5YJ3E1EA7KF317462"): only a value with six digits or more counts.
+_BARE_VALUE = re.compile(
+    r"[ \t]+(?:[A-Z]{2,3} )?([A-Z0-9](?:[A-Z0-9\-]|(?<=\d) (?=\d)){4,22}[A-Z0-9])(?![\w-])",
+    re.IGNORECASE,
+)
 _SHOWS_A_FORMAT = re.compile(
     r"\b(?:e\.g|i\.e|example|sample|such as|like|looks?|format|fake|dummy|test|placeholder"
     r"|pattern|regex|template|mock|how|what|where|whether|which|valid)\b",
@@ -61,7 +67,8 @@ _NINO = re.compile(r"\b[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
 _MAC = re.compile(r"(?<![\w:.-])(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}(?![\w:.-])")
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|[0-9A-Fa-f]{1,4})(?:[0-9A-Fa-f:]*)")
 _COORDINATES = re.compile(
-    r"(?<![\w.])(-?\d{1,2}\.\d{4,})°?\s*([NS])?\s*[,;/ ]\s*(-?\d{1,3}\.\d{4,})°?\s*([EW])?(?![\w.])"
+    r"(?<![\w.])(-?\d{1,2}\.\d{4,})°?\s*([NS])?\s*[,;/ ]\s*(-?\d{1,3}\.\d{4,})°?\s*([EW])?"
+    r"(?!\w|\.\d)"
 )
 _SPELLED_EMAIL = re.compile(
     r"\b[\w.+-]{2,}\s*(?:\(at\)|\[at\]|\{at\}|\s+at\s+)\s*[\w-]{2,}"
@@ -75,10 +82,15 @@ _SPELLED_EMAIL = re.compile(
 def _labelled(text: str) -> Iterator[Finding]:
     for label in _LABEL.finditer(text):
         value = _VALUE.match(text, label.end())
-        if value is None:
-            continue
+        bare = value is None
+        if bare:
+            value = _BARE_VALUE.match(text, label.end())
+            if value is None:
+                continue
         token = value.group(1).strip()
         digits = sum(c.isdigit() for c in token)
+        if (bare and digits < 6) or len(set(c for c in token if c.isdigit())) < 3:
+            continue  # too short to stand alone, or 000-00-0000
         alnum = sum(c.isalnum() for c in token)
         if (
             digits < 4
@@ -87,7 +99,8 @@ def _labelled(text: str) -> Iterator[Finding]:
         ):
             continue  # a year, a version, a short count
         sentence_start = max(text.rfind(c, 0, label.start()) for c in ".?!\n") + 1
-        if _SHOWS_A_FORMAT.search(text, sentence_start, value.end()):
+        ends = [i for i in (text.find(c, value.end()) for c in ".?!\n") if i >= 0]
+        if _SHOWS_A_FORMAT.search(text, sentence_start, min(ends, default=len(text))):
             continue
         kind = _LABEL_TYPES[next(name for name, hit in label.groupdict().items() if hit)]
         start = value.start(1)
@@ -123,7 +136,8 @@ def _coordinates(text: str) -> Iterator[Finding]:
     for match in _COORDINATES.finditer(text):
         lat, lon = float(match.group(1)), float(match.group(3))
         marked = match.group(2) or match.group(4) or "°" in match.group()
-        if not (marked or _PLACE_WORDS.search(text, max(0, match.start() - 40), match.start())):
+        around = text[max(0, match.start() - 40) : match.end() + 40].replace("_", " ")
+        if not (marked or _PLACE_WORDS.search(around)):
             continue
         if abs(lat) <= 90 and abs(lon) <= 180 and max(abs(lat), abs(lon)) >= 1:
             yield Finding(match.start(), match.end(), "coordinates")

@@ -5,6 +5,7 @@ connection strings) and high-entropy tokens. Pure code, no I/O.
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from collections import Counter
@@ -45,15 +46,24 @@ _CONNECTION_STRING = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s:/@]+:([^\s@/]+)@",
 _PASSWORD = re.compile(
     r"\b(?:pass(?:word|phrase|wd|code|wrd)|pas+w[o0]r?d|p[@4]s+w[o0]rd|ps+wr?d|pswd|pwd|pw|pword"
     r"|pin(?: code)?|pin number|secret|pre-shared key|psk|(?:recovery|backup) (?:codes?|pin|key)"
-    r"|seed phrase|mnemonic)s?\b[^.\n]{0,40}?"
+    r"|seed phrase|mnemonic|(?:api|access|private|secret|signing) key|token)s?\b[^.\n]{0,40}?"
     r"(?:\bis\b|\bare\b|=|:|\bfrom\b|\bto\b|\bwas\b|(?<=[a-z]) (?=\S*\d))\s*"
-    r"(?:\"([^\"\n]{4,60})\"|[\"']?([^\s\"',;]{4,}))",
+    # A quoted value, or a bare one with a digit, a capital or a symbol ("was reset to
+    # Ember-8824" finds the value after "to", not "reset").
+    r"(?:\"([^\"\n]{4,60})\"|[\"']?((?=[^\s\"',;]*[\dA-Z!@#$%^&*_\-])[^\s\"',;]{4,}))",
     re.IGNORECASE,
 )
 # "login: admin / S3cret!", auth=("user", "pass"), bind_s("cn=…", "pass")
 _LOGIN = re.compile(
-    r"(?i:\blog ?in\b|\bcreds?\b|\bcredentials\b)[^\n.]{0,30}?\b[\w.@-]+ ?/ ?(\S{6,})"
+    r"(?i:\blog ?in\b|\bcreds?\b|\bcredentials\b|\bsuperuser\b|\badmin\b|\bfallback\b|\bwi-?fi\b)"
+    r"[^\n.]{0,30}?\b[\w.@-]+ ?[/:] ?(\S{6,})"
 )
+# user / Pass-Word-42 in a note: a name, a slash, and a value shaped like a password.
+_USER_SLASH_PASSWORD = re.compile(
+    r"(?<![/\w.])[a-z][\w.@-]{2,30} / ((?=\S*\d)(?=\S*[A-Z])(?=\S*[a-z])[^\s/]{8,40})(?![/\w])"
+)
+# Authorization: Basic dXNlcjpwYXNz — base64 of user:password
+_BASIC_AUTH = re.compile(r"\bBasic ([A-Za-z0-9+/]{12,}={0,2})(?![A-Za-z0-9+/=])")
 _CREDENTIAL_CALL = re.compile(
     r"(?i:auth|login|bind\w*|connect|credentials?)\s*[=(]\s*\(?\s*[\"'][^\"'\n]+[\"']\s*,\s*"
     r"[\"']([^\"'\n]{6,})[\"']"
@@ -101,6 +111,8 @@ def _detectors() -> tuple[tuple[Detector, ...], tuple[Detector, ...]]:
         ("connection_string_password", _CONNECTION_STRING, 1),
         ("password", _PASSWORD, 1),
         ("password", _LOGIN, 1),
+        ("password", _USER_SLASH_PASSWORD, 1),
+        ("basic_auth_credentials", _BASIC_AUTH, 1),
         ("password", _CREDENTIAL_CALL, 1),
     ]
     return tuple(token), tuple(whole)
@@ -123,7 +135,7 @@ def char_classes(value: str) -> int:
 
 
 _PIECES = re.compile(r"[/_\-.+=]")
-_WORDLIKE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+|\d{1,4}|[a-z]+\d")
+_WORDLIKE = re.compile(r"(?:[A-Z]?[a-z]+)+|[A-Z]+|\d{1,4}|[a-z]+\d")
 
 
 def words_and_paths(value: str) -> bool:
@@ -134,17 +146,42 @@ def words_and_paths(value: str) -> bool:
     return len(pieces) >= 3 and wordlike >= 0.8 * sum(len(p) for p in pieces)
 
 
+def _decodes_to_login(value: str) -> bool:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return ":" in decoded and decoded.isprintable()
+
+
+_TLD_PATH = re.compile(r"(?:com|org|net|io|edu|gov|dev|co|uk|de)/")
+
+
+def _in_url(text: str, start: int) -> bool:
+    """Is `start` inside a URL (`https://…/path`, or `groups.google.com/group/…`)?"""
+    chunk_start = max(text.rfind(c, 0, start) for c in " \t\n\"'(<[") + 1
+    prefix = text[chunk_start:start]
+    return "://" in prefix or (prefix.endswith(".") and _TLD_PATH.match(text, start) is not None)
+
+
 def _accept(kind: str, text: str, match: re.Match[str], group: int) -> Finding | None:
     if group and match.group(group) is None:
         group += 1  # the unquoted alternative of a quoted value
     start, end = match.span(group)
     if kind == "password":  # "…is Lemon!Tree42." — the full stop is not part of it
         end -= len(text[start:end]) - len(text[start:end].rstrip(".!?:)"))
+        start += len(text[start:end]) - len(text[start:end].lstrip("="))
     value = text[start:end]
     if _PLACEHOLDER.search(value) or len(set(value)) < 4:
         return None
+    if kind == "basic_auth_credentials" and group == 1 and not _decodes_to_login(value):
+        return None
+    if kind == "aws_secret_key" and _in_url(text, start):
+        return None
     if kind == "password" and (
         _NO_PASSWORD.fullmatch(value)
+        or re.fullmatch(r"[A-Z_]+|[a-z]+(?:_[a-z0-9]+)+", value)  # a constant, a variable
+        or value.startswith("#")
         or _CODE.match(value)
         or "{" in value
         or "}" in value
@@ -169,7 +206,8 @@ def _whole_text_gate(kind: str, text: str, lower: str) -> bool:
             word in lower
             for word in ("pas", "pw", "pin", "pss", "psw", "p@s", "p4s", "secret", "psk",
                          "pre-shared", "recovery", "backup", "seed", "mnemonic", "log", "cred",
-                         "auth", "bind", "connect")
+                         "auth", "bind", "connect", "key", "token", "admin", "super", " / ",
+                         "basic", "fallback", "wifi", "wi-fi")
         )  # fmt: skip
     if kind == "private_key":
         return "PRIVATE KEY" in text
@@ -196,5 +234,6 @@ def find_secrets(text: str, lower: str | None = None) -> Iterator[Finding]:
             and entropy(value) >= 4.5
             and not _PLACEHOLDER.search(value)
             and not words_and_paths(value)
+            and not _in_url(text, match.start())
         ):
             yield Finding(match.start(), match.end(), "high_entropy_token")
