@@ -81,12 +81,10 @@ _SPELLED_EMAIL = re.compile(
 
 def _labelled(text: str) -> Iterator[Finding]:
     for label in _LABEL.finditer(text):
-        value = _VALUE.match(text, label.end())
-        bare = value is None
-        if bare:
-            value = _BARE_VALUE.match(text, label.end())
-            if value is None:
-                continue
+        value = _VALUE.match(text, label.end()) or _BARE_VALUE.match(text, label.end())
+        if value is None:
+            continue
+        bare = value.re is _BARE_VALUE
         token = value.group(1).strip()
         digits = sum(c.isdigit() for c in token)
         if (bare and digits < 6) or len(set(c for c in token if c.isdigit())) < 3:

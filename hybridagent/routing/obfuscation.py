@@ -1,6 +1,7 @@
 """Views of an input with its obfuscation undone, for the detectors to read again:
 values spelled out one character at a time ("4 5 3 2 0 1 …", "j o h n @ g m a i l"),
-and secrets broken over lines (`"sk-proj-abc"\n    "def"`).
+digits written as words ("four five five six, …"), and secrets broken over lines
+(`"sk-proj-abc"\n    "def"`).
 
 A view is the changed text plus, for every character of it, its offset in the input,
 so what a detector finds in the view is reported at its place in the input.
@@ -8,6 +9,7 @@ so what a detector finds in the view is reported at its place in the input.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -24,11 +26,14 @@ CONTEXT = 120  # characters of the input kept around a repaired place, for the l
 @dataclass(frozen=True)
 class View:
     text: str
-    offsets: list[int]  # offsets[i]: where text[i] is in the input
+    offsets: list[int]  # offsets[i]: where text[i] starts in the input
     repaired: tuple[int, int]  # the span of the input that was changed
+    # ends[i]: where text[i] ends in the input, when a character stands for a word
+    ends: list[int] | None = None
 
     def span_in_input(self, start: int, end: int) -> tuple[int, int]:
-        return self.offsets[start], self.offsets[end - 1] + 1
+        last = end - 1
+        return self.offsets[start], self.ends[last] if self.ends else self.offsets[last] + 1
 
     def covers_repair(self, start: int, end: int) -> bool:
         """Does a finding at input span [start, end) need the repair to be seen?"""
@@ -63,3 +68,72 @@ def line_broken(text: str) -> Iterator[View]:
                 offsets.append(index)
         at = split.start() + split.group().index("\n")
         yield View("".join(text[i] for i in offsets), offsets, (at, at + 1))
+
+
+_UNITS = {
+    "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "for": 4,
+    "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    # Spanish, Portuguese, French, German, Italian
+    "cero": 0, "uno": 1, "um": 1, "dos": 2, "dois": 2, "tres": 3, "três": 3, "cuatro": 4,
+    "quatro": 4, "cinco": 5, "seis": 6, "siete": 7, "sete": 7, "ocho": 8, "oito": 8,
+    "nueve": 9, "nove": 9, "null": 0, "eins": 1, "zwei": 2, "drei": 3, "vier": 4,
+    "fünf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zéro": 0, "un": 1, "deux": 2,
+    "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "neuf": 9, "due": 2, "tre": 3,
+    "sei": 6, "sette": 7, "otto": 8,
+}  # fmt: skip
+_TEENS = {
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_TENS = {
+    "twenty": 2, "thirty": 3, "forty": 4, "fourty": 4, "fifty": 5, "sixty": 6, "seventy": 7,
+    "eighty": 8, "ninety": 9,
+}  # fmt: skip
+_NUMBER_WORD = "|".join(
+    sorted([*_UNITS, *_TEENS, *_TENS, "double", "triple"], key=len, reverse=True)
+)
+# Four or more number words in a row: "four five five six, seven three zero two".
+_SPELLED = re.compile(rf"(?i)\b(?:(?:{_NUMBER_WORD})(?:-(?:{_NUMBER_WORD}))?\b[\s,\-]*){{4,}}")
+_TOKEN = re.compile(rf"(?i)\b({_NUMBER_WORD})(?:-({_NUMBER_WORD}))?\b")
+
+
+def _digits_of(word: str, second: str | None) -> str:
+    word, second = word.lower(), (second or "").lower()
+    if word in _TENS:
+        return f"{_TENS[word]}{_UNITS.get(second, 0)}"
+    if word in _TEENS:
+        return str(_TEENS[word])
+    return str(_UNITS[word]) + (str(_UNITS[second]) if second in _UNITS else "")
+
+
+def spelled_digits(text: str) -> Iterator[View]:
+    """Each run of number words written out, with the words turned into digits
+    ("double" and "triple" repeat the next digit), grouped as the writer grouped them."""
+    for run in _SPELLED.finditer(text):
+        run_start, run_end = run.span()
+        start, end = max(0, run_start - CONTEXT), min(len(text), run_end + CONTEXT)
+        chars: list[str] = list(text[start:run_start])
+        offsets: list[int] = list(range(start, run_start))
+        ends: list[int] = [i + 1 for i in offsets]
+        repeat = 1
+        last = run_start
+        for token in _TOKEN.finditer(text, run_start, run_end):
+            word = token.group(1).lower()
+            if word in ("double", "triple"):
+                repeat = 2 if word == "double" else 3
+                continue
+            gap = text[last : token.start()]
+            if "," in gap or "  " in gap:  # keep the writer's groups apart
+                chars.append(" ")
+                offsets.append(last)
+                ends.append(last + 1)
+            digits = _digits_of(token.group(1), token.group(2)) * repeat
+            repeat = 1
+            chars.extend(digits)
+            offsets.extend([token.start()] * len(digits))
+            ends.extend([token.end()] * len(digits))
+            last = token.end()
+        chars.extend(text[run_end:end])
+        offsets.extend(range(run_end, end))
+        ends.extend(range(run_end + 1, end + 1))
+        yield View("".join(chars), offsets, (run_start, run_end), ends)

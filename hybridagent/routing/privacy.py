@@ -24,7 +24,7 @@ from hybridagent.routing.detector_config import DEFAULT, DetectorConfig
 from hybridagent.routing.findings import Finding
 from hybridagent.routing.identifiers import LABELLED_TYPES, find_identifiers
 from hybridagent.routing.learned import LearnedModel
-from hybridagent.routing.obfuscation import View, line_broken, spaced_out
+from hybridagent.routing.obfuscation import View, line_broken, spaced_out, spelled_digits
 from hybridagent.routing.personal_data import find_personal_data
 from hybridagent.routing.secrets import find_secrets
 
@@ -88,20 +88,21 @@ def rule_findings(
     """The deterministic stage."""
     found = set(_formats(text))
     found.update(_custom(text, text.lower(), terms, patterns))
+    wholes = set(_repaired(spaced_out(text), _formats))
+    wholes.update(_repaired(spelled_digits(text), _formats))
+    if "\n" in text:  # only secrets are long tokens that get wrapped
+        wholes.update(_repaired(line_broken(text), _secrets))
+    # A repaired finding replaces the fragments it contains.
+    found = wholes | {
+        f for f in found if not any(w.start <= f.start and f.end <= w.end for w in wholes)
+    }
     # A value a format detector knows (an SSN) is not reported again by its label.
     known = [f for f in found if f.type not in LABELLED_TYPES]
-    found = {
+    return {
         f
         for f in found
         if f.type not in LABELLED_TYPES
         or not any(k.start < f.end and f.start < k.end for k in known)
-    }
-    wholes = set(_repaired(spaced_out(text), _formats))
-    if "\n" in text:  # only secrets are long tokens that get wrapped
-        wholes.update(_repaired(line_broken(text), _secrets))
-    # A repaired finding replaces the fragments it contains.
-    return wholes | {
-        f for f in found if not any(w.start <= f.start and f.end <= w.end for w in wholes)
     }
 
 

@@ -137,6 +137,32 @@ def test_spaced_out_and_typod_values(text: str, kind: str) -> None:
     assert kind in kinds
 
 
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        (
+            "card is four five five six, seven three zero two, one nine eight four, four one "
+            "seven four, help me",
+            "payment_card",
+            "four five five six, seven three zero two, one nine eight four, four one seven four",
+        ),
+        (
+            "Visa fourty-seven sixteen, twenty-two ninety, fifty-five eighteen, oh-three-nine-four",
+            "payment_card",
+            "fourty-seven sixteen, twenty-two ninety, fifty-five eighteen, oh-three-nine-four",
+        ),
+        ("call me on oh seven seven double oh nine eight one two three four", "phone_number",
+         "oh seven seven double oh nine eight one two three four"),
+    ],
+)  # fmt: skip
+def test_digits_written_as_words(text: str, kind: str, value: str) -> None:
+    assert (kind, value) in found(text)
+
+
+def test_a_few_number_words_are_just_words() -> None:
+    assert found("one or two of them, for three days, then four more") == set()
+
+
 def test_a_spaced_out_value_is_reported_at_its_place_in_the_input() -> None:
     text = "card 4 5 3 2 0 1 5 1 1 2 8 3 0 3 6 6 please"
     [finding] = rule_findings(text)
