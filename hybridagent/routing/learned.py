@@ -3,7 +3,7 @@ n-gram TF-IDF features, scored in pure Python from a JSON table that ships in th
 package (training/privacy/train.py builds it; scikit-learn is needed only there).
 
 It reads what people write, not what programs print: the prose lines of a message, in
-windows of a few sentences (the size of what it was trained on). Code lines and fenced
+windows of about a sentence (the size of what it was trained on). Code lines and fenced
 code blocks are left to the deterministic stage, which knows the formats of secrets and
 identifiers in them; that is what keeps long technical content clean.
 
@@ -31,10 +31,10 @@ import re2
 from hybridagent.routing.findings import Finding
 
 MODEL_FILE = "privacy_model.json.gz"
-WINDOW_CHARS = 400  # about the length of the training rows; longer prose is split
+WINDOW_CHARS = 120  # about a sentence, the length of most training rows
 # Long content is read as many windows, and each is a chance of a false alarm: a window
 # of an input with more than one needs this much more probability to count.
-MANY_WINDOWS_MARGIN = 0.1
+MANY_WINDOWS_MARGIN = 0.05
 # Fewer words than this give the model too little to go on ("Tell me of the sea."
 # scores like a secret): such windows are left to the rules.
 MIN_WORDS = 6
@@ -255,9 +255,11 @@ def prose_windows(text: str) -> list[tuple[int, int]]:
             if boundary - start > WINDOW_CHARS and cut > start:
                 windows.append((start, cut))
                 start = cut
-            while boundary - start > WINDOW_CHARS:
-                windows.append((start, start + WINDOW_CHARS))
-                start += WINDOW_CHARS
+            while boundary - start > WINDOW_CHARS:  # a long sentence: cut between words
+                space = text.rfind(" ", start + 1, start + WINDOW_CHARS)
+                split = space if space > start else start + WINDOW_CHARS
+                windows.append((start, split))
+                start = split
             cut = boundary
         if cut > start:
             windows.append((start, cut))

@@ -50,7 +50,7 @@ _PASSWORD = re.compile(
     r"(?:\bis\b|\bare\b|=|:|\bfrom\b|\bto\b|\bwas\b|(?<=[a-z]) (?=\S*\d))\s*"
     # A quoted value, or a bare one with a digit, a capital or a symbol ("was reset to
     # Ember-8824" finds the value after "to", not "reset").
-    r"(?:\"([^\"\n]{4,60})\"|[\"']?((?=[^\s\"',;]*[\dA-Z!@#$%^&*_\-])[^\s\"',;]{4,}))",
+    r"(?:\"([^\"\n]{4,60})\"|[\"']?((?=(?-i:[^\s\"',;]*[\dA-Z!@#$%^&*_\-]))[^\s\"',;]{4,}))",
     re.IGNORECASE,
 )
 # "login: admin / S3cret!", auth=("user", "pass"), bind_s("cn=…", "pass")

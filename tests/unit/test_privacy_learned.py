@@ -13,7 +13,7 @@ from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from hybridagent.routing.learned import LearnedModel, packaged_model, prose_windows
+from hybridagent.routing.learned import WINDOW_CHARS, LearnedModel, packaged_model, prose_windows
 from hybridagent.routing.privacy import DetectorConfig, scan
 
 TOKEN = r"(?u)\b\w+\b"
@@ -106,7 +106,7 @@ def test_long_prose_is_read_in_windows_of_sentences() -> None:
     sentence = "This sentence is about nothing in particular and goes on a while. "
     text = sentence * 30 + "\n"
     windows = prose_windows(text)
-    assert len(windows) > 4 and all(e - s <= 400 for s, e in windows)
+    assert len(windows) > 4 and all(e - s <= WINDOW_CHARS for s, e in windows)
     assert windows[0][0] == 0 and windows[-1][1] >= len(text.rstrip())
 
 
