@@ -20,12 +20,14 @@ from hybridagent.routing.findings import Finding
 
 # Label words -> the finding type (its category is in routing/categories.py).
 _LABELS: tuple[tuple[str, str], ...] = (
-    (r"driver'?s?\s+licen[cs]e|licen[cs]e|\bDL\b|permit", "licence_number"),
-    (r"passport|visa", "passport_number"),
+    (r"driver'?s?\s+licen[cs]e|licen[cs]e|\bDL\b|permit|führerschein|permis|carnet|patente",
+     "licence_number"),
+    (r"passport|visa|reisepass|pasaporte|passaporte|passeport|paszport|pasaport", "passport_number"),
     (r"badge|employee|staff|personnel|payroll|student|matriculation", "employee_id"),
     (r"national\s+id|id\s+card|identity\s+card|citizen|\bNIN\b|\bNI\b|\bSIN\b|aadhaar|\bPAN\b"
      r"|\bNIR\b|INSEE|\bBSN\b|PESEL|\bCPF\b|\bDNI\b|\bNIE\b|\bNIF\b|codice\s+fiscale"
-     r"|personnummer|steuer-?id|\bAHV\b|voter|\bEPIC\b|national\s+insurance",
+     r"|personnummer|steuer-?id|\bAHV\b|voter|\bEPIC\b|national\s+insurance|personalausweis"
+     r"|ausweis|carte\s+d'identit\S+|\bcni\b|documento|\bRG\b|\bCURP\b|\bRFC\b|\bNSS\b",
      "national_id"),
     (r"social\s+security|\bSSN\b|\bTIN\b|\bEIN\b|\bITIN\b|tax|\bVAT\b|\bUTR\b", "tax_id"),
     (r"account|acct|a/c|routing|sort\s+code|\bBSB\b|\bABA\b|swift|mortgage|loan|policy"
@@ -35,9 +37,10 @@ _LABELS: tuple[tuple[str, str], ...] = (
     (r"booking|reservation|confirmation|\bPNR\b|itinerary|ticket|flight|e-?ticket",
      "booking_reference"),
     (r"serial|\bS/?N\b|\bIMEI\b|\bVIN\b|chassis|licen[cs]e\s+plate|plate|registration"
-     r"|device\s+id|asset\s+tag", "device_id"),
-    (r"loyalty|frequent\s+flyer|membership|customer|user\s*id|account\s+id|subscriber",
-     "customer_id"),
+     r"|device\s+id|asset\s+tag|kennzeichen|matr[íi]cula|plaque|targa|placa|rejestracja",
+     "device_id"),
+    (r"loyalty|frequent\s+flyer|membership|customer|user\s*id|account\s+id|subscriber"
+     r"|executive\s+club|miles|bonvoy|rewards", "customer_id"),
 )  # fmt: skip
 # RE2: one linear pass over the whole input for the label words.
 _LABEL = re2.compile(
@@ -57,10 +60,15 @@ _BARE_VALUE = re.compile(
     r"[ \t]+(?:[A-Z]{2,3} )?([A-Z0-9](?:[A-Z0-9\-]|(?<=\d) (?=\d)){4,22}[A-Z0-9])(?![\w-])",
     re.IGNORECASE,
 )
+# Before the value, a question about numbers of that kind ("what does a badge number like
+# …"); anywhere in the sentence, words that say the value is an example.
 _SHOWS_A_FORMAT = re.compile(
     r"\b(?:e\.g|i\.e|example|sample|such as|like|looks?|format|fake|dummy|test|placeholder"
     r"|pattern|regex|template|mock|how|what|where|whether|which|valid)\b",
     re.IGNORECASE,
+)
+_IS_AN_EXAMPLE = re.compile(
+    r"\b(?:e\.g|example|sample|fake|dummy|placeholder|template|mock|fictional)\b", re.IGNORECASE
 )
 # A UK National Insurance number: two letters, three pairs of digits, a letter.
 _NINO = re.compile(r"\b[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
@@ -98,7 +106,9 @@ def _labelled(text: str) -> Iterator[Finding]:
             continue  # a year, a version, a short count
         sentence_start = max(text.rfind(c, 0, label.start()) for c in ".?!\n") + 1
         ends = [i for i in (text.find(c, value.end()) for c in ".?!\n") if i >= 0]
-        if _SHOWS_A_FORMAT.search(text, sentence_start, min(ends, default=len(text))):
+        if _SHOWS_A_FORMAT.search(text, sentence_start, value.start(1)) or _IS_AN_EXAMPLE.search(
+            text, value.end(), min(ends, default=len(text))
+        ):
             continue
         kind = _LABEL_TYPES[next(name for name, hit in label.groupdict().items() if hit)]
         start = value.start(1)

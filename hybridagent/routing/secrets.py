@@ -46,8 +46,12 @@ _CONNECTION_STRING = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s:/@]+:([^\s@/]+)@",
 _PASSWORD = re.compile(
     r"\b(?:pass(?:word|phrase|wd|code|wrd)|pas+w[o0]r?d|p[@4]s+w[o0]rd|ps+wr?d|pswd|pwd|pw|pword"
     r"|pin(?: code)?|pin number|secret|pre-shared key|psk|(?:recovery|backup) (?:codes?|pin|key)"
-    r"|seed phrase|mnemonic|(?:api|access|private|secret|signing) key|token)s?\b[^.\n]{0,40}?"
-    r"(?:\bis\b|\bare\b|=|:|\bfrom\b|\bto\b|\bwas\b|(?<=[a-z]) (?=\S*\d))\s*"
+    r"|seed phrase|mnemonic|(?:api|access|private|secret|signing) key|token"
+    # … and in the languages users write in
+    r"|passwort|kennwort|contrase[ñn]a|clave|senha|mot de passe|mdp|wachtwoord|has[łl]o"
+    r"|parola|[şs]ifre|pinn?umm?er)s?\b[^.\n]{0,40}?"
+    r"(?:\bis\b|\bare\b|=|:|\bfrom\b|\bto\b|\bwas\b|\bist\b|\bes\b|\bé\b|\best\b"
+    r"|\bjest\b|\bè\b|\bis\b|(?<=[a-z]) (?=\S*\d))\s*"
     # A quoted value, or a bare one with a digit, a capital or a symbol ("was reset to
     # Ember-8824" finds the value after "to", not "reset").
     r"(?:\"([^\"\n]{4,60})\"|[\"']?((?=(?-i:[^\s\"',;]*[\dA-Z!@#$%^&*_\-]))[^\s\"',;]{4,}))",
@@ -207,7 +211,8 @@ def _whole_text_gate(kind: str, text: str, lower: str) -> bool:
             for word in ("pas", "pw", "pin", "pss", "psw", "p@s", "p4s", "secret", "psk",
                          "pre-shared", "recovery", "backup", "seed", "mnemonic", "log", "cred",
                          "auth", "bind", "connect", "key", "token", "admin", "super", " / ",
-                         "basic", "fallback", "wifi", "wi-fi")
+                         "basic", "fallback", "wifi", "wi-fi", "wort", "contrase", "clave",
+                         "senha", "mot de", "mdp", "wacht", "has", "parola", "ifre")
         )  # fmt: skip
     if kind == "private_key":
         return "PRIVATE KEY" in text
