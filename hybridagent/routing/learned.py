@@ -196,8 +196,8 @@ def _is_prose(line: str) -> bool:
     """Words a person wrote: a sentence, a comment, a docstring line, a list item.
     Code, markup, data and log lines are not (the deterministic stage reads those)."""
     body = line[_LEAD.match(line).end() :].strip()  # type: ignore[union-attr]
-    if len(_WORDS.findall(body)) < 3 or _CODE_START.match(body):
-        return False
+    if len(_WORDS.findall(body)) < 3 or _CODE_START.match(body) or "://" in body:
+        return False  # too few words, code, or a link
     tokens = _CODE_TOKEN.finditer(body)
     if next(tokens, None) is not None and next(tokens, None) is not None:
         return False  # two code-shaped tokens
@@ -212,7 +212,7 @@ _EMBEDDED = re.compile(r"\"([^\"\n]{12,})\"|'([^'\n]{12,})'|#\s*([^\n]{12,})$")
 def _embedded_prose(line: str, offset: int) -> Iterator[tuple[int, int]]:
     for match in _EMBEDDED.finditer(line):
         group = next(g for g in (1, 2, 3) if match.group(g) is not None)
-        if len(_WORDS.findall(match.group(group))) >= 3:
+        if _is_prose(match.group(group)):
             yield offset + match.start(group), offset + match.end(group)
 
 

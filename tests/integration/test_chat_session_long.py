@@ -220,7 +220,7 @@ async def test_200_messages_cross_continue_as_new_with_the_conversation_intact(
 async def test_messages_overlapping_continue_as_new_are_answered_once(
     echo_worker: EchoWorker,
 ) -> None:
-    """Thirty messages at once into a session that must continue as new several times.
+    """Thirty messages at once into a session that must continue as new while they arrive.
     The server may hand a `send` it has already seen answered to the next run (an
     aborted Update retried there); the session answers it from `recent_replies`, so no
     message enters the conversation or reaches the model twice."""
@@ -243,7 +243,10 @@ async def test_messages_overlapping_continue_as_new_are_answered_once(
     assert sorted(users) == sent  # each message once, none lost
     assert len(model.conversations) == len(sent)
     assert handle.result_run_id is not None
-    assert len(await runs_of(client, handle.id, handle.result_run_id)) >= 3  # overlapped
+    # The burst crossed continue-as-new. How many times depends on how many Updates the
+    # server admitted before the first run stopped taking them (a run ends only once its
+    # handlers have finished), which a busy machine changes: at least once is the premise.
+    assert len(await runs_of(client, handle.id, handle.result_run_id)) >= 2
     await handle.execute_update("end", result_type=SessionState)
 
 
