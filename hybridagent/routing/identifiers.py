@@ -22,7 +22,8 @@ from hybridagent.routing.findings import Finding
 _LABELS: tuple[tuple[str, str], ...] = (
     (r"driver'?s?\s+licen[cs]e|licen[cs]e|\bDL\b|permit|führerschein|permis|carnet|patente",
      "licence_number"),
-    (r"passport|visa|reisepass|pasaporte|passaporte|passeport|paszport|pasaport", "passport_number"),
+    (r"passport|visa|reisepass|pasaporte|passaporte|passeport|paszport|pasaport",
+     "passport_number"),
     (r"badge|employee|staff|personnel|payroll|student|matriculation", "employee_id"),
     (r"national\s+id|id\s+card|identity\s+card|citizen|\bNIN\b|\bNI\b|\bSIN\b|aadhaar|\bPAN\b"
      r"|\bNIR\b|INSEE|\bBSN\b|PESEL|\bCPF\b|\bDNI\b|\bNIE\b|\bNIF\b|codice\s+fiscale"
