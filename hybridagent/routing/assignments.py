@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from hybridagent.routing.findings import Finding
+import re2
+
+from hybridagent.routing.findings import Finding, search_windows, spans_of, windows
 from hybridagent.routing.secrets import char_classes
 
 # Words that name a secret when they end a key: DB_PASSWORD, apiKey, client-secret.
@@ -46,9 +48,10 @@ _FLAG = re.compile(
     r"(?<![\w-])--([A-Za-z][\w-]{1,40})(?:[ \t]*=[ \t]*|[ \t]+)"
     r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'|;&]+)"
 )
-_GATE = re.compile(
-    r"pass|pwd|psw|pswd|secret|token|key|auth|credential|cookie|session|pin|seed|mnemonic|psk",
-    re.IGNORECASE,
+# The secret words a key must hold; RE2 finds them in one pass, and the patterns run
+# only near them (a key starts at most 60 characters before its secret word).
+_GATE = re2.compile(
+    r"(?i)pass|pwd|psw|pswd|secret|token|key|auth|credential|cookie|session|pin|seed|mnemonic|psk"
 )
 
 _PLACEHOLDER = re.compile(
@@ -127,12 +130,11 @@ def _whole_line(text: str, match: re.Match[str], value_end: int) -> bool:
 
 
 def find_secret_assignments(text: str) -> Iterator[Finding]:
-    if not _GATE.search(text):
-        return
+    near = windows(len(text), spans_of(_GATE, text), before=64, after=200)
     for pattern in (_ENV, _COLON, _FLAG):
-        for match in pattern.finditer(text):
+        for match in search_windows(pattern, text, near):
             key = match.group(1)
-            if not names_secret(key):
+            if not (_GATE.search(key) and names_secret(key)):
                 continue
             start, end, value, quoted = _value(match)
             in_url = text[match.start(1) - 1 : match.start(1)] in ("?", "&")
@@ -165,7 +167,7 @@ _PERSONAL_KEYS: dict[str, str] = {
     "income": "salary", "ssn": "us_ssn", "passport": "passport_number", "iban": "iban",
     "account_number": "account_number", "voter_id": "national_id", "national_id": "national_id",
 }  # fmt: skip
-_PERSONAL_GATE = re.compile("|".join(sorted(_PERSONAL_KEYS, key=len, reverse=True)), re.IGNORECASE)
+_PERSONAL_GATE = re2.compile("(?i)" + "|".join(sorted(_PERSONAL_KEYS, key=len, reverse=True)))
 _RECORD_FIELD = re.compile(
     r"[\"']?\b([A-Za-z_]{2,30})\b[\"']?\s*(?:=|:)\s*(?:date\()?(\"[^\"\n]{2,80}\"|'[^'\n]{2,80}'"
     r"|\d{4}, ?\d{1,2}, ?\d{1,2})"
@@ -181,9 +183,8 @@ def find_personal_fields(text: str) -> Iterator[Finding]:
     """Fields of a record about a person: `full_name="Helena Brandt"`, `"diagnosis":
     "Type 1 diabetes"`, `date_of_birth = date(1992, 8, 17)`. The value must be a
     literal that is no placeholder; a name needs two capitalised words."""
-    if not _PERSONAL_GATE.search(text):
-        return
-    for match in _RECORD_FIELD.finditer(text):
+    near = windows(len(text), spans_of(_PERSONAL_GATE, text), before=34, after=120)
+    for match in search_windows(_RECORD_FIELD, text, near):
         kind = _PERSONAL_KEYS.get(match.group(1).lower())
         if kind is None:
             continue

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import re2
 
-from hybridagent.routing.findings import Finding
+from hybridagent.routing.findings import Finding, search_windows, spans_of, windows
 
 # Label words -> the finding type (its category is in routing/categories.py).
 _LABELS: tuple[tuple[str, str], ...] = (
@@ -79,12 +79,11 @@ _COORDINATES = re.compile(
     r"(?<![\w.])(-?\d{1,2}\.\d{4,})°?\s*([NS])?\s*[,;/ ]\s*(-?\d{1,3}\.\d{4,})°?\s*([EW])?"
     r"(?!\w|\.\d)"
 )
-_SPELLED_EMAIL = re.compile(
-    r"\b[\w.+-]{2,}\s*(?:\(at\)|\[at\]|\{at\}|\s+at\s+)\s*[\w-]{2,}"
+_SPELLED_EMAIL = re2.compile(
+    r"(?i)\b[\w.+-]{2,}\s*(?:\(at\)|\[at\]|\{at\}|\s+at\s+)\s*[\w-]{2,}"
     r"(?:\s*(?:\(dot\)|\[dot\]|\{dot\}|\s+dot\s+)\s*[\w-]{2,})*"
     r"\s*(?:\.|\(dot\)|\[dot\]|\{dot\}|\s+dot\s+)\s*(?:com|net|org|edu|gov|io|co|uk|de|fr|es|it"
-    r"|nl|info|me|biz|us|ca|au|in|jp)\b",
-    re.IGNORECASE,
+    r"|nl|info|me|biz|us|ca|au|in|jp)\b"
 )
 
 
@@ -116,14 +115,18 @@ def _labelled(text: str) -> Iterator[Finding]:
         yield Finding(start, start + len(token), kind)
 
 
+# Two hex groups joined by ':' or '-': where a MAC or an IPv6 address can be.
+_HEX_PAIR = re2.compile(r"[0-9A-Fa-f]{1,4}[:-][0-9A-Fa-f]{0,4}[:-]")
+
+
 def _addresses(text: str) -> Iterator[Finding]:
-    if text.count(":") + text.count("-") >= 5:
-        for match in _MAC.finditer(text):
+    near = windows(len(text), spans_of(_HEX_PAIR, text), before=40, after=40)
+    if near:
+        for match in search_windows(_MAC, text, near):
             value = match.group().lower()
             if value.replace("-", ":") not in ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"):
                 yield Finding(match.start(), match.end(), "mac_address")
-    if "::" in text or text.count(":") >= 5:
-        for match in _IPV6.finditer(text):
+        for match in search_windows(_IPV6, text, near):
             try:
                 address = ipaddress.IPv6Address(match.group())
             except ValueError:
@@ -161,5 +164,5 @@ def find_identifiers(text: str, lower: str) -> Iterator[Finding]:
         if "." in text:
             yield from _coordinates(text)
     if " at " in lower or "(at)" in lower or "[at]" in lower or "{at}" in lower:
-        for match in _SPELLED_EMAIL.finditer(text):
-            yield Finding(match.start(), match.end(), "email")
+        for spelled in _SPELLED_EMAIL.finditer(text):
+            yield Finding(spelled.start(), spelled.end(), "email")

@@ -92,9 +92,23 @@ _TENS = {
 _NUMBER_WORD = "|".join(
     sorted([*_UNITS, *_TEENS, *_TENS, "double", "triple"], key=len, reverse=True)
 )
-# Four or more number words in a row: "four five five six, seven three zero two".
-_SPELLED = re.compile(rf"(?i)\b(?:(?:{_NUMBER_WORD})(?:-(?:{_NUMBER_WORD}))?\b[\s,\-]*){{4,}}")
-_TOKEN = re.compile(rf"(?i)\b({_NUMBER_WORD})(?:-({_NUMBER_WORD}))?\b")
+# A number word, alone or hyphenated ("forty-seven"); RE2 finds them all in one pass.
+_TOKEN = re2.compile(rf"(?i)\b({_NUMBER_WORD})(?:-({_NUMBER_WORD}))?\b")
+_GAP = re.compile(r"[\s,\-]*")
+RUN = 4  # number words in a row that make a run
+
+
+def _runs(text: str) -> Iterator[list[re2._Match[str]]]:
+    """Runs of RUN or more number words separated only by spaces, commas or dashes."""
+    run: list[re2._Match[str]] = []
+    for token in _TOKEN.finditer(text):
+        if run and not _GAP.fullmatch(text, run[-1].end(), token.start()):
+            if len(run) >= RUN:
+                yield run
+            run = []
+        run.append(token)
+    if len(run) >= RUN:
+        yield run
 
 
 def _digits_of(word: str, second: str | None) -> str:
@@ -109,15 +123,15 @@ def _digits_of(word: str, second: str | None) -> str:
 def spelled_digits(text: str) -> Iterator[View]:
     """Each run of number words written out, with the words turned into digits
     ("double" and "triple" repeat the next digit), grouped as the writer grouped them."""
-    for run in _SPELLED.finditer(text):
-        run_start, run_end = run.span()
+    for run in _runs(text):
+        run_start, run_end = run[0].start(), run[-1].end()
         start, end = max(0, run_start - CONTEXT), min(len(text), run_end + CONTEXT)
         chars: list[str] = list(text[start:run_start])
         offsets: list[int] = list(range(start, run_start))
         ends: list[int] = [i + 1 for i in offsets]
         repeat = 1
         last = run_start
-        for token in _TOKEN.finditer(text, run_start, run_end):
+        for token in run:
             word = token.group(1).lower()
             if word in ("double", "triple"):
                 repeat = 2 if word == "double" else 3

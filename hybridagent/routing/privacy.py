@@ -59,7 +59,7 @@ def _custom(
 def _formats(text: str) -> Iterator[Finding]:
     """The detectors that recognise a value by its format."""
     lower = text.lower()
-    yield from find_secrets(text, lower)
+    yield from find_secrets(text)
     yield from find_secret_assignments(text)
     yield from find_personal_fields(text)
     yield from find_personal_data(text, lower)

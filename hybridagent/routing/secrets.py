@@ -18,7 +18,7 @@ import re2
 from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 from detect_secrets.plugins.base import RegexBasedDetector
 
-from hybridagent.routing.findings import Finding, search_windows, spans_of, windows
+from hybridagent.routing.findings import Finding, Window, search_windows, spans_of, windows
 
 # Not a value at all: `sk-...`, `<your key>`, `xxxx`, `****`. A value in a credential's
 # format counts even when it is a published example (AKIAIOSFODNN7EXAMPLE): the router
@@ -204,23 +204,31 @@ def _accept(kind: str, text: str, match: re.Match[str], group: int) -> Finding |
     return Finding(start, end, kind)
 
 
-def _whole_text_gate(kind: str, text: str, lower: str) -> bool:
-    if kind == "password":
-        return any(
-            word in lower
-            for word in ("pas", "pw", "pin", "pss", "psw", "p@s", "p4s", "secret", "psk",
-                         "pre-shared", "recovery", "backup", "seed", "mnemonic", "log", "cred",
-                         "auth", "bind", "connect", "key", "token", "admin", "super", " / ",
-                         "basic", "fallback", "wifi", "wi-fi", "wort", "contrase", "clave",
-                         "senha", "mot de", "mdp", "wacht", "has", "parola", "ifre")
-        )  # fmt: skip
+# Where a password-like detector can start: its keywords, " / " and "Basic ". RE2 finds
+# them in one linear pass; the Python patterns (lookarounds, lazy gaps) then run only
+# near them.
+_PASSWORD_ANCHOR = re2.compile(
+    r"(?i)\b(?:pass|pas+w|p[@4]s|ps+w|pswd|pwd|pw\b|pword|pin\b|secret|pre-shared|psk|recovery"
+    r"|backup|seed|mnemonic|api key|access key|private key|signing key|token|passwort|kennwort"
+    r"|contrase|clave|senha|mot de passe|mdp|wachtwoord|has[łl]o|parola|[şs]ifre|pinn?umm?er"
+    r"|log ?in|creds?\b|credential|superuser|admin|fallback|wi-?fi)|\S / \S|\bBasic "
+    r"|(?i:auth|bind|connect|login)"  # also inside names: simple_bind_s(…)
+)
+
+
+def _whole_text_windows(kind: str, text: str) -> list[Window]:
+    """Where a whole-text detector runs: near its anchors, everywhere, or nowhere."""
+    if kind in ("password", "basic_auth_credentials"):
+        anchors = spans_of(_PASSWORD_ANCHOR, text)
+        found = windows(len(text), anchors, before=40, after=200)
+        if kind == "password" or "Basic " in text:
+            return found
     if kind == "private_key":
-        return "PRIVATE KEY" in text
-    return "://" in text  # connection strings and basic auth
+        return [(0, len(text))] if "PRIVATE KEY" in text else []
+    return [(0, len(text))] if "://" in text else []  # connection strings and basic auth
 
 
-def find_secrets(text: str, lower: str | None = None) -> Iterator[Finding]:
-    lower = text.lower() if lower is None else lower
+def find_secrets(text: str) -> Iterator[Finding]:
     token_detectors, whole_detectors = _detectors()
     near_tokens = windows(len(text), spans_of(_LONG_TOKEN, text), before=100, after=10)
     for kind, pattern, group in token_detectors:
@@ -228,10 +236,9 @@ def find_secrets(text: str, lower: str | None = None) -> Iterator[Finding]:
             if (finding := _accept(kind, text, match, group)) is not None:
                 yield finding
     for kind, pattern, group in whole_detectors:
-        if _whole_text_gate(kind, text, lower):
-            for match in pattern.finditer(text):
-                if (finding := _accept(kind, text, match, group)) is not None:
-                    yield finding
+        for match in search_windows(pattern, text, _whole_text_windows(kind, text)):
+            if (finding := _accept(kind, text, match, group)) is not None:
+                yield finding
     for match in search_windows(_TOKEN, text, near_tokens):
         value = match.group()
         if (
