@@ -44,7 +44,7 @@ SETS = {
     "tests/data labelled": ROOT / "tests/data/privacy_labelled.jsonl",
     **{
         f"eval {name}": ROOT / f"tests/data/privacy_eval/{name}.jsonl"
-        for name in ("short", "short_b", "long", "long_b")
+        for name in ("short", "short_b", "short_c", "long", "long_b", "long_c")
     },
 }
 MODEL = packaged_model()
