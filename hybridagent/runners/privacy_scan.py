@@ -98,10 +98,10 @@ def scan_lines(detector: Detector, lines: Iterable[str], out: TextIO) -> bool:
 def _masked(value: str) -> str:
     """Enough of a found value to recognise it, not enough to use it."""
     value = " ".join(value.split())
-    if len(value) > 60:
-        return value[:57] + "..."
     if len(value) <= 4:
         return "*" * len(value)
+    if len(value) > 24:
+        return f"{value[:2]}…{value[-2:]} ({len(value)} characters)"
     return value[:2] + "*" * (len(value) - 4) + value[-2:]
 
 
@@ -129,6 +129,8 @@ def explain(detector: Detector, text: str, role: str = "user") -> str:
         lines.append("  learned stage: off ([routing.privacy] learned = false)")
     elif view is None:
         lines.append(f"  learned stage: does not read {role} text (rules only)")
+    elif not detector.model.scored_windows(text):
+        lines.append("  learned stage: no sentence of six words or more to read (rules only)")
     elif not any(f.score is not None for f in findings):
         lines.append(
             f"  learned stage: highest score {view[0]:.2f} (threshold {view[1]:.2f}), "

@@ -146,3 +146,18 @@ def test_privacy_scan_cli() -> None:
         {"error": 'line 4 needs a "text" string.'},
     ]
     assert done.returncode == 1
+
+
+def test_privacy_scan_explains_a_verdict_without_showing_the_value() -> None:
+    card = "four five five six seven three zero two one nine eight four four one seven four"
+    for text, secret in (("DB_PASSWORD=Tr0ub4dor&3", "Tr0ub4dor&3"), (f"card is {card}", card)):
+        done = subprocess.run(
+            [sys.executable, "-m", "hybridagent.runners.cli", "privacy", "scan", text],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("sensitive: the router keeps this on local models")
+        assert "rules    " in done.stdout and secret not in done.stdout
+        assert " ".join(secret.split()[:3]) not in done.stdout
