@@ -23,6 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hybridagent.dev_state import live_record
 from hybridagent.routing.preferences import RoutingSettings
 
 CONFIG_ENV = "HYBRIDAGENT_CONFIG"
@@ -216,8 +217,19 @@ class Settings(BaseSettings):
     def model_schedule_to_close(self) -> timedelta:
         return timedelta(seconds=self.model_schedule_to_close_seconds)
 
+    @property
+    def web_ui_url(self) -> str:
+        """HYBRIDAGENT_UI_URL when set; else the Web UI of the server `hybridagent dev`
+        started from this state directory, when that is the server we talk to; else
+        the default."""
+        if "ui_url" not in self.model_fields_set:
+            record = live_record(self.state_dir)
+            if record is not None and record.serves(self.temporal_address):
+                return record.ui_url
+        return self.ui_url
+
     def workflow_url(self, workflow_id: str, run_id: str | None = None) -> str:
-        base = f"{self.ui_url.rstrip('/')}/namespaces/{self.temporal_namespace}/workflows"
+        base = f"{self.web_ui_url.rstrip('/')}/namespaces/{self.temporal_namespace}/workflows"
         return f"{base}/{workflow_id}/{run_id}/history" if run_id else f"{base}/{workflow_id}"
 
 

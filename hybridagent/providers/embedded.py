@@ -20,7 +20,7 @@ import httpx
 import openai
 from agents import Model
 
-from hybridagent.processes import stop_process
+from hybridagent.processes import spawn_child, stop_process
 from hybridagent.providers.base import ModelListing
 from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.errors import EmbeddedModelUnavailableError, UnknownModelError
@@ -100,9 +100,7 @@ class EmbeddedModelServer:
         ]
         log = self.log_path or Path(os.devnull)
         with open(log, "ab") as output:  # the child keeps its own copy of the descriptor
-            self._process = subprocess.Popen(
-                command, stdout=output, stderr=output, stdin=subprocess.DEVNULL
-            )
+            self._process = spawn_child(command, stdout=output, stderr=output)
         self._wait_until_ready()
         return self.base_url
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from hybridagent.config import Settings
+from hybridagent.dev_state import live_record
 from hybridagent.providers.base import ModelListing
 from hybridagent.providers.embedded import BUNDLED_ALIAS, EmbeddedBackend, llama_server_installed
 from hybridagent.providers.factory import ProviderStack
@@ -18,18 +19,30 @@ from hybridagent.workflows.io import HaikuInput
 
 
 def _with_server(settings: Settings, server: DevServer) -> Settings:
-    return settings.model_copy(update={"temporal_address": server.address, "ui_url": server.ui_url})
+    """Settings that talk to `server`; an explicit HYBRIDAGENT_UI_URL keeps its links."""
+    update = {"temporal_address": server.address}
+    if "ui_url" not in settings.model_fields_set:
+        update["ui_url"] = server.ui_url
+    return settings.model_copy(update=update)
+
+
+async def _start_server(server: DevServer) -> None:
+    """Launch on the event loop's (long-lived) thread, wait for it in a worker thread."""
+    server.launch()
+    if server.reuse_notice:
+        print(server.reuse_notice, flush=True)
+    await asyncio.to_thread(server.wait_ready)
 
 
 async def run_dev_stack(settings: Settings, *, port: int, ui_port: int) -> None:
     server = DevServer(settings.state_dir, port=port, ui_port=ui_port)
-    await asyncio.to_thread(server.start)
-    settings = _with_server(settings, server)
     try:
+        await _start_server(server)
+        settings = _with_server(settings, server)
 
         def ready(stack: ProviderStack) -> None:
             print(describe(stack, settings), flush=True)
-            print(f"Temporal at {server.address}; Web UI at {server.ui_url}", flush=True)
+            print(f"Temporal at {server.address}; Web UI at {settings.web_ui_url}", flush=True)
             print('Try: hybridagent run "What\'s the weather in Tokyo?" --agent haiku', flush=True)
             print("Press Ctrl-C to stop.", flush=True)
 
@@ -41,10 +54,12 @@ async def run_dev_stack(settings: Settings, *, port: int, ui_port: int) -> None:
 async def run_demo(settings: Settings, prompt: str, *, port: int, ui_port: int) -> None:
     """The main job: the local haiku weather sample through a real Temporal server."""
     server: DevServer | None = None
-    if not port_open("127.0.0.1", port):
+    own = live_record(settings.state_dir)  # this state directory's server, left running
+    if own is not None or not port_open("127.0.0.1", port):
         server = DevServer(settings.state_dir, port=port, ui_port=ui_port)
-        print(f"starting the Temporal dev server on {server.address} ...", flush=True)
-        await asyncio.to_thread(server.start)
+        if own is None:
+            print(f"starting the Temporal dev server on {server.address} ...", flush=True)
+        await _start_server(server)
         settings = _with_server(settings, server)
     stop = asyncio.Event()
     ready = asyncio.Event()
