@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     temporal_namespace: str = Field("default", validation_alias=_env("TEMPORAL_NAMESPACE"))
     task_queue: str = Field("hybridagent", validation_alias=_env("HYBRIDAGENT_TASK_QUEUE"))
     ui_url: str = Field("http://localhost:8233", validation_alias=_env("HYBRIDAGENT_UI_URL"))
+    # How long `run` and `sessions` wait for a worker to take the work before saying none did.
+    pickup_seconds: float = Field(5.0, gt=0, validation_alias=_env("HYBRIDAGENT_PICKUP_SECONDS"))
+    # The Temporal SDK's own (Rust core) log lines on the terminal: ERROR unless asked for
+    # (`hybridagent -v` sets INFO).
+    sdk_log_level: Literal["ERROR", "WARN", "INFO", "DEBUG"] = Field(
+        "ERROR", validation_alias=_env("HYBRIDAGENT_SDK_LOG_LEVEL")
+    )
 
     # Model choice: `auto` = Ollama's OLLAMA_MODEL when Ollama answers, else the embedded model.
     default_model: str = Field("auto", validation_alias=_env("HYBRIDAGENT_DEFAULT_MODEL"))

@@ -15,6 +15,7 @@ __all__ = [
     "EmbeddedModelUnavailableError",
     "FALLBACK_ACTION",
     "MalformedResponseError",
+    "MalformedToolStepError",
     "ModelNotFoundError",
     "PROVIDER_HEALTH_FAILURES",
     "ProviderServerError",
@@ -88,6 +89,11 @@ class InvalidToolCallError(ProviderError):
     the same model at the same temperature would answer the same, another model may not."""
 
 
+class MalformedToolStepError(ProviderError):
+    """An emulated step (tool call or final answer) that was cut off or garbled, or a
+    final answer that is itself a step object, twice: a model failure, never an answer."""
+
+
 class CircuitOpenError(ProviderError):
     """The provider failed repeatedly; it is skipped for a cooldown, without a request."""
 
@@ -104,6 +110,7 @@ NON_RETRYABLE_ERROR_TYPES: tuple[str, ...] = (
     BadRequestError.__name__,
     CircuitOpenError.__name__,
     InvalidToolCallError.__name__,
+    MalformedToolStepError.__name__,
 )
 
 # What a failed model call does next, once the retry policy has given up on the model
@@ -117,6 +124,7 @@ FALLBACK_ACTION: dict[str, str] = {
     RateLimitedError.__name__: "next",
     MalformedResponseError.__name__: "next",
     InvalidToolCallError.__name__: "next",
+    MalformedToolStepError.__name__: "next",
     CircuitOpenError.__name__: "next",
     ModelNotFoundError.__name__: "next",
     MissingApiKeyError.__name__: "next",

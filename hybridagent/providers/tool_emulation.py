@@ -8,14 +8,18 @@ native tool calls at all. A grammar does not enforce every rule of a schema (and
 several tools the arguments may fit another tool's schema), so the arguments are
 validated against the chosen tool's schema, repaired when the fix is obvious, else asked
 for once more with the validation error; a second invalid call fails the model call as
-InvalidToolCallError, which the workflow answers by trying the next model.
+InvalidToolCallError, which the workflow answers by trying the next model. A reply that is
+no complete step at all (cut off at the token limit, garbled, an unknown action, or an
+answer that is itself a step object) is asked for once more, then fails the call as
+MalformedToolStepError: such text is never given to the user as the answer.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -38,13 +42,24 @@ from openai.types.responses import (
     ResponseOutputText,
 )
 
-from hybridagent.providers.errors import InvalidToolCallError
+from hybridagent.providers.errors import InvalidToolCallError, MalformedToolStepError
 from hybridagent.providers.stream_events import as_stream
 
 FINAL_ANSWER = "final_answer"
 
+# Said to a model whose reply was not one complete step, before asking it once more.
+GARBLED_NOTE = (
+    "Your last reply was not one complete JSON object as instructed. Reply again with one "
+    "short JSON object, and put your words for the user in its answer."
+)
+PROSE_NOTE = "Your last reply was a JSON object. Reply to the user in plain words."
+# The start of a step object (possibly in a code fence): text that must not be an answer.
+_STEP_START = re.compile(r'^\s*(?:```(?:json)?\s*)?\{\s*"(?:action|arguments|answer)"\s*:')
+
 # How a backend is told to constrain its output to a JSON schema.
 Constraint = Callable[[ModelSettings, dict[str, Any]], ModelSettings]
+# One request to the inner model: (instructions, schema or None, messages).
+Ask = Callable[[str | None, dict[str, Any] | None, Any], Awaitable[ModelResponse]]
 
 
 def response_format(schema: dict[str, Any]) -> dict[str, Any]:
@@ -235,15 +250,17 @@ class ToolEmulatingModel(Model):
 
         if not specs:
             # Structured output alone: constrain the text, the SDK validates it.
-            return await ask(system_instructions, answer_schema, input)
+            response = await ask(system_instructions, answer_schema, input)
+            if answer_schema is None and looks_like_step(_response_text(response)):
+                response = await self._prose_again(ask, system_instructions, input, response)
+            return response
 
         messages, called = as_plain_messages(input)
         instructions = "\n\n".join(filter(None, [system_instructions, tool_instructions(specs)]))
         schema = step_schema(specs, answer_schema)
-        response = await ask(instructions, schema, messages)
-        step = _parse_step(response)
+        response, step = await _ask_step(ask, instructions, schema, messages, specs, answer_schema)
         problem = _argument_problem(step, specs)
-        if step is not None and problem is not None:
+        if problem is not None:
             repaired = _repaired(step, specs)
             if repaired is not None:
                 step = repaired
@@ -257,31 +274,52 @@ class ToolEmulatingModel(Model):
                 ]
                 retry = await ask(instructions, schema, again)  # type: ignore[arg-type]
                 retry.usage.add(response.usage)
-                response, step = retry, _parse_step(retry)
-                problem = _argument_problem(step, specs)
-                if problem is not None:
+                response, retried = retry, _usable_step(retry, specs, answer_schema)
+                problem = _argument_problem(retried, specs) if retried else "no complete step"
+                if retried is None or problem is not None:
                     raise InvalidToolCallError(
-                        f"The model called {step[0] if step else 'a tool'} with invalid "
-                        f"arguments twice ({problem})."
+                        f"The model called {step[0]} with invalid arguments twice ({problem})."
                     )
-        repeated = step is not None and step[0] in specs and _call_key(*step) in called
-        empty_answer = step is not None and step[0] == FINAL_ANSWER and step[1] in ("", None)
+                step = retried
+        repeated = step[0] in specs and _call_key(*step) in called
+        empty_answer = step[0] == FINAL_ANSWER and step[1] in ("", None)
         if repeated or empty_answer:
             # A repeated call (the model already has that result) or an answer with no
             # text: ask once more with only the answer allowed, so the run moves on
             # instead of looping to max_turns.
-            retry = await ask(
+            earlier = response
+            response, step = await _ask_step(
+                ask,
                 "\n\n".join(filter(None, [system_instructions, tool_instructions({})])),
                 _answer_only_schema(answer_schema),
                 messages,
+                {},
+                answer_schema,
             )
-            retry.usage.add(response.usage)
-            response, step = retry, _parse_step(retry)
+            response.usage.add(earlier.usage)
         return ModelResponse(
             output=[_to_output_item(step, response, answer_schema)],
             usage=response.usage,
             response_id=response.response_id,
         )
+
+    @staticmethod
+    async def _prose_again(
+        ask: Ask,
+        instructions: str | None,
+        input: str | list[TResponseInputItem],
+        first: ModelResponse,
+    ) -> ModelResponse:
+        """A plain answer that came back as a step object: asked once more for words."""
+        messages, _ = as_plain_messages(input)
+        retry = await ask(instructions, None, [*messages, {"role": "user", "content": PROSE_NOTE}])
+        retry.usage.add(first.usage)
+        if looks_like_step(_response_text(retry)):
+            raise MalformedToolStepError(
+                "The model answered with a tool-call object instead of words twice; "
+                "that is no answer to show."
+            )
+        return retry
 
     async def stream_response(
         self,
@@ -390,6 +428,11 @@ def _response_text(response: ModelResponse) -> str:
     return "".join(parts)
 
 
+def looks_like_step(text: str) -> bool:
+    """Whether `text` starts like a step object (`{"action": ...`), not like words."""
+    return _STEP_START.match(text) is not None
+
+
 def _parse_step(response: ModelResponse) -> tuple[str, Any] | None:
     """(action, arguments-or-answer), or None when the text is not a step object."""
     try:
@@ -403,12 +446,51 @@ def _parse_step(response: ModelResponse) -> tuple[str, Any] | None:
     return data["action"], data.get("arguments") or {}
 
 
-def _to_output_item(
-    step: tuple[str, Any] | None, response: ModelResponse, answer_schema: dict[str, Any] | None
-) -> ResponseOutputMessage | ResponseFunctionToolCall:
+def _usable_step(
+    response: ModelResponse,
+    specs: dict[str, tuple[str, dict[str, Any]]],
+    answer_schema: dict[str, Any] | None,
+) -> tuple[str, Any] | None:
+    """The reply's step when it is one: a complete object, an action the call offered,
+    and (for a plain answer) words rather than another step object."""
+    step = _parse_step(response)
+    if step is None or (step[0] != FINAL_ANSWER and step[0] not in specs):
+        return None
+    answer = step[1]
+    if step[0] == FINAL_ANSWER and answer_schema is None:
+        if not isinstance(answer, str | None) or looks_like_step(answer or ""):
+            return None
+    return step
+
+
+async def _ask_step(
+    ask: Ask,
+    instructions: str | None,
+    schema: dict[str, Any],
+    messages: list[TResponseInputItem],
+    specs: dict[str, tuple[str, dict[str, Any]]],
+    answer_schema: dict[str, Any] | None,
+) -> tuple[ModelResponse, tuple[str, Any]]:
+    """Ask for one step; a reply that is none is asked for once more (its text is left
+    out: cut-off text would only be continued), then fails the call."""
+    response = await ask(instructions, schema, messages)
+    step = _usable_step(response, specs, answer_schema)
+    if step is not None:
+        return response, step
+    retry = await ask(instructions, schema, [*messages, {"role": "user", "content": GARBLED_NOTE}])
+    retry.usage.add(response.usage)
+    step = _usable_step(retry, specs, answer_schema)
     if step is None:
-        # Unconstrained or truncated text: give it to the user as it is.
-        return _message(_response_text(response))
+        raise MalformedToolStepError(
+            "The model sent a cut-off or garbled reply twice instead of one complete step "
+            "of the tool-call schema; that is no answer to show."
+        )
+    return retry, step
+
+
+def _to_output_item(
+    step: tuple[str, Any], response: ModelResponse, answer_schema: dict[str, Any] | None
+) -> ResponseOutputMessage | ResponseFunctionToolCall:
     action, payload = step
     if action == FINAL_ANSWER:
         if answer_schema is not None or not isinstance(payload, str):

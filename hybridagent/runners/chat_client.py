@@ -27,6 +27,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from hybridagent.config import Settings
+from hybridagent.runners.pickup import no_worker_sentence, queue_view
+from hybridagent.runners.run_errors import NoWorkerError
 from hybridagent.runners.session_errors import SessionError
 from hybridagent.storage import open_storage
 from hybridagent.workers.temporal_client import connect
@@ -206,16 +208,20 @@ class ChatSession:
         return reply
 
     async def _query(self, name: str, result_type: Any) -> Any:
-        """A query needs a worker to answer it; without one it times out."""
+        """A query needs a worker to answer it: without one, say so within
+        `pickup_seconds` instead of waiting for the server's own deadline."""
+        wait = self.settings.pickup_seconds
         try:
-            return await self.handle.query(name, result_type=result_type)
+            return await self.handle.query(
+                name, result_type=result_type, rpc_timeout=timedelta(seconds=wait)
+            )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise
-            raise SessionError(
-                f"Chat session {self.session_id} did not answer ({err.message}); is a worker "
-                f"running on task queue {self.settings.task_queue!r} "
-                "(`hybridagent worker` or `hybridagent dev`)?"
+            view = await queue_view(self.client, self.settings.task_queue)
+            raise NoWorkerError(
+                f"Chat session {self.session_id} did not answer within {wait:.0f} s: "
+                + no_worker_sentence(self.settings.task_queue, view, wait)
             ) from None
 
     async def _update(self, name: str, arg: Any, result_type: type[Any] = SessionState) -> Any:

@@ -22,6 +22,7 @@ from hybridagent.runners.agents_cli import agents_app
 from hybridagent.runners.devserver import DevServerError
 from hybridagent.runners.kb_cli import kb_app
 from hybridagent.runners.requests import check_request
+from hybridagent.runners.run_errors import NoWorkerError, TemporalLostError, UnknownRunError
 from hybridagent.runners.session_errors import SessionError
 from hybridagent.runners.sessions_cli import sessions_app
 from hybridagent.workers.temporal_client import TemporalUnreachableError
@@ -43,6 +44,9 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     InvalidAgentSpecError,
     DevServerError,
     SessionError,
+    NoWorkerError,
+    TemporalLostError,
+    UnknownRunError,
 )
 
 
@@ -53,12 +57,54 @@ def fail(message: str) -> NoReturn:
 
 def run_cli_command(fn: Callable[[], Any]) -> Any:
     """Run `fn`; a user mistake becomes one sentence on stderr and exit code 1."""
+    from pydantic import ValidationError
+
     try:
         return fn()
     except USER_ERRORS as err:
         fail(str(err))
+    except ValidationError as err:
+        fail(invalid_input_sentence(err))
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+def invalid_input_sentence(err: Any) -> str:
+    """A pydantic ValidationError as one sentence naming the first bad field."""
+    first = err.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "input"
+    return f"{field}: {first['msg']}."
+
+
+def detached(fn: Callable[[], Any], started: list[str]) -> Any:
+    """Run a command that waits for a run; Ctrl-C stops the waiting, not the run, and
+    says which run goes on and how to get its result (exit code 130)."""
+    from hybridagent.runners.run_errors import result_hint
+
+    def guarded() -> Any:
+        try:
+            return fn()
+        except KeyboardInterrupt:
+            if started:
+                err_console.print(
+                    f"Stopped waiting; run {started[-1]} goes on; {result_hint(started[-1])}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            raise
+
+    return run_cli_command(guarded)
+
+
+@app.callback()
+def main_options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show the Temporal SDK's own log lines.")
+    ] = False,
+) -> None:
+    """Durable OpenAI Agents SDK agents on Temporal, on local and cloud models."""
+    if verbose:
+        os.environ["HYBRIDAGENT_SDK_LOG_LEVEL"] = "INFO"
 
 
 @app.command()
@@ -94,7 +140,8 @@ def run(
     Every model call is routed (privacy, capabilities, complexity); the options below
     are the run's routing preferences."""
     from hybridagent.runners.start import explain as explain_trail
-    from hybridagent.runners.start import report, start_agent_run
+    from hybridagent.runners.start import start_agent_run
+    from hybridagent.workflows.io import AgentRunInput
 
     settings = load_settings()
     run_cli_command(lambda: check_request(agent, model))
@@ -108,7 +155,9 @@ def run(
             "patterns": pattern,
         }
     )
-    outcome = run_cli_command(
+    run_cli_command(lambda: AgentRunInput(prompt=prompt, agent=agent, model=model))
+    started: list[str] = []
+    outcome = detached(
         lambda: asyncio.run(
             start_agent_run(
                 settings,
@@ -119,9 +168,17 @@ def run(
                 wait=not no_wait,
                 routing=routing,
                 explain=explain,
+                on_started=lambda run: started.append(run.workflow_id),
             )  # fmt: skip
-        )
+        ),
+        started,
     )
+    show_outcome(outcome, explain_trail)
+
+
+def show_outcome(outcome: Any, explain_trail: Callable[[Any], str]) -> None:
+    from hybridagent.runners.start import report
+
     if outcome.error:
         if outcome.trail is not None:
             err_console.print(explain_trail(outcome.trail), highlight=False, soft_wrap=True)
@@ -129,6 +186,23 @@ def run(
     typer.echo(report(outcome))
     if outcome.trail is not None:
         typer.echo("\n" + explain_trail(outcome.trail))
+
+
+@app.command()
+def result(
+    workflow_id: Annotated[str, typer.Argument(help="The run's workflow ID (hybridagent-…).")],
+) -> None:
+    """Wait for a run started earlier (`run --no-wait`, an interrupted `run`, the Temporal
+    CLI) and print its answer, as `run` does."""
+    from hybridagent.runners.result import run_result
+
+    text, ok = detached(
+        lambda: asyncio.run(run_result(load_settings(), workflow_id)),
+        [workflow_id],
+    )
+    if not ok:
+        fail(text)
+    typer.echo(text)
 
 
 def _routing_preferences(options: dict[str, Any]) -> Any:
@@ -264,7 +338,8 @@ def models(ctx: typer.Context) -> None:
     settings = load_settings()
 
     async def both() -> tuple[Any, Any]:
-        return await asyncio.gather(list_models(settings), ask_workers(settings))
+        view = await ask_workers(settings)  # its report of the embedded server is the local row
+        return await list_models(settings, view.health), view
 
     listings, view = run_cli_command(lambda: asyncio.run(both()))
     health = view.health
@@ -306,7 +381,9 @@ def models_pull(
 @app.command()
 def health() -> None:
     """Temporal, the workers polling the task queue, and one worker's own report:
-    Ollama, loaded models and circuit states. Exit code 1 if nothing answers."""
+    Ollama, the embedded model server, loaded models and circuit states. Exit code 1 if
+    nothing answers, or if the embedded model is the worker's only local model and it is
+    down or restarting."""
     from hybridagent.runners.health import ask_workers, health_report, workers_summary
 
     view = run_cli_command(lambda: asyncio.run(ask_workers(load_settings())))
@@ -316,6 +393,8 @@ def health() -> None:
     if view.health is None:
         fail(view.problem or "No worker answered.")
     console.print(health_report(view.health), highlight=False)
+    if problem := view.health.local_model_problem():
+        fail(problem)
 
 
 app.add_typer(agents_app, name="agents")

@@ -7,7 +7,8 @@ import uuid
 from temporalio.client import WorkflowFailureError
 
 from hybridagent.config import Settings
-from hybridagent.runners.start import failure_sentence, warn_without_workers
+from hybridagent.runners.pickup import require_pickup
+from hybridagent.runners.start import failure_sentence
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.coordinator import CoordinatorInput, CoordinatorOutput
 
@@ -21,11 +22,16 @@ async def coordinate(settings: Settings, request: CoordinatorInput) -> tuple[str
         result_type=CoordinatorOutput,
     )  # fmt: skip
     url = settings.workflow_url(workflow_id, handle.first_execution_run_id)
-    await warn_without_workers(client, settings.task_queue)
+    await require_pickup(client, handle, settings.task_queue, settings.pickup_seconds)
     try:
         result = await handle.result()
     except WorkflowFailureError as err:
         return f"{failure_sentence(err)}\nWeb UI: {url}", False
+    return coordinator_report(result, url), True
+
+
+def coordinator_report(result: CoordinatorOutput, url: str) -> str:
+    """What `coordinate` and `result` print for a finished CoordinatorWorkflow."""
     lines = [f"specialists ({result.chosen_by}): {', '.join(s.agent for s in result.specialists)}"]
     if result.pinned_local:
         lines.append("private data found: every specialist stayed on local models")
@@ -41,4 +47,4 @@ async def coordinate(settings: Settings, request: CoordinatorInput) -> tuple[str
         f"({usage.requests} model calls)",
         f"Web UI: {url}",
     ]
-    return "\n".join(lines), True
+    return "\n".join(lines)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 
 from hybridagent.config import Settings
+from hybridagent.runners.pickup import queue_view, require_pickup
+from hybridagent.runners.run_errors import TemporalLostError, result_hint
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.io import (
     AgentRunInput,
@@ -42,18 +47,8 @@ def failure_sentence(err: WorkflowFailureError) -> str:
 
 
 async def warn_without_workers(client: Client, task_queue: str) -> None:
-    from temporalio.api.enums.v1 import TaskQueueType
-    from temporalio.api.taskqueue.v1 import TaskQueue
-    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-
-    described = await client.workflow_service.describe_task_queue(
-        DescribeTaskQueueRequest(
-            namespace=client.namespace,
-            task_queue=TaskQueue(name=task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        )
-    )
-    if not described.pollers:
+    view = await queue_view(client, task_queue)
+    if not view.pollers:
         print(
             f"warning: no worker is polling task queue {task_queue!r}; the run waits until "
             "one starts (`hybridagent worker` or `hybridagent dev`).",
@@ -68,10 +63,16 @@ async def start_run(
     request: BaseModel,
     *,
     wait: bool = True,
-    warn_if_no_worker: bool = True,
+    check_pickup: bool = True,
     explain: bool = False,
+    on_started: Callable[[RunOutcome], None] | None = None,
 ) -> RunOutcome:
-    """Start `workflow` with `request`; with `wait`, also collect its result or failure."""
+    """Start `workflow` with `request`; with `wait`, also collect its result or failure.
+
+    `on_started` learns the workflow ID before any waiting, so an interrupted wait can
+    still tell the user which run goes on. With `check_pickup`, a run no worker takes
+    within `settings.pickup_seconds` is left queued and reported (NoWorkerError).
+    """
     client = await connect(settings)
     workflow_id = f"hybridagent-{uuid.uuid4().hex[:12]}"
     handle = await client.start_workflow(
@@ -84,10 +85,31 @@ async def start_run(
     outcome = RunOutcome(
         workflow_id, settings.workflow_url(workflow_id, handle.first_execution_run_id)
     )
+    if on_started is not None:
+        on_started(outcome)
     if not wait:
         return outcome
-    if warn_if_no_worker:
-        await warn_without_workers(client, settings.task_queue)
+    try:
+        if check_pickup:
+            await require_pickup(client, handle, settings.task_queue, settings.pickup_seconds)
+        return await collect(handle, outcome, explain=explain)
+    except RPCError as err:
+        raise temporal_lost(settings, workflow_id, err) from None
+
+
+def temporal_lost(settings: Settings, workflow_id: str, err: RPCError) -> TemporalLostError:
+    """Temporal went away while we waited: the run itself is safe in its history."""
+    return TemporalLostError(
+        f"Lost the Temporal server at {settings.temporal_address} while waiting for run "
+        f"{workflow_id} ({err.message or err.status.name}); the run goes on when it is "
+        f"back; {result_hint(workflow_id)}"
+    )
+
+
+async def collect(
+    handle: WorkflowHandle[Any, AgentRunOutput], outcome: RunOutcome, *, explain: bool = False
+) -> RunOutcome:
+    """Wait for the run's result or failure (and its routing trail, with `explain`)."""
     try:
         outcome.result = await handle.result()
     except WorkflowFailureError as err:
@@ -121,7 +143,10 @@ def report(outcome: RunOutcome) -> str:
     """What `hybridagent run`, `demo` and the sample scripts print for a finished run."""
     result = outcome.result
     if result is None:
-        return f"started workflow {outcome.workflow_id}\nWeb UI: {outcome.url}"
+        return (
+            f"started run {outcome.workflow_id}; {result_hint(outcome.workflow_id)}\n"
+            f"Web UI: {outcome.url}"
+        )
     usage = result.usage
     return (
         f"{result.final_output.strip()}\n\n"
@@ -142,8 +167,16 @@ async def start_agent_run(
     wait: bool,
     routing: RoutingPreferences | None = None,
     explain: bool = False,
+    on_started: Callable[[RunOutcome], None] | None = None,
 ) -> RunOutcome:
     request = AgentRunInput(
         prompt=prompt, agent=agent, model=model, max_turns=max_turns, routing=routing
     )
-    return await start_run(settings, "AgentWorkflow", request, wait=wait, explain=explain and wait)
+    return await start_run(
+        settings,
+        "AgentWorkflow",
+        request,
+        wait=wait,
+        explain=explain and wait,
+        on_started=on_started,
+    )

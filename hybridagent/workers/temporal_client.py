@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from temporalio.client import Client, Plugin
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
 from hybridagent.config import Settings
 
@@ -25,9 +27,25 @@ async def connect(settings: Settings, plugins: Sequence[Plugin] = ()) -> Client:
             namespace=settings.temporal_namespace,
             plugins=list(plugins),
             data_converter=converter,
+            runtime=sdk_runtime(settings.sdk_log_level),
         )
     except RuntimeError as err:
         raise TemporalUnreachableError(
             f"Cannot reach the Temporal server at {settings.temporal_address}; start one with "
             "`hybridagent dev` or set TEMPORAL_ADDRESS."
         ) from err
+
+
+@functools.cache
+def sdk_runtime(log_level: str) -> Runtime:
+    """The Temporal SDK runtime, its Rust core logging only at `log_level` and above.
+
+    By default core warnings (e.g. "retried 7 times" while a server is away) would go
+    straight to the terminal; the CLI says what happened in one sentence instead.
+    """
+    level = log_level.upper()
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(filter=TelemetryFilter(core_level=level, other_level=level))
+        )
+    )

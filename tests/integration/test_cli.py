@@ -91,7 +91,7 @@ async def test_run_no_wait_returns_workflow_id(worker: RunningWorker, stub: Stub
         "run", "Hi", "--model", "openai/x", "--no-wait", env=worker_env(worker)
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("started workflow hybridagent-")
+    assert result.stdout.startswith("started run hybridagent-")
     assert "Web UI: http://localhost:8233/namespaces/default/workflows/" in result.stdout
 
 
