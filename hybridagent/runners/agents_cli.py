@@ -35,6 +35,7 @@ from hybridagent.agents.spec import AgentSpec, InvalidAgentSpecError, UnknownAge
 from hybridagent.config import ConfigError, load_settings
 
 agents_app = typer.Typer(
+    rich_markup_mode=None,
     help="Agent specs: the built-in catalog and your own agents, as TOML or YAML files.",
     no_args_is_help=True,
 )

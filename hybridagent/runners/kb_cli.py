@@ -15,6 +15,7 @@ from hybridagent.storage import Storage, open_storage
 from hybridagent.storage.ingest import IngestError, read_text
 
 kb_app = typer.Typer(
+    rich_markup_mode=None,
     help="The knowledge base: add .txt, .md and .pdf files, list and search them.",
     no_args_is_help=True,
 )

@@ -22,7 +22,9 @@ T = TypeVar("T")
 SessionId = Annotated[str, typer.Argument(help="A session id (chat-…).")]
 
 sessions_app = typer.Typer(
-    help="Chat sessions: list, show, resume, export or end them.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Chat sessions: list, show, resume, export or end them.",
+    no_args_is_help=True,
 )
 
 
