@@ -131,19 +131,18 @@ class ModelActivities:
             )
 
     async def requested_candidate(self, name: str | None) -> Candidate:
-        """A model the run names must be usable: a missing key or model fails the run
-        now, with its reason, rather than quietly running on another model. A backend
-        that does not answer may still be starting: the model-call activity finds out,
-        retried by its retry policy and visible in the history. One whose circuit is open
-        is unavailable: the policy picks another model if the run's rules allow one."""
+        """The model the run names. One the worker cannot use (no key, no such model,
+        circuit open) is unavailable with its reason: the router fails a strict run with
+        it, or replaces the model and says so in the run's notice (routing_hooks.py). A
+        backend that does not answer may still be starting: the model-call activity finds
+        out, retried by its retry policy and visible in the history. A name no backend
+        can mean (unknown prefix or local alias) fails the run."""
         ref = self._provider.resolve(name)
         try:
             return await self.candidate(ref.name)
         except ProviderUnreachableError:
             return Candidate(ref.name, ref.is_local, context_window=UNKNOWN_CONTEXT)
-        except CircuitOpenError as err:
-            # The worker has already seen it fail repeatedly: the router goes straight to
-            # another model instead of spending an activity on a call that cannot work.
+        except ProviderError as err:
             return Candidate(
                 ref.name, ref.is_local, 0, available=False, unavailable_reason=_first_sentence(err)
             )

@@ -109,7 +109,7 @@ class OllamaBackend:
 
     async def capabilities(self, model: str) -> Capabilities:
         """From `/api/show`, cached a minute per model for routing and model calls alike;
-        raises UnknownModelError for a model Ollama does not have and
+        raises ModelNotFoundError (an UnknownModelError) for a model Ollama does not have and
         ProviderUnreachableError when Ollama does not answer."""
         cached = self._shown.get(model)
         if cached and time.monotonic() - cached[0] < CAPABILITY_CACHE_SECONDS:
@@ -118,7 +118,7 @@ class OllamaBackend:
             shown = await self._native.show(model)
         except ollama.ResponseError as err:
             if err.status_code == 404:
-                raise UnknownModelError(
+                raise ModelNotFoundError(
                     f"Ollama at {self.host} has no model {model!r}; "
                     f"pull it with `ollama pull {model}`."
                 ) from None

@@ -38,10 +38,7 @@ class OpenAIBackend:
 
     def get_model(self, model: str) -> Model:
         if not self._has_key:
-            raise MissingApiKeyError(
-                f"OPENAI_API_KEY is not set on the worker, so openai/{model} cannot be used; "
-                "set it or choose a local model."
-            )
+            raise MissingApiKeyError("no OPENAI_API_KEY is set on the worker")
         if model not in self._models:
             self._models[model] = chat_model(
                 self._client, model, backend="OpenAI", circuits=self.circuits

@@ -97,6 +97,8 @@ class Repl:
         tokens = f"{usage.total_tokens} tokens" if usage.total_tokens else "tokens not reported"
         private = " · private data: this session stays on local models" if reply.private else ""
         self.say(f"  {answered}{', '.join(reply.models_used)} · {tokens}{private}", style="dim")
+        for notice in reply.notices:
+            self.say(f"  notice: {notice}", style="yellow")
 
     async def command(self, line: str) -> bool:
         """Run a command; False when the REPL should stop."""

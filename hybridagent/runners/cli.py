@@ -134,6 +134,12 @@ def run(
     explain: Annotated[
         bool, typer.Option("--explain", help="Print each model call's routing decision.")
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Fail when the named --model cannot be used, instead of replacing it."
+        ),
+    ] = False,
 ) -> None:
     """Start an AgentWorkflow and print the answer, the model used and the Web UI link.
 
@@ -169,6 +175,7 @@ def run(
                 routing=routing,
                 explain=explain,
                 on_started=lambda run: started.append(run.workflow_id),
+                strict=strict,
             )  # fmt: skip
         ),
         started,
@@ -263,6 +270,12 @@ def chat(
     no_stream: Annotated[bool, typer.Option("--no-stream", help="Print replies whole.")] = False,
     force_provider: Annotated[str | None, typer.Option(help="local, cloud or none.")] = None,
     privacy_level: Annotated[str | None, typer.Option(help="standard, high or max.")] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Fail when the named --model cannot be used, instead of replacing it."
+        ),
+    ] = False,
 ) -> None:
     """Talk to agents in a durable chat session (a ChatSessionWorkflow): each message is a
     Workflow Update, replies stream where the model streams; /help lists the commands."""
@@ -276,7 +289,7 @@ def chat(
     )
     request = ChatSessionInput(
         agent=agent or DEFAULT_AGENT, model=model, user=user, routing=routing,
-        stream=not no_stream,
+        stream=not no_stream, strict=strict,
     )  # fmt: skip
     run_cli_command(
         lambda: asyncio.run(

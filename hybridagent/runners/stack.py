@@ -115,5 +115,6 @@ async def list_models(settings: Settings) -> list[ModelListing]:
         )
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     listings.append(await OpenAIBackend(key, settings.openai_base_url).list_models())
-    listings.append(await LitellmBackend(settings.litellm_api_base).list_models())
+    litellm_key = settings.litellm_api_key.get_secret_value() if settings.litellm_api_key else None
+    listings.append(await LitellmBackend(settings.litellm_api_base, litellm_key).list_models())
     return listings

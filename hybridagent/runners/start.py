@@ -148,8 +148,10 @@ def report(outcome: RunOutcome) -> str:
             f"Web UI: {outcome.url}"
         )
     usage = result.usage
+    # A named model that was replaced: said before the answer, so it is not missed.
+    notices = "".join(f"notice: {line}\n\n" for line in result.notices)
     return (
-        f"{result.final_output.strip()}\n\n"
+        f"{notices}{result.final_output.strip()}\n\n"
         f"model: {', '.join(result.models_used)}  agent: {result.agent}  "
         f"tokens: {usage.total_tokens} (in {usage.input_tokens}, out {usage.output_tokens}, "
         f"{usage.requests} model calls)\n"
@@ -168,10 +170,12 @@ async def start_agent_run(
     routing: RoutingPreferences | None = None,
     explain: bool = False,
     on_started: Callable[[RunOutcome], None] | None = None,
+    strict: bool = False,
 ) -> RunOutcome:
     request = AgentRunInput(
-        prompt=prompt, agent=agent, model=model, max_turns=max_turns, routing=routing
-    )
+        prompt=prompt, agent=agent, model=model, max_turns=max_turns, routing=routing,
+        strict=strict,
+    )  # fmt: skip
     return await start_run(
         settings,
         "AgentWorkflow",

@@ -67,7 +67,9 @@ class AgentWorkflow:
         request = parse_input(AgentRunInput, input, "AgentWorkflow")
         resolved = await resolve_agent_for(request)
         spec = resolved.spec
-        self._router = await make_router(spec, model=request.model, preferences=request.routing)
+        self._router = await make_router(
+            spec, model=request.model, preferences=request.routing, strict=request.strict
+        )
         return await run_agent(
             spec,
             request.prompt,

@@ -52,11 +52,14 @@ class ChatReply(BaseModel):
     usage: TokenUsage
     messages: int  # in the conversation, this reply included
     private: bool = False  # the session holds private data: it stays on local models
+    notices: list[str] = Field(default_factory=list)  # a named model replaced, and why
 
 
 class ChatSessionInput(BaseModel):
     agent: str = DEFAULT_AGENT
     model: str | None = None
+    # A named model that cannot take a call fails that message instead of being replaced.
+    strict: bool = False
     routing: RoutingPreferences | None = None
     user: str = Field("default", min_length=1, max_length=200)
     max_turns: int = Field(10, ge=1, le=100)
@@ -192,8 +195,9 @@ class ChatSessionWorkflow:
             )  # fmt: skip
             resolved = await resolve_agent_for(request)
             router = await make_router(
-                resolved.spec, model=self._model, preferences=self._input.routing
-            )
+                resolved.spec, model=self._model, preferences=self._input.routing,
+                strict=self._input.strict,
+            )  # fmt: skip
             router.pinned = self._private
             self._trail = router.trail
             conversation: list[TResponseInputItem] = [
@@ -224,6 +228,7 @@ class ChatSessionWorkflow:
             reply = ChatReply(
                 reply=result.final_output, agent=result.agent, models_used=result.models_used,
                 usage=result.usage, messages=self._total(), private=self._private,
+                notices=result.notices,
             )  # fmt: skip
             self._replies[update_id] = reply
             while len(self._replies) > RECENT_REPLIES:

@@ -43,6 +43,8 @@ class AgentRunInput(BaseModel):
     routing: RoutingPreferences | None = None
     # Whose tasks and memories the tools use (the knowledge base is shared by all).
     user: str = Field("default", min_length=1, max_length=200)
+    # A named model that cannot take a call fails the run instead of being replaced.
+    strict: bool = False
 
 
 class HaikuInput(BaseModel):
@@ -65,6 +67,8 @@ class AgentRunOutput(BaseModel):
     agent: str
     models_used: list[str]
     usage: TokenUsage
+    # Said to the user with the answer: a named model replaced, and why.
+    notices: list[str] = Field(default_factory=list)
 
 
 T = TypeVar("T", bound=BaseModel)

@@ -46,6 +46,18 @@ def classify(err: BaseException) -> tuple[str, str]:
     return type(err).__name__, "fail"
 
 
+def failure_detail(err: BaseException) -> str:
+    """The failed call's own sentence (for the run's notice), without the wrappers."""
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, ApplicationError):
+            return cause.message
+        if isinstance(cause, TimeoutError):
+            return "no answer within the call's timeout"
+        cause = cause.__cause__
+    return str(err)
+
+
 class RoutedModelStub(_TemporalModelStub):
     def __init__(self, agent: Agent[Any], router: CallRouter) -> None:
         runner = get_default_agent_runner()
@@ -84,7 +96,9 @@ class RoutedModelStub(_TemporalModelStub):
         if action == "fail":
             raise err
         assert self.agent is not None
-        decision = self.router.fallback(self, self.agent.name, failure, larger=action == "larger")
+        decision = self.router.fallback(
+            self, self.agent.name, failure, larger=action == "larger", detail=failure_detail(err)
+        )
         if decision.model is None:
             # Nothing allowed is left: the run fails with the model's own error;
             # the trail says which models were rejected and why.

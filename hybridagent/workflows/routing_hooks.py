@@ -5,6 +5,11 @@ stub at the chosen model.
 Deterministic: the privacy verdict comes from a local activity whose answer the history
 records (activities/privacy.py), and the policy is pure, so a replay makes the same
 decisions. Once any call's input was sensitive the run stays pinned to local models.
+
+A model the run names (`--model`, the agent's spec) answers every call it can. When it
+cannot (no key, not reachable, no such model, the policy keeps it off a call), a strict
+run fails with the reason, and any other run goes on with the policy's next choice and
+says so in a notice (`notices`), which the run's output carries (docs/fallback.md).
 """
 
 from __future__ import annotations
@@ -80,8 +85,14 @@ class CallRouter:
         preferences: RoutingPreferences,
         setup: RoutingSetup,
         scanner: Scanner,
+        *,
+        strict: bool = False,
     ) -> None:
         self.preferences = preferences
+        self.requested = setup.requested
+        self.strict = strict
+        # Why the requested model did not answer calls of this run, for the notice.
+        self.missed: list[str] = []
         self.policy_preferences = Preferences(
             force_provider=preferences.force_provider,
             privacy_level=preferences.privacy_level,
@@ -166,7 +177,39 @@ class CallRouter:
         self.pinned = self.pinned or bool(types)
         self._last_facts, self._primary = facts, decision.model
         self._record(agent, decision, facts, score.factors)
+        self._requested_passed_over(decision)
         return self._apply(agent.model, agent.name, decision, facts)
+
+    def _requested_passed_over(self, decision: Decision) -> None:
+        """The requested model is not the one for this call: fail a strict run, else
+        remember why for the notice (a model that failed earlier is noted already)."""
+        requested = self.requested
+        if requested is None or decision.model == requested or requested in self.failed:
+            return
+        why = decision.rejected.get(requested, "not configured on this worker")
+        if self.strict:
+            raise ApplicationError(
+                f"{requested} cannot take this call ({why}); the run is strict, so no other "
+                "model answered.",
+                type="RequestedModelUnavailable",
+                non_retryable=True,
+            )
+        self._miss(why)
+
+    def _miss(self, why: str) -> None:
+        why = why.strip().rstrip(".")
+        if why not in self.missed:
+            self.missed.append(why)
+
+    def notices(self, models_used: list[str]) -> list[str]:
+        """One line when the requested model did not answer every call: which model
+        did, and why (`notice: …` in `hybridagent run` and `chat`)."""
+        if self.requested is None or not self.missed:
+            return []
+        others = [m for m in models_used if m != self.requested]
+        verb = "could not take every call" if self.requested in models_used else "could not be used"
+        answered = ", ".join(others) or "no other model"
+        return [f"{self.requested} {verb} ({'; '.join(self.missed)}); answered by {answered}"]
 
     def _live_candidates(self) -> tuple[Candidate, ...]:
         return tuple(
@@ -178,13 +221,20 @@ class CallRouter:
             for c in self.candidates
         )
 
-    def fallback(self, stub: Any, agent_name: str, failure: str, larger: bool) -> Decision:
-        """After the call to `stub.model_name` failed with `failure`, point `stub` at the
-        next model for the same call: the next one in the primary's fallback chain that
-        the policy allows, or without a chain the policy's choice among the models not
-        yet failed (a decision without a model if none is allowed). `larger`: the input
-        did not fit, so only models with a larger context qualify."""
+    def fallback(
+        self, stub: Any, agent_name: str, failure: str, larger: bool, detail: str = ""
+    ) -> Decision:
+        """After the call to `stub.model_name` failed with `failure` (`detail`: its
+        sentence), point `stub` at the next model for the same call: the next one in the
+        primary's fallback chain that the policy allows, or without a chain the policy's
+        choice among the models not yet failed (a decision without a model if none is
+        allowed, or when a strict run's requested model failed). `larger`: the input did
+        not fit, so only models with a larger context qualify."""
         failed_model = stub.model_name
+        if failed_model == self.requested:
+            if self.strict:
+                return Decision(None, False, ("strict run: only the requested model answers",))
+            self._miss(detail or failure)
         self.failed[failed_model] = failure
         facts = self._last_facts or CallFacts(input_tokens=0)
         if larger:
@@ -275,6 +325,8 @@ class CallRouter:
 
     def _has_alternative(self, facts: CallFacts, chosen: str) -> bool:
         """Would another model take this call if `chosen` failed?"""
+        if self.strict and chosen == self.requested:
+            return False
         others = tuple(
             dataclasses.replace(c, available=False) if c.name == chosen else c
             for c in self._live_candidates()

@@ -102,10 +102,13 @@ async def make_router(
     model: str | None,
     preferences: RoutingPreferences | None = None,
     local_only: bool = False,
+    strict: bool = False,
 ) -> CallRouter:
     """Ask the worker for the run's routing setup (recorded in history) and build the
     router. Preferences, most specific first: the request's, the spec's, the
-    configuration's for this agent; terms and patterns of all of them add up."""
+    configuration's for this agent; terms and patterns of all of them add up.
+    `strict`: a requested model that cannot take a call fails the run instead of being
+    replaced with a notice (routing_hooks.py)."""
     try:
         setup = await workflow.execute_local_activity_method(
             ModelActivities.routing_setup,
@@ -129,7 +132,7 @@ async def make_router(
     )
     if local_only:
         merged = merged.model_copy(update={"force_provider": "local"})
-    return CallRouter(merged, setup, scan_privacy)
+    return CallRouter(merged, setup, scan_privacy, strict=strict)
 
 
 async def scan_privacy(request: PrivacyScanRequest) -> PrivacyScanResult:
@@ -193,6 +196,7 @@ async def run_agent(
     usage = result.context_wrapper.usage
     output = result.final_output
     structured = output if isinstance(output, dict) else None
+    models_used = hooks.models or [first[0]]
     return AgentRunOutput(
         final_output=(
             output
@@ -203,7 +207,8 @@ async def run_agent(
         ),  # fmt: skip
         structured_output=structured,
         agent=result.last_agent.name,
-        models_used=hooks.models or [first[0]],
+        models_used=models_used,
+        notices=router.notices(models_used),
         usage=TokenUsage(
             requests=usage.requests,
             input_tokens=usage.input_tokens,

@@ -213,12 +213,13 @@ async def keyless_worker(
         yield running
 
 
-async def test_missing_openai_key_fails_without_retry(
+async def test_missing_openai_key_fails_a_strict_run_without_retry(
     client: Client, keyless_worker: RunningWorker, stub: StubServer
 ) -> None:
     cause, handle = await failure_of(
-        client, keyless_worker, "AgentWorkflow", {"prompt": "x", "model": "openai/gpt-4o-mini"}
-    )
-    assert cause.type == "MissingApiKeyError"
-    assert cause.message.startswith("OPENAI_API_KEY is not set on the worker")
+        client, keyless_worker, "AgentWorkflow",
+        {"prompt": "x", "model": "openai/gpt-4o-mini", "strict": True},
+    )  # fmt: skip
+    assert cause.type == "RequestedModelUnavailable"
+    assert "(no OPENAI_API_KEY is set on the worker)" in cause.message
     assert stub.requests == []

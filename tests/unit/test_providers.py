@@ -106,7 +106,7 @@ async def test_ollama_missing_model_is_unknown_model() -> None:
 async def test_openai_without_key_fails_before_any_request() -> None:
     recorder = Recorder()
     backend = OpenAIBackend(None, transport=httpx.MockTransport(recorder))
-    with pytest.raises(MissingApiKeyError, match="^OPENAI_API_KEY is not set on the worker"):
+    with pytest.raises(MissingApiKeyError, match="^no OPENAI_API_KEY is set on the worker$"):
         backend.get_model("gpt-4o-mini")
     assert recorder.requests == []
 

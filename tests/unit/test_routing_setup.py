@@ -227,18 +227,25 @@ async def test_routing_setup_defaults_and_requested_model() -> None:
     assert setup.requested == "openai/gpt-4o" and not setup.requested_is_local
 
 
-async def test_routing_setup_refuses_a_requested_model_it_cannot_use() -> None:
+async def test_routing_setup_marks_a_requested_model_it_cannot_use() -> None:
+    """No key, no such model: unavailable with the reason, which the router turns into
+    a notice or, for a strict run, the run's failure (tests/unit/test_substitution.py)."""
     server = OllamaFixtureServer({})
     activities = ModelActivities(provider("ollama/llama3.2:3b", server, None))
-    with pytest.raises(ApplicationError) as caught:
-        await setup_for(activities, requested="openai/gpt-4o")
-    assert caught.value.message.startswith("OPENAI_API_KEY is not set")
-    assert caught.value.non_retryable and caught.value.type == "MissingApiKeyError"
+    setup = await setup_for(activities, requested="openai/gpt-4o")
+    requested = setup.candidates[0]
+    assert (requested.name, requested.available) == ("openai/gpt-4o", False)
+    assert requested.unavailable_reason == "no OPENAI_API_KEY is set on the worker"
+    assert setup.requested == "openai/gpt-4o"
+    missing = (await setup_for(activities, requested="ollama/nope:1b")).candidates[0]
+    assert not missing.available
+    assert missing.unavailable_reason.startswith("Ollama at http://ollama:11434 has no model")
+    # A name no backend can mean is a mistake: the run fails.
     with pytest.raises(ApplicationError, match="Unknown model prefix 'gemini'"):
         await setup_for(activities, requested="gemini/pro")
-    with pytest.raises(ApplicationError) as missing:
-        await setup_for(activities, requested="ollama/nope:1b")
-    assert missing.value.type == "UnknownModelError" and missing.value.non_retryable
+    with pytest.raises(ApplicationError) as alias:
+        await setup_for(activities, requested="local/nope")
+    assert alias.value.type == "UnknownModelError" and alias.value.non_retryable
 
 
 async def test_requested_model_on_a_backend_that_is_down_is_left_to_the_model_call() -> None:
