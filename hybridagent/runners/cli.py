@@ -28,6 +28,7 @@ from hybridagent.runners.sessions_cli import sessions_app
 from hybridagent.workers.temporal_client import TemporalUnreachableError
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="Durable OpenAI Agents SDK agents on Temporal, on local and cloud models.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -332,6 +333,7 @@ def demo(
 
 
 models_app = typer.Typer(
+    rich_markup_mode=None,
     help="Models: what each provider offers, and pulling Ollama models.",
     invoke_without_command=True,
 )
@@ -413,7 +415,9 @@ def health() -> None:
 app.add_typer(agents_app, name="agents")
 app.add_typer(sessions_app, name="sessions")
 
-privacy_app = typer.Typer(help="Audit the privacy detector the router uses.", no_args_is_help=True)
+privacy_app = typer.Typer(
+    rich_markup_mode=None, help="Audit the privacy detector the router uses.", no_args_is_help=True
+)
 app.add_typer(privacy_app, name="privacy")
 
 

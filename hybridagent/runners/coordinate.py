@@ -8,7 +8,7 @@ from temporalio.client import WorkflowFailureError
 
 from hybridagent.config import Settings
 from hybridagent.runners.pickup import require_pickup
-from hybridagent.runners.start import failure_sentence
+from hybridagent.runners.start import failure_sentence, model_calls
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.coordinator import CoordinatorInput, CoordinatorOutput
 
@@ -44,7 +44,7 @@ def coordinator_report(result: CoordinatorOutput, url: str) -> str:
         result.final_output.strip(),
         "",
         f"models: {', '.join(result.models_used)}  tokens: {usage.total_tokens} "
-        f"({usage.requests} model calls)",
+        f"({model_calls(usage)})",
         f"Web UI: {url}",
     ]
     return "\n".join(lines)

@@ -78,7 +78,7 @@ async def run_demo(settings: Settings, prompt: str, *, port: int, ui_port: int) 
         print(f"running LocalHaikuWorkflow: {prompt!r}", flush=True)
         # Our own worker has just started; its pollers may not be registered yet.
         outcome = await start_run(
-            settings, "LocalHaikuWorkflow", HaikuInput(prompt=prompt), warn_if_no_worker=False
+            settings, "LocalHaikuWorkflow", HaikuInput(prompt=prompt), check_pickup=False
         )
         if outcome.error:
             print(f"the run failed: {outcome.error}\nWeb UI: {outcome.url}", flush=True)

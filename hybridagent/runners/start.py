@@ -22,6 +22,7 @@ from hybridagent.workflows.io import (
     AgentRunOutput,
     RoutingPreferences,
     RoutingRecord,
+    TokenUsage,
 )
 
 
@@ -125,7 +126,13 @@ def explain(trail: list[RoutingRecord]) -> str:
         return "routing: no model call was routed"
     lines = []
     for record in trail:
-        where = "local only" if record.local_only else "local or cloud"
+        where = (
+            "local only"
+            if record.local_only
+            else "local or cloud"
+            if record.cloud_configured
+            else "local; no cloud model configured"
+        )
         factors = ", ".join(
             f"{name} {value:.2f}" for name, value in record.complexity_factors.items() if value
         )
@@ -154,9 +161,17 @@ def report(outcome: RunOutcome) -> str:
         f"{notices}{result.final_output.strip()}\n\n"
         f"model: {', '.join(result.models_used)}  agent: {result.agent}  "
         f"tokens: {usage.total_tokens} (in {usage.input_tokens}, out {usage.output_tokens}, "
-        f"{usage.requests} model calls)\n"
+        f"{model_calls(usage)})\n"
         f"Web UI: {outcome.url}"
     )
+
+
+def model_calls(usage: TokenUsage) -> str:
+    """Model calls as the history shows them (one activity each), and the requests to
+    models when tool emulation asked a model again within a call."""
+    calls = usage.calls or usage.requests  # runs recorded before calls were counted
+    extra = f", {usage.requests} requests" if usage.requests != calls else ""
+    return f"{calls} model calls{extra}"
 
 
 async def start_agent_run(

@@ -91,6 +91,7 @@ SYNTHESIZER = AgentSpec(
 def _add(total: TokenUsage, usage: TokenUsage) -> TokenUsage:
     return TokenUsage(
         requests=total.requests + usage.requests,
+        calls=total.calls + usage.calls,
         input_tokens=total.input_tokens + usage.input_tokens,
         output_tokens=total.output_tokens + usage.output_tokens,
         total_tokens=total.total_tokens + usage.total_tokens,

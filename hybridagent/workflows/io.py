@@ -32,6 +32,8 @@ class RoutingRecord(BaseModel):
     # Set on a fallback: the model whose call failed, and the failure's type.
     fallback_from: str | None = None
     failure: str | None = None
+    # False when the worker offers no cloud model: the call was local for want of one.
+    cloud_configured: bool = True
 
 
 class AgentRunInput(BaseModel):
@@ -53,7 +55,10 @@ class HaikuInput(BaseModel):
 
 
 class TokenUsage(BaseModel):
+    # HTTP requests to models; tool emulation may ask a model twice within one call.
     requests: int = 0
+    # Model calls: one model activity each (a fallback is another call).
+    calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0

@@ -301,6 +301,7 @@ class CallRouter:
                 tokens_used=facts.tokens_used,
                 fallback_from=failed_model,
                 failure=failure,
+                cloud_configured=self._cloud_configured(),
             )
         )
 
@@ -320,8 +321,13 @@ class CallRouter:
                 complexity_factors=factors,
                 input_tokens=facts.input_tokens,
                 tokens_used=facts.tokens_used,
+                cloud_configured=self._cloud_configured(),
             )
         )
+
+    def _cloud_configured(self) -> bool:
+        """Whether any cloud model could take a call of this run at all."""
+        return any(not c.local for c in self.candidates)
 
     def _has_alternative(self, facts: CallFacts, chosen: str) -> bool:
         """Would another model take this call if `chosen` failed?"""

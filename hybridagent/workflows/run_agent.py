@@ -169,6 +169,7 @@ async def run_agent(
     except UnknownAgentError as err:
         raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from None
     hooks = _RunHooks(router)
+    calls_before = len(router.trail)
     try:
         result: RunResultBase
         if stream:
@@ -211,6 +212,7 @@ async def run_agent(
         notices=router.notices(models_used),
         usage=TokenUsage(
             requests=usage.requests,
+            calls=len(router.trail) - calls_before,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             total_tokens=usage.total_tokens,

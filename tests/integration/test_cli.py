@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from temporalio.client import Client
+
 from hybridagent.runners.devserver import temporal_binary
 from hybridagent.testing.stub_server import StubServer
 from tests.conftest import CLOSED_PORT, RunningWorker
@@ -84,6 +86,17 @@ async def test_run_on_embedded_model_with_haiku_agent(
     assert result.returncode == 0, result.stderr
     assert "model: local/smollm2  agent: haiku" in result.stdout
     assert stub.requests == []
+    # "N model calls" is what the history shows: one model activity per call.
+    run_id = result.stdout.split("/workflows/")[1].split("/")[0]
+    calls = int(result.stdout.split(" model calls")[0].rsplit(", ", 1)[1])
+    client = await Client.connect(worker.settings.temporal_address)
+    events = [e async for e in client.get_workflow_handle(run_id).fetch_history_events()]
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert scheduled.count("invoke_model_activity") == calls
 
 
 async def test_run_no_wait_returns_workflow_id(worker: RunningWorker, stub: StubServer) -> None:

@@ -193,3 +193,14 @@ async def test_temporal_going_away_while_run_waits_is_one_sentence(tmp_path: Pat
     assert f"hybridagent result {run_id}" in text
     assert "WARN" not in text and "retried" not in text
     assert "Traceback" not in text
+
+
+async def test_explain_says_when_no_cloud_model_is_configured(
+    temporal_address: str, tmp_path: Path, embedded_url: str
+) -> None:
+    settings = make_settings(temporal_address, tmp_path, embedded_url=embedded_url)
+    async with running_worker(settings):
+        env = queue_env(temporal_address, settings.task_queue)
+        result = await hybridagent("run", "Hi", "--explain", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "call 1 (general): local/smollm2 [local; no cloud model configured]" in result.stdout
