@@ -21,6 +21,9 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateHandle,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
 )
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import ApplicationError
@@ -46,6 +49,9 @@ from hybridagent.workflows.io import RoutingRecord
 WORKFLOW_TYPE = "ChatSessionWorkflow"
 ID_PREFIX = "chat-"
 POLL_COOLDOWN = timedelta(milliseconds=50)
+# A live worker re-polls at least every minute (the server ends a long poll after ~60 s);
+# a poller last seen longer ago than this has stopped.
+STALE_POLLER_SECONDS = 75.0
 
 
 def update_failure(err: WorkflowUpdateFailedError) -> str:
@@ -233,9 +239,36 @@ class ChatSession:
             )
         try:
             args = [] if arg is None else [arg]
-            return await self.handle.execute_update(name, args=args, result_type=result_type)
+            update = await self._accepted(name, args, result_type)
+            return await update.result()
         except WorkflowUpdateFailedError as err:
             raise SessionError(update_failure(err)) from None
+
+    async def _accepted(
+        self, name: str, args: list[Any], result_type: type[Any]
+    ) -> WorkflowUpdateHandle[Any]:
+        """The Update once a worker has accepted it. With no worker polling (or none
+        for a minute), say so within `pickup_seconds`: the message is not sent and
+        nothing is recorded. With a live poller a busy machine may take longer, so
+        wait on; the same Update ID makes the second try the same Update."""
+        wait = self.settings.pickup_seconds
+        update_id = str(uuid.uuid4())
+        try:
+            return await self.handle.start_update(
+                name, args=args, result_type=result_type, id=update_id,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED, rpc_timeout=timedelta(seconds=wait),
+            )  # fmt: skip
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            view = await queue_view(self.client, self.settings.task_queue)
+        if view.last_poll_seconds is None or view.last_poll_seconds > STALE_POLLER_SECONDS:
+            raise NoWorkerError(
+                f"Chat session {self.session_id} did not take the message within {wait:.0f} s "
+                f"and it was not sent: {no_worker_sentence(self.settings.task_queue, view, wait)}"
+            )
+        return await self.handle.start_update(
+            name, args=args, result_type=result_type, id=update_id,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )  # fmt: skip
 
 
 async def _read_text(

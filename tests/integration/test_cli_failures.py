@@ -204,3 +204,21 @@ async def test_explain_says_when_no_cloud_model_is_configured(
         result = await hybridagent("run", "Hi", "--explain", env=env)
     assert result.returncode == 0, result.stderr
     assert "call 1 (general): local/smollm2 [local; no cloud model configured]" in result.stdout
+
+
+async def test_a_message_to_a_session_with_no_worker_is_not_sent_and_says_why(
+    temporal_address: str, tmp_path: Path
+) -> None:
+    from hybridagent.runners.chat_client import ChatSession
+    from hybridagent.runners.run_errors import NoWorkerError
+
+    queue = f"idle-{uuid.uuid4().hex[:8]}"
+    settings = make_settings(temporal_address, tmp_path).model_copy(update={"task_queue": queue})
+    client = await client_for(temporal_address)
+    session_id = f"chat-{uuid.uuid4().hex[:10]}"
+    await client.start_workflow(
+        "ChatSessionWorkflow", ChatSessionInput(agent="general"), id=session_id, task_queue=queue
+    )
+    session = await ChatSession.existing(settings, session_id)
+    with pytest.raises(NoWorkerError, match="did not take the message within 5 s and it was not"):
+        await asyncio.wait_for(session.send("hello"), timeout=60)
