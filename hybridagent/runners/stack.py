@@ -86,7 +86,8 @@ async def run_demo(settings: Settings, prompt: str, *, port: int, ui_port: int) 
         print("\n" + report(outcome))
         if server is not None:
             print(
-                "(the run is stored in .hybridagent/; `hybridagent dev` serves that Web UI again)"
+                f"(the run is stored in {settings.state_dir}/; `hybridagent dev` serves that "
+                "Web UI again)"
             )
     finally:
         stop.set()
