@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from temporalio import activity
 
 from hybridagent.providers.circuit import CircuitBreaker
+from hybridagent.providers.embedded import EmbeddedBackend
 from hybridagent.providers.errors import ProviderError
 from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.providers.ollama import OllamaBackend
@@ -56,6 +57,40 @@ class OllamaStatus(BaseModel):
     detail: str = ""
 
 
+class EmbeddedStatus(BaseModel):
+    """The embedded llama.cpp server as this worker sees it."""
+
+    endpoint: str
+    reachable: bool  # it answered the worker's probe just now
+    supervised: bool  # this worker started it and restarts it when it dies
+    state: Literal["up", "restarting", "down"] = "up"  # supervised only
+    pid: int | None = None
+    restarts: int = 0
+    failed_starts: int = 0
+    last_reason: str = ""
+    retry_in_seconds: float = 0.0
+    log_path: str = ""
+    detail: str = ""  # why the probe failed
+
+    def summary(self) -> str:
+        """`up (pid 4242)`, `restarting after it was killed by SIGKILL (1 restart so
+        far)`, `down: <why>; next start attempt in 8 s`."""
+        if not self.supervised:
+            return "reachable" if self.reachable else f"not reachable ({self.detail})"
+        count = f"{self.restarts} restart{'s' if self.restarts != 1 else ''}"
+        last = f"; last: {self.last_reason.rstrip('.')}" if self.last_reason else ""
+        if self.state == "up":
+            pid = f"pid {self.pid}, " if self.pid else ""
+            return f"up ({pid}{count}{last})"
+        if self.state == "restarting":
+            return f"restarting after it {self.last_reason.rstrip('.')} ({count} so far)"
+        return (
+            f"down ({self.failed_starts} failed start{'s' if self.failed_starts != 1 else ''}, "
+            f"{count}): {self.last_reason.rstrip('.')}; next attempt in "
+            f"{self.retry_in_seconds:.0f} s"
+        )
+
+
 class WorkerHealth(BaseModel):
     identity: str
     pid: int
@@ -64,6 +99,21 @@ class WorkerHealth(BaseModel):
     default_model: str | None
     ollama: OllamaStatus | None  # None: the worker has no Ollama backend
     circuits: list[CircuitStatus] = Field(default_factory=list)
+    embedded: EmbeddedStatus | None = None  # None: the worker runs no embedded model
+
+    def local_model_problem(self) -> str | None:
+        """One sentence when the embedded model is this worker's only local model and it
+        does not answer (down or restarting, with Ollama not reachable); else None."""
+        embedded = self.embedded
+        if embedded is None or (embedded.reachable and embedded.state == "up"):
+            return None
+        if self.ollama is not None and self.ollama.reachable:
+            return None
+        return (
+            f"The embedded model, this worker's only local model, is "
+            f"{embedded.summary() if embedded.supervised else 'not reachable'} "
+            f"at {embedded.endpoint}."
+        )
 
     def provider_circuit(self, provider: str) -> CircuitStatus:
         """The worst circuit of a provider's endpoints; closed when none has failed."""
@@ -111,9 +161,36 @@ class HealthActivities:
             status.loaded = loaded
         return status
 
+    async def _embedded(self) -> EmbeddedStatus | None:
+        backend = self._provider.backend("local")
+        if not isinstance(backend, EmbeddedBackend) or not backend.available:
+            return None
+        listing = await backend.list_models()
+        status = EmbeddedStatus(
+            endpoint=listing.endpoint,
+            reachable=listing.reachable,
+            supervised=backend.supervisor is not None,
+            detail="" if listing.reachable else listing.detail,
+        )
+        if backend.supervisor is None:
+            return status
+        server = backend.supervisor.status()
+        return status.model_copy(
+            update={
+                "state": server.state,
+                "pid": server.pid,
+                "restarts": server.restarts,
+                "failed_starts": server.failed_starts,
+                "last_reason": server.last_reason,
+                "retry_in_seconds": round(server.retry_in_seconds, 1),
+                "log_path": str(server.log_path or ""),
+            }
+        )
+
     @activity.defn
     async def worker_health(self) -> WorkerHealth:
-        """This worker's identity, default model, Ollama's state and its circuits."""
+        """This worker's identity, default model, Ollama's and the embedded model
+        server's state, and its circuits."""
         return WorkerHealth(
             identity=self._identity,
             pid=os.getpid(),
@@ -121,6 +198,7 @@ class HealthActivities:
             task_queue=self._task_queue,
             default_model=self._provider.default_model,
             ollama=await self._ollama(),
+            embedded=await self._embedded(),
             circuits=[
                 CircuitStatus(
                     key=c.key,

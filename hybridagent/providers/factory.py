@@ -1,5 +1,6 @@
 """Builds a worker's provider stack from Settings: probes Ollama, starts the embedded
-model when it is needed, and picks the default model.
+model (under a supervisor that restarts it) when it is needed, and picks the default
+model.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hybridagent.providers.embedded import (
     EmbeddedModelServer,
     llama_server_installed,
 )
+from hybridagent.providers.embedded_supervisor import EmbeddedSupervisor
 from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.providers.litellm import LitellmBackend
 from hybridagent.providers.ollama import OllamaBackend
@@ -35,8 +37,12 @@ class ProviderStack:
     embedded_server: EmbeddedModelServer | None
     ollama_reachable: bool
     circuits: CircuitBreaker = field(default_factory=CircuitBreaker)
+    supervisor: EmbeddedSupervisor | None = None  # watches embedded_server
 
     async def aclose(self) -> None:
+        """The supervisor stops first, so nothing restarts the server during shutdown."""
+        if self.supervisor is not None:
+            await self.supervisor.stop()
         await self.provider.aclose()
         if self.embedded_server is not None:
             self.embedded_server.stop()
@@ -74,6 +80,7 @@ async def build_provider_stack(
     ollama_reachable = await ollama.is_reachable()
     embedded_url = settings.embedded_url
     server: EmbeddedModelServer | None = None
+    supervisor: EmbeddedSupervisor | None = None
     wants_embedded = settings.embedded == "on" or (
         settings.embedded == "auto" and not ollama_reachable and llama_server_installed()
     )
@@ -85,7 +92,8 @@ async def build_provider_stack(
             startup_timeout=settings.embedded_startup_seconds,
             log_path=settings.state_dir / "embedded-model.log",
         )
-        embedded_url = await server.astart()
+        supervisor = EmbeddedSupervisor(server)
+        embedded_url = await supervisor.start()
         log.info("embedded model server started at %s", embedded_url)
     default = choose_default_model(
         settings.default_model,
@@ -96,7 +104,9 @@ async def build_provider_stack(
     provider = HybridModelProvider(
         {
             "ollama": ollama,
-            "local": EmbeddedBackend(embedded_url, transport=transport, circuits=circuits),
+            "local": EmbeddedBackend(
+                embedded_url, transport=transport, circuits=circuits, supervisor=supervisor
+            ),
             "openai": OpenAIBackend(
                 settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
                 settings.openai_base_url,
@@ -114,4 +124,4 @@ async def build_provider_stack(
         if settings.response_cache
         else None,
     )
-    return ProviderStack(provider, server, ollama_reachable, circuits)
+    return ProviderStack(provider, server, ollama_reachable, circuits, supervisor)

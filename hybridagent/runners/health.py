@@ -160,8 +160,21 @@ def workers_summary(view: WorkersView) -> list[str]:
     return lines
 
 
+def embedded_line(health: WorkerHealth) -> str:
+    """`Embedded     up (pid 4242, 1 restart; last: killed by SIGKILL) at http://…`."""
+    embedded = health.embedded
+    if embedded is None:
+        return "Embedded     not running on this worker"
+    state = embedded.summary()
+    if embedded.supervised and not embedded.reachable and embedded.state == "up":
+        state += f"; not answering ({embedded.detail})"
+    log = f"; log {embedded.log_path}" if embedded.log_path else ""
+    return f"Embedded     {state} at {embedded.endpoint}{log}"
+
+
 def health_report(health: WorkerHealth) -> RenderableType:
-    """The worker's own report: identity, default model, Ollama, circuits."""
+    """The worker's own report: identity, default model, Ollama, the embedded model
+    server, circuits."""
     who = health.identity
     if who != f"{health.pid}@{health.hostname}":
         who += f" (pid {health.pid} on {health.hostname})"
@@ -177,6 +190,7 @@ def health_report(health: WorkerHealth) -> RenderableType:
         lines.append(f"  loaded     {loaded_line(ollama.loaded)}")
         if ollama.detail:
             lines.append(f"  note       {ollama.detail}")
+    lines.append(embedded_line(health))
     lines.append("Circuits     (this worker process; a provider that keeps failing is skipped)")
     return Group(*(Text(line) for line in lines), circuits_table(health))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from hybridagent.activities.health import EmbeddedStatus, WorkerHealth
 from hybridagent.config import Settings
 from hybridagent.dev_state import live_record
 from hybridagent.providers.base import ModelListing
@@ -96,11 +97,18 @@ async def run_demo(settings: Settings, prompt: str, *, port: int, ui_port: int) 
             server.stop()
 
 
-async def list_models(settings: Settings) -> list[ModelListing]:
-    """What each provider offers; never starts a model server."""
+async def list_models(settings: Settings, worker: WorkerHealth | None = None) -> list[ModelListing]:
+    """What each provider offers; never starts a model server. The local row is what
+    `worker` (a worker's health report) says of its embedded server, when it runs one."""
     listings = [await OllamaBackend(settings.ollama_host).list_models()]
-    if settings.embedded_url:
+    if worker is not None and worker.embedded is not None:
+        listings.append(worker_embedded_listing(worker.embedded))
+    elif settings.embedded_url:
         listings.append(await EmbeddedBackend(settings.embedded_url).list_models())
+    elif worker is not None:
+        listings.append(
+            ModelListing("local", "embedded llama.cpp", False, detail="not running on the worker")
+        )
     else:
         installed = llama_server_installed()
         listings.append(
@@ -119,3 +127,11 @@ async def list_models(settings: Settings) -> list[ModelListing]:
     litellm_key = settings.litellm_api_key.get_secret_value() if settings.litellm_api_key else None
     listings.append(await LitellmBackend(settings.litellm_api_base, litellm_key).list_models())
     return listings
+
+
+def worker_embedded_listing(embedded: EmbeddedStatus) -> ModelListing:
+    """The local row from the worker's report: reachable as the worker's probe found
+    it, and the supervisor's state (`restarting after it was killed by SIGKILL …`)."""
+    detail = embedded.summary() if embedded.supervised else embedded.detail
+    models = [f"local/{BUNDLED_ALIAS}"] if embedded.reachable else []
+    return ModelListing("local", embedded.endpoint, embedded.reachable, models, detail)
