@@ -73,8 +73,9 @@ class EmbeddedStatus(BaseModel):
     detail: str = ""  # why the probe failed
 
     def summary(self) -> str:
-        """`up (pid 4242)`, `restarting after it was killed by SIGKILL (1 restart so
-        far)`, `down: <why>; next start attempt in 8 s`."""
+        """`up (pid 4242, 1 restart; last: killed by SIGKILL)`, `restarting (killed by
+        SIGKILL; 0 restarts so far)`, `down (2 failed starts, 0 restarts): <why>; next
+        attempt in 8 s`."""
         if not self.supervised:
             return "reachable" if self.reachable else f"not reachable ({self.detail})"
         count = f"{self.restarts} restart{'s' if self.restarts != 1 else ''}"
@@ -83,7 +84,7 @@ class EmbeddedStatus(BaseModel):
             pid = f"pid {self.pid}, " if self.pid else ""
             return f"up ({pid}{count}{last})"
         if self.state == "restarting":
-            return f"restarting after it {self.last_reason.rstrip('.')} ({count} so far)"
+            return f"restarting ({self.last_reason.rstrip('.')}; {count} so far)"
         return (
             f"down ({self.failed_starts} failed start{'s' if self.failed_starts != 1 else ''}, "
             f"{count}): {self.last_reason.rstrip('.')}; next attempt in "

@@ -24,7 +24,11 @@ from agents import Model
 from hybridagent.processes import spawn_child, stop_process
 from hybridagent.providers.base import ModelListing
 from hybridagent.providers.circuit import CircuitBreaker
-from hybridagent.providers.embedded_supervisor import EmbeddedSupervisor, SupervisedModel
+from hybridagent.providers.embedded_supervisor import (
+    EmbeddedSupervisor,
+    SupervisedModel,
+    exit_reason,
+)
 from hybridagent.providers.errors import EmbeddedModelUnavailableError, UnknownModelError
 from hybridagent.providers.guarded import guarded_of
 from hybridagent.providers.openai_compat import chat_model, make_openai_client
@@ -156,10 +160,10 @@ class EmbeddedModelServer:
         assert self._process is not None
         tail = self.log_tail(1)
         cause = f": {tail[0].rstrip('.')}" if tail else ""
-        return (
-            f"The embedded model server exited with code {self._process.returncode} "
-            f"while starting{cause}{self._log_hint()}."
-        )
+        reason = exit_reason(self._process.returncode)
+        if not reason.startswith("exited"):
+            reason = f"was {reason}"  # killed by a signal
+        return f"The embedded model server {reason} while starting{cause}{self._log_hint()}."
 
     def _log_hint(self) -> str:
         return f" (log: {self.log_path})" if self.log_path else ""

@@ -195,7 +195,7 @@ class EmbeddedSupervisor:
             except TimeoutError:
                 raise ProviderUnreachableError(
                     f"The embedded model server at {self.server.base_url} is still restarting "
-                    f"after it {self._last_reason}."
+                    f"({self._last_reason.rstrip('.')})."
                 ) from None
 
     async def died_since(self, deaths: int, grace: float = 2.0) -> str | None:
