@@ -146,8 +146,7 @@ def run(
 
     Every model call is routed (privacy, capabilities, complexity); the options below
     are the run's routing preferences."""
-    from hybridagent.runners.start import explain as explain_trail
-    from hybridagent.runners.start import start_agent_run
+    from hybridagent.runners.start import start_run
     from hybridagent.workflows.io import AgentRunInput
 
     settings = load_settings()
@@ -162,29 +161,35 @@ def run(
             "patterns": pattern,
         }
     )
-    run_cli_command(lambda: AgentRunInput(prompt=prompt, agent=agent, model=model))
+    request = run_cli_command(
+        lambda: AgentRunInput(
+            prompt=prompt,
+            agent=agent,
+            model=model,
+            max_turns=max_turns,
+            routing=routing,
+            strict=strict,
+        )  # fmt: skip
+    )
     started: list[str] = []
     outcome = detached(
         lambda: asyncio.run(
-            start_agent_run(
+            start_run(
                 settings,
-                prompt,
-                agent,
-                model,
-                max_turns,
+                "AgentWorkflow",
+                request,
                 wait=not no_wait,
-                routing=routing,
-                explain=explain,
+                explain=explain and not no_wait,
                 on_started=lambda run: started.append(run.workflow_id),
-                strict=strict,
             )  # fmt: skip
         ),
         started,
     )
-    show_outcome(outcome, explain_trail)
+    show_outcome(outcome)
 
 
-def show_outcome(outcome: Any, explain_trail: Callable[[Any], str]) -> None:
+def show_outcome(outcome: Any) -> None:
+    from hybridagent.runners.start import explain as explain_trail
     from hybridagent.runners.start import report
 
     if outcome.error:

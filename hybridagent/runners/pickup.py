@@ -72,11 +72,20 @@ async def picked_up(handle: WorkflowHandle[Any, Any], within: float) -> bool:
     return True  # the run closed (e.g. terminated) before any worker saw it
 
 
+async def pickup_problem(
+    client: Client, handle: WorkflowHandle[Any, Any], task_queue: str, within: float
+) -> str | None:
+    """Why no worker took the run within `within` seconds, or None if one did."""
+    if await picked_up(handle, within):
+        return None
+    return no_worker_sentence(task_queue, await queue_view(client, task_queue), within)
+
+
 async def require_pickup(
     client: Client, handle: WorkflowHandle[Any, Any], task_queue: str, within: float
 ) -> None:
     """NoWorkerError, naming the run and how to get its result, if no worker took it."""
-    if await picked_up(handle, within):
+    sentence = await pickup_problem(client, handle, task_queue, within)
+    if sentence is None:
         return
-    sentence = no_worker_sentence(task_queue, await queue_view(client, task_queue), within)
     raise NoWorkerError(f"{sentence}\nRun {handle.id} stays queued; {result_hint(handle.id)}")

@@ -6,11 +6,11 @@ import json
 import sys
 from typing import Any
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from hybridagent.config import Settings
-from hybridagent.runners.pickup import no_worker_sentence, picked_up, queue_view
+from hybridagent.runners.pickup import pickup_problem
 from hybridagent.runners.run_errors import UnknownRunError
 from hybridagent.runners.start import RunOutcome, failure_sentence, report, temporal_lost
 from hybridagent.workers.temporal_client import connect
@@ -42,28 +42,22 @@ async def run_result(settings: Settings, workflow_id: str) -> tuple[str, bool]:
     url = settings.workflow_url(workflow_id)
     try:
         if description.status == WorkflowExecutionStatus.RUNNING:
-            await _warn_if_not_picked_up(client, handle, description.task_queue, settings)
+            # `result` waits as asked, but says so when no worker has taken the run.
+            problem = await pickup_problem(
+                client, handle, description.task_queue, settings.pickup_seconds
+            )
+            if problem:
+                print(
+                    f"warning: {problem} Waiting; Ctrl-C stops waiting and the run stays queued.",
+                    file=sys.stderr,
+                    flush=True,
+                )
         result = await handle.result()
     except WorkflowFailureError as err:
         return f"{failure_sentence(err)}\nWeb UI: {url}", False
     except RPCError as err:
         raise temporal_lost(settings, workflow_id, err) from None
     return _render(kind, result, workflow_id, url), True
-
-
-async def _warn_if_not_picked_up(
-    client: Client, handle: WorkflowHandle[Any, Any], task_queue: str, settings: Settings
-) -> None:
-    """`result` waits as asked, but says so when no worker has taken the run."""
-    if await picked_up(handle, settings.pickup_seconds):
-        return
-    view = await queue_view(client, task_queue)
-    sentence = no_worker_sentence(task_queue, view, settings.pickup_seconds)
-    print(
-        f"warning: {sentence} Waiting; Ctrl-C stops waiting and the run stays queued.",
-        file=sys.stderr,
-        flush=True,
-    )
 
 
 def _render(kind: str, result: Any, workflow_id: str, url: str) -> str:

@@ -18,9 +18,7 @@ from hybridagent.runners.pickup import queue_view, require_pickup
 from hybridagent.runners.run_errors import TemporalLostError, result_hint
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.io import (
-    AgentRunInput,
     AgentRunOutput,
-    RoutingPreferences,
     RoutingRecord,
     TokenUsage,
 )
@@ -172,30 +170,3 @@ def model_calls(usage: TokenUsage) -> str:
     calls = usage.calls or usage.requests  # runs recorded before calls were counted
     extra = f", {usage.requests} requests" if usage.requests != calls else ""
     return f"{calls} model calls{extra}"
-
-
-async def start_agent_run(
-    settings: Settings,
-    prompt: str,
-    agent: str | None,
-    model: str | None,
-    max_turns: int,
-    *,
-    wait: bool,
-    routing: RoutingPreferences | None = None,
-    explain: bool = False,
-    on_started: Callable[[RunOutcome], None] | None = None,
-    strict: bool = False,
-) -> RunOutcome:
-    request = AgentRunInput(
-        prompt=prompt, agent=agent, model=model, max_turns=max_turns, routing=routing,
-        strict=strict,
-    )  # fmt: skip
-    return await start_run(
-        settings,
-        "AgentWorkflow",
-        request,
-        wait=wait,
-        explain=explain and wait,
-        on_started=on_started,
-    )
