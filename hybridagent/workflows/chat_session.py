@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.storage.models import ChatMessage as ChatMessage
     from hybridagent.workflows.agent_workflow import resolve_agent_for
     from hybridagent.workflows.io import AgentRunInput, RoutingRecord, TokenUsage, parse_input
+    from hybridagent.workflows.routing_hooks import CHARS_PER_TOKEN
     from hybridagent.workflows.run_agent import can_stream, make_router, run_agent
 
 # The topic of the workflow stream that streamed model calls publish their events on.
@@ -113,7 +114,9 @@ def recent_window(messages: list[ChatMessage], budget: int) -> list[ChatMessage]
     kept: list[ChatMessage] = []
     used = 0
     for message in reversed(messages):
-        used += len(json.dumps({"role": message.role, "content": message.content})) // 4
+        used += (
+            len(json.dumps({"role": message.role, "content": message.content})) // CHARS_PER_TOKEN
+        )
         if used > budget:
             break
         kept.append(message)

@@ -23,12 +23,14 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.agents.spec import AgentSpec
     from hybridagent.routing.preferences import RoutingPreferences
     from hybridagent.workflows.io import AgentRunInput, AgentRunOutput, TokenUsage, parse_input
+    from hybridagent.workflows.routing_hooks import CHARS_PER_TOKEN, CallRouter
     from hybridagent.workflows.run_agent import make_router, run_agent, user_facing
 
 # Catalog agents the coordinator may pick by itself (not the default or the sample).
 SPECIALISTS = [name for name in BUILTIN_AGENTS if name not in ("general", "haiku")]
 MAX_SPECIALISTS = 3
 CHILD_TIMEOUT = timedelta(minutes=30)
+CLIPPED = " […]"  # ends an answer shortened to fit the synthesis call
 
 
 class CoordinatorInput(BaseModel):
@@ -133,9 +135,8 @@ class CoordinatorWorkflow:
             synthesis_router = await make_router(
                 SYNTHESIZER, model=request.model, preferences=routing, local_only=pinned
             )
-            merged = await run_agent(
-                SYNTHESIZER, _synthesis_prompt(request.prompt, specialists), synthesis_router
-            )
+            prompt = await _fitted_synthesis_prompt(request.prompt, specialists, synthesis_router)
+            merged = await run_agent(SYNTHESIZER, prompt, synthesis_router)
             usage, final = _add(usage, merged.usage), merged.final_output
             models += merged.models_used
         return CoordinatorOutput(
@@ -168,7 +169,45 @@ class CoordinatorWorkflow:
             raise user_facing(err) from None
 
 
-def _synthesis_prompt(prompt: str, answers: list[SpecialistAnswer]) -> str:
+def _synthesis_prompt(prompt: str, answers: list[SpecialistAnswer], texts: list[str]) -> str:
     parts = [f"Request: {prompt}"]
-    parts += [f"{a.agent} answered: {a.final_output}" for a in answers]
+    parts += [f"{a.agent} answered: {text}" for a, text in zip(answers, texts, strict=True)]
     return "\n\n".join(parts)
+
+
+async def _fitted_synthesis_prompt(
+    prompt: str, answers: list[SpecialistAnswer], router: CallRouter
+) -> str:
+    """The synthesis request, with the specialists' answers shortened to fit the largest
+    model that may take it: three verbose answers can exceed a small local model's
+    context, and when the answers hold private data only local models may take it."""
+    full = _synthesis_prompt(prompt, answers, [a.final_output for a in answers])
+    local_only = bool(await router.sensitive_types(full))
+    window = router.largest_context(local_only=local_only)
+    if window == 0:
+        return full  # no model can take it anyway; the router says why
+    # Half the window for the request; the rest is the instructions and the answer.
+    room = window * CHARS_PER_TOKEN // 2 - len(
+        _synthesis_prompt(prompt, answers, [""] * len(answers))
+    )
+    texts = fit_texts([a.final_output for a in answers], max(room, 0))
+    return _synthesis_prompt(prompt, answers, texts)
+
+
+def fit_texts(texts: list[str], budget: int) -> list[str]:
+    """`texts` shortened to `budget` characters in all, fairly: a text shorter than an
+    equal share keeps all of it and leaves the rest to the longer ones; a shortened text
+    ends with CLIPPED (counted in its share)."""
+    if sum(map(len, texts)) <= budget:
+        return list(texts)
+    shares = [0] * len(texts)
+    left, pending = budget, sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    while pending:
+        share = left // len(pending)
+        index = pending.pop(0)
+        shares[index] = min(len(texts[index]), share)
+        left -= shares[index]
+    return [
+        text if len(text) <= share else text[: max(share - len(CLIPPED), 0)] + CLIPPED[:share]
+        for text, share in zip(texts, shares, strict=True)
+    ]

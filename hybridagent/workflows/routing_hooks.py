@@ -37,6 +37,9 @@ from hybridagent.routing.policy import (
 from hybridagent.routing.preferences import RoutingPreferences
 from hybridagent.workflows.io import RoutingRecord
 
+# The router's token estimate: characters of the call's input (as JSON) per token.
+CHARS_PER_TOKEN = 4
+
 # Retried on the same model only when no other model could take the call.
 FAIL_FAST_WHEN_ALTERNATIVE = ("ProviderUnreachableError",)
 
@@ -164,7 +167,7 @@ class CallRouter:
         types = await self._sensitive_types(parts)
         score = complexity(text, turns=max(turns, 1), tools=len(agent.tools) + len(agent.handoffs))
         facts = CallFacts(
-            input_tokens=len(text) // 4,
+            input_tokens=len(text) // CHARS_PER_TOKEN,
             needs_tools=bool(agent.tools or agent.handoffs),
             needs_schema=agent.output_type not in (None, str),
             needs_vision=image,
@@ -210,6 +213,22 @@ class CallRouter:
         verb = "could not take every call" if self.requested in models_used else "could not be used"
         answered = ", ".join(others) or "no other model"
         return [f"{self.requested} {verb} ({'; '.join(self.missed)}); answered by {answered}"]
+
+    def largest_context(self, *, local_only: bool) -> int:
+        """The largest context window (tokens) of a model still able to take this run's
+        calls: local models only when `local_only`, or when the run's preferences keep
+        every call local. 0 when there is none."""
+        prefs = self.policy_preferences
+        local_only = local_only or self.pinned or prefs.privacy_level == "max"
+        local_only = local_only or prefs.force_provider == "local"
+        return max(
+            (
+                c.context_window
+                for c in self._live_candidates()
+                if c.available and (c.local or not local_only)
+            ),
+            default=0,
+        )
 
     def _live_candidates(self) -> tuple[Candidate, ...]:
         return tuple(

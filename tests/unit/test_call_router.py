@@ -220,3 +220,23 @@ async def test_refused_connections_fail_over_at_once_only_when_another_model_can
     assert retry is not None and "ProviderUnreachableError" not in (
         retry.non_retryable_error_types or []
     )
+
+
+async def test_largest_context_is_the_largest_model_that_may_take_the_run() -> None:
+    route = router()
+    assert route.largest_context(local_only=False) == CLOUD.context_window
+    assert route.largest_context(local_only=True) == LOCAL.context_window
+    await route.route(FakeAgent(), None, user("My SSN is 512-48-7730."), 0)  # pins the run
+    assert route.largest_context(local_only=False) == LOCAL.context_window
+    route.failed[LOCAL.name] = "ProviderUnreachableError"
+    assert route.largest_context(local_only=False) == 0  # nothing local left
+
+
+def test_largest_context_follows_privacy_max_and_force_local() -> None:
+    for prefs in (
+        RoutingPreferences(privacy_level="max"),
+        RoutingPreferences(force_provider="local"),
+    ):
+        config = RoutingSetup(candidates=[LOCAL, CLOUD])
+        route = CallRouter(prefs, config, Scanner())
+        assert route.largest_context(local_only=False) == LOCAL.context_window
