@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -29,6 +29,8 @@ NON_RETRYABLE_PULL_ERRORS = ["ModelNotInRegistryError", "NoOllamaBackendError"]
 
 
 class PullModelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # the PullModelWorkflow's input
+
     model: str = Field(min_length=1, description="Ollama's name, e.g. llama3.2:3b")
     heartbeat_seconds: float = Field(30.0, gt=0)
 

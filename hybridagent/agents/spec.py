@@ -83,7 +83,12 @@ def with_handoffs(spec: AgentSpec, load: Callable[[str], AgentSpec | None]) -> R
 
 
 class UnknownAgentError(ValueError):
-    """An agent or tool name that is not in the catalog; a user mistake."""
+    """An agent name that is not in the catalog; a user mistake."""
+
+
+class UnknownToolError(UnknownAgentError):
+    """A tool name that is not registered; a user mistake. An unknown-agent subclass so
+    that every place that tells the user about a bad agent name tells this one too."""
 
 
 class InvalidAgentSpecError(ValueError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable
 
-from hybridagent.agents.spec import UnknownAgentError
+from hybridagent.agents.spec import UnknownToolError
 
 TOOL_NAMES: tuple[str, ...] = (
     "get_weather",
@@ -29,14 +29,14 @@ PLANNED_TOOLS: tuple[str, ...] = ()
 
 
 def check_tools(names: Iterable[str], known: Container[str] | None = None) -> None:
-    """Raise UnknownAgentError for the first name that is not a known tool."""
+    """Raise UnknownToolError for the first name that is not a known tool."""
     tools = TOOL_NAMES if known is None else known
     listed = ", ".join(TOOL_NAMES)
     for name in names:
         if name in tools:
             continue
         if name in PLANNED_TOOLS:
-            raise UnknownAgentError(
+            raise UnknownToolError(
                 f"Tool {name!r} is not registered in this build yet; available tools are: {listed}."
             )
-        raise UnknownAgentError(f"Unknown tool {name!r}; available tools are: {listed}.")
+        raise UnknownToolError(f"Unknown tool {name!r}; available tools are: {listed}.")

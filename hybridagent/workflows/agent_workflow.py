@@ -4,7 +4,6 @@ one prompt."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -17,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.workflows.io import (
         AgentRunInput,
         AgentRunOutput,
+        RawInput,
         RoutingRecord,
         parse_input,
     )
@@ -63,7 +63,7 @@ class AgentWorkflow:
         return list(self._router.trail) if self._router else []
 
     @workflow.run
-    async def run(self, input: AgentRunInput | str | dict[str, Any]) -> AgentRunOutput:
+    async def run(self, input: RawInput = None) -> AgentRunOutput:
         request = parse_input(AgentRunInput, input, "AgentWorkflow")
         resolved = await resolve_agent_for(request)
         spec = resolved.spec

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
@@ -22,7 +21,14 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.agents.catalog import BUILTIN_AGENTS
     from hybridagent.agents.spec import AgentSpec
     from hybridagent.routing.preferences import RoutingPreferences
-    from hybridagent.workflows.io import AgentRunInput, AgentRunOutput, TokenUsage, parse_input
+    from hybridagent.workflows.io import (
+        STRICT,
+        AgentRunInput,
+        AgentRunOutput,
+        RawInput,
+        TokenUsage,
+        parse_input,
+    )
     from hybridagent.workflows.routing_hooks import CHARS_PER_TOKEN, CallRouter
     from hybridagent.workflows.run_agent import make_router, run_agent, user_facing
 
@@ -34,6 +40,8 @@ CLIPPED = " […]"  # ends an answer shortened to fit the synthesis call
 
 
 class CoordinatorInput(BaseModel):
+    model_config = STRICT
+
     prompt: str = Field(min_length=1)
     # Specialists by name (catalog or user files); empty: the coordinator chooses.
     specialists: list[str] = Field(default_factory=list, max_length=8)
@@ -103,7 +111,7 @@ def _add(total: TokenUsage, usage: TokenUsage) -> TokenUsage:
 @workflow.defn
 class CoordinatorWorkflow:
     @workflow.run
-    async def run(self, input: CoordinatorInput | str | dict[str, Any]) -> CoordinatorOutput:
+    async def run(self, input: RawInput = None) -> CoordinatorOutput:
         request = parse_input(CoordinatorInput, input, "CoordinatorWorkflow")
         usage, models = TokenUsage(), []
         router = await make_router(COORDINATOR, model=request.model, preferences=request.routing)

@@ -4,13 +4,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from hybridagent.agents.catalog import get_agent_spec
-    from hybridagent.workflows.io import AgentRunOutput, HaikuInput, parse_input
+    from hybridagent.workflows.io import AgentRunOutput, HaikuInput, RawInput, parse_input
     from hybridagent.workflows.run_agent import make_router, run_agent
 
 DEFAULT_LITELLM_MODEL = "litellm/anthropic/claude-3-5-haiku-20241022"
@@ -21,7 +19,7 @@ class LocalHaikuWorkflow:
     """On the worker's default local model (Ollama, else the embedded SmolLM2)."""
 
     @workflow.run
-    async def run(self, input: HaikuInput | str | dict[str, Any]) -> AgentRunOutput:
+    async def run(self, input: RawInput = None) -> AgentRunOutput:
         request = parse_input(HaikuInput, input, "LocalHaikuWorkflow")
         spec = get_agent_spec("haiku")
         router = await make_router(spec, model=request.model, local_only=True)
@@ -33,7 +31,7 @@ class LitellmHaikuWorkflow:
     """On a cloud model through LiteLLM (Anthropic's Claude by default)."""
 
     @workflow.run
-    async def run(self, input: HaikuInput | str | dict[str, Any]) -> AgentRunOutput:
+    async def run(self, input: RawInput = None) -> AgentRunOutput:
         request = parse_input(HaikuInput, input, "LitellmHaikuWorkflow")
         spec = get_agent_spec("haiku")
         router = await make_router(spec, model=request.model or DEFAULT_LITELLM_MODEL)

@@ -4,9 +4,10 @@ Temporal CLI can start runs and the Web UI shows them readably.
 
 from __future__ import annotations
 
+from difflib import get_close_matches
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.exceptions import ApplicationError
 
 from hybridagent.agents.spec import AgentSpec
@@ -36,7 +37,14 @@ class RoutingRecord(BaseModel):
     cloud_configured: bool = True
 
 
+# Workflow inputs refuse unknown fields: a misspelt option is a mistake to report, not
+# to ignore (`{"prompt": "hi", "modle": "…"}` would otherwise run on the default model).
+STRICT = ConfigDict(extra="forbid")
+
+
 class AgentRunInput(BaseModel):
+    model_config = STRICT
+
     prompt: str = Field(min_length=1)
     agent: str | None = None
     spec: AgentSpec | None = None
@@ -50,6 +58,8 @@ class AgentRunInput(BaseModel):
 
 
 class HaikuInput(BaseModel):
+    model_config = STRICT
+
     prompt: str = Field("What's the weather in Tokyo?", min_length=1)
     model: str | None = None
 
@@ -78,24 +88,74 @@ class AgentRunOutput(BaseModel):
 
 T = TypeVar("T", bound=BaseModel)
 
+# A workflow's raw input (JSON: an object, a bare string as the prompt, or nothing),
+# decoded by `parse_input` and never by the data converter: a value the converter cannot
+# decode to the parameter's type (`5`, `[1]`) fails the workflow *task*, which Temporal
+# retries forever, where `parse_input` fails the workflow at once with one sentence. The
+# model each workflow parses it with is its real input type.
+RawInput = Any
 
-def parse_input(model: type[T], raw: Any, workflow_name: str) -> T:
-    """Validate a workflow's raw JSON input; a bad one fails the run with one sentence.
 
-    Workflows take the raw value (a bare string is the prompt) instead of letting the
-    data converter decode it: a decoding failure would retry the workflow task forever.
+def parse_input(model: type[T], raw: Any, workflow_name: str, bare: str = "prompt") -> T:
+    """Validate a workflow's raw JSON input; a bad one fails the run at once, not
+    retried, with one sentence naming the field.
+
+    Workflows take the raw value (a bare string is the `bare` field; no input is None)
+    instead of letting the data converter decode it: a decoding failure, or a missing
+    argument, would fail the workflow task and retry it forever.
     """
     if isinstance(raw, model):
         return raw
+    if raw is None:
+        required = [name for name, field in model.model_fields.items() if field.is_required()]
+        if required:
+            raise invalid_input(
+                f"{workflow_name} was started with no input; it needs a JSON object with "
+                + ", ".join(f'"{name}"' for name in required)
+                + (f" (or the {bare} as a JSON string)" if bare in required else "")
+                + "."
+            )
+        raw = {}
     if isinstance(raw, str):
-        raw = {"prompt": raw}
+        raw = {bare: raw}
+    if not isinstance(raw, dict):
+        raise invalid_input(
+            f"{workflow_name} input must be a JSON object (or the {bare} as a JSON string), "
+            f"not {_json_kind(raw)}."
+        )
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "input"
-        raise ApplicationError(
-            f"{workflow_name} input is invalid: {where}: {first['msg']}.",
-            type="InvalidWorkflowInput",
-            non_retryable=True,
+        raise invalid_input(
+            f"{workflow_name} input is invalid: {field_problem(err, model)}."
         ) from None
+
+
+def field_problem(err: ValidationError, model: type[BaseModel]) -> str:
+    """A validation error's first problem as `field: what is wrong`. An unknown field
+    comes first, with the field it may be a typo of: `promt` also makes `prompt`
+    missing, and the typo is the problem to fix."""
+    errors = err.errors()
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    where = ".".join(str(part) for part in first["loc"]) or "input"
+    if first["type"] == "extra_forbidden":
+        close = get_close_matches(where, list(model.model_fields), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close and len(first["loc"]) == 1 else ""
+        return f"{where}: is not a field of this input{hint}"
+    if first["type"] == "missing":
+        return f"{where}: is required"
+    return f"{where}: {str(first['msg']).removeprefix('Value error, ')}"
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def invalid_input(sentence: str) -> ApplicationError:
+    return ApplicationError(sentence, type="InvalidWorkflowInput", non_retryable=True)

@@ -13,7 +13,6 @@ there is no progress query; the workflow's current details say where to look.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -27,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         PullResult,
     )
     from hybridagent.providers.ollama_admin import full_name
-    from hybridagent.workflows.io import parse_input
+    from hybridagent.workflows.io import RawInput, parse_input
 
 # Large models take long; the heartbeat timeout, not this, notices a dead worker.
 PULL_START_TO_CLOSE = timedelta(hours=6)
@@ -56,9 +55,8 @@ def _failure(model: str, err: ActivityError) -> ApplicationError:
 @workflow.defn
 class PullModelWorkflow:
     @workflow.run
-    async def run(self, input: PullModelRequest | str | dict[str, Any]) -> PullResult:
-        raw = {"model": input} if isinstance(input, str) else input
-        request = parse_input(PullModelRequest, raw, "PullModelWorkflow")
+    async def run(self, input: RawInput = None) -> PullResult:
+        request = parse_input(PullModelRequest, input, "PullModelWorkflow", bare="model")
         model = full_name(request.model)
         workflow.set_current_details(
             f"Pulling {model} into the worker's Ollama: progress is the pending pull_model "

@@ -205,7 +205,8 @@ async def test_temporal_cli_accepts_a_bare_prompt(worker: RunningWorker) -> None
 async def test_temporal_cli_malformed_input_fails_once(worker: RunningWorker) -> None:
     done = await temporal_execute(worker, '{"promt": "typo"}')
     assert done.returncode != 0
-    assert "AgentWorkflow input is invalid: prompt: Field required." in done.stdout + done.stderr
+    expected = "AgentWorkflow input is invalid: promt: is not a field of this input"
+    assert expected in done.stdout + done.stderr
 
 
 async def test_worker_process_serves_and_stops_cleanly_on_sigterm(

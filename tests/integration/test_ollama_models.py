@@ -302,4 +302,5 @@ async def test_pull_workflow_takes_plain_json_and_refuses_bad_input(
     assert result.status == "success" and result.layers == 2 and result.resumed_from is None
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == "InvalidWorkflowInput"
-    assert cause.message == "PullModelWorkflow input is invalid: model: Field required."
+    expected = "PullModelWorkflow input is invalid: name: is not a field of this input."
+    assert cause.message == expected

@@ -149,7 +149,12 @@ async def test_unknown_agent_fails_at_once(client: Client, worker: RunningWorker
 @pytest.mark.parametrize(
     ("payload", "expected"),
     [
-        ({"promt": "typo"}, "AgentWorkflow input is invalid: prompt: Field required."),
+        (
+            {"promt": "typo"},
+            "AgentWorkflow input is invalid: promt: is not a field of this input "
+            "(did you mean 'prompt'?).",
+        ),
+        ({"agent": "general"}, "AgentWorkflow input is invalid: prompt: is required."),
         (
             {"prompt": ""},
             "AgentWorkflow input is invalid: prompt: String should have at least 1 character.",
