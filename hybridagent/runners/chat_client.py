@@ -52,6 +52,14 @@ POLL_COOLDOWN = timedelta(milliseconds=50)
 # A live worker re-polls at least every minute (the server ends a long poll after ~60 s);
 # a poller last seen longer ago than this has stopped.
 STALE_POLLER_SECONDS = 75.0
+# Temporal admits this many in-flight Updates per workflow; a message beyond them waits
+# for a slot (tried again under the same Update ID) this long before the user is told.
+MAX_IN_FLIGHT_UPDATES = 10
+BUSY_WAIT_SECONDS = 60.0
+
+
+class SessionBusyError(SessionError):
+    """The session has as many messages in flight as Temporal admits, for too long."""
 
 
 def update_failure(err: WorkflowUpdateFailedError) -> str:
@@ -91,8 +99,16 @@ class SessionSummary:
 
 
 class ChatSession:
-    def __init__(self, client: Client, settings: Settings, session_id: str) -> None:
+    def __init__(
+        self,
+        client: Client,
+        settings: Settings,
+        session_id: str,
+        *,
+        busy_seconds: float = BUSY_WAIT_SECONDS,
+    ) -> None:
         self.client = client
+        self.busy_seconds = busy_seconds
         self.settings = settings
         self.session_id = session_id
         self.handle: WorkflowHandle[Any, SessionState] = client.get_workflow_handle(
@@ -247,12 +263,38 @@ class ChatSession:
     async def _accepted(
         self, name: str, args: list[Any], result_type: type[Any]
     ) -> WorkflowUpdateHandle[Any]:
-        """The Update once a worker has accepted it. With no worker polling (or none
-        for a minute), say so within `pickup_seconds`: the message is not sent and
-        nothing is recorded. With a live poller a busy machine may take longer, so
-        wait on; the same Update ID makes the second try the same Update."""
-        wait = self.settings.pickup_seconds
+        """The Update once the session has taken it. While the session has as many
+        messages in flight as Temporal admits, the message waits for a slot (up to
+        `busy_seconds`, then SessionBusyError: nothing was sent); every try is the same
+        Update, so the message is delivered at most once."""
         update_id = str(uuid.uuid4())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.busy_seconds
+        delay = 0.2
+        while True:
+            try:
+                return await self._accepted_once(name, args, result_type, update_id)
+            except RPCError as err:
+                if err.status != RPCStatusCode.RESOURCE_EXHAUSTED:
+                    raise
+            if loop.time() + delay > deadline:
+                raise SessionBusyError(
+                    f"Chat session {self.session_id} is busy: it has "
+                    f"{MAX_IN_FLIGHT_UPDATES} messages in flight already (Temporal's limit "
+                    "per workflow), and the message was not sent; try again in a moment."
+                )
+            # A slot frees when an earlier message is answered; nothing announces it.
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _accepted_once(
+        self, name: str, args: list[Any], result_type: type[Any], update_id: str
+    ) -> WorkflowUpdateHandle[Any]:
+        """With no worker polling (or none for a minute), say so within
+        `pickup_seconds`: the message is not sent and nothing is recorded. With a live
+        poller a busy machine may take longer, so wait on; the same Update ID makes the
+        second try the same Update."""
+        wait = self.settings.pickup_seconds
         try:
             return await self.handle.start_update(
                 name, args=args, result_type=result_type, id=update_id,

@@ -15,6 +15,8 @@ Streams) while the call runs, and `hybridagent chat` prints the text as it arriv
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 from datetime import timedelta
 from typing import Any
@@ -34,7 +36,14 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.routing.preferences import RoutingPreferences
     from hybridagent.storage.models import ChatMessage as ChatMessage
     from hybridagent.workflows.agent_workflow import resolve_agent_for
-    from hybridagent.workflows.io import AgentRunInput, RoutingRecord, TokenUsage, parse_input
+    from hybridagent.workflows.io import (
+        STRICT,
+        AgentRunInput,
+        RawInput,
+        RoutingRecord,
+        TokenUsage,
+        parse_input,
+    )
     from hybridagent.workflows.routing_hooks import CHARS_PER_TOKEN
     from hybridagent.workflows.run_agent import can_stream, make_router, run_agent
 
@@ -42,7 +51,6 @@ with workflow.unsafe.imports_passed_through():
 MODEL_EVENTS_TOPIC = "model-events"
 _STREAM_OFFSET_QUERY = "__temporal_workflow_stream_offset"
 TITLE_CHARS = 60
-RECENT_REPLIES = 32
 SAVE_TIMEOUT = timedelta(seconds=30)
 
 
@@ -57,6 +65,8 @@ class ChatReply(BaseModel):
 
 
 class ChatSessionInput(BaseModel):
+    model_config = STRICT
+
     agent: str = DEFAULT_AGENT
     model: str | None = None
     # A named model that cannot take a call fails that message instead of being replaced.
@@ -87,13 +97,19 @@ class ChatSessionInput(BaseModel):
     title: str = ""
     # Carried through continue-as-new so stream offsets keep growing.
     stream_state: WorkflowStreamState | None = None
-    # Replies to the latest messages by Update id, carried through continue-as-new: a
-    # `send` the server hands to the next run although this one answered it (possible
-    # when messages overlap the continue-as-new) gets its reply again, not a second one.
+    # Every answered `send`: its Update ID's key (`update_key`) -> the number of the
+    # reply's message in the session. Carried through continue-as-new, so a `send` the
+    # server hands to a later run although an earlier one answered it (an Update retried
+    # across continue-as-new, e.g. when messages overlap it) gets its reply again, never
+    # a second one, however many messages came between. ~20 bytes a message.
+    answered: dict[str, int] = Field(default_factory=dict)
+    # Runs started before `answered` carried the latest replies whole; read, not written.
     recent_replies: dict[str, ChatReply] = Field(default_factory=dict)
 
 
 class SessionChange(BaseModel):
+    model_config = STRICT
+
     agent: str | None = None
     model: str | None = None
 
@@ -106,6 +122,13 @@ class SessionState(BaseModel):
     ended: bool
     streaming: bool = False
     private: bool = False
+
+
+def update_key(update_id: str) -> str:
+    """A short, fixed-size key for an Update ID (72 bits of its hash: a collision among
+    a session's messages is vanishingly unlikely), so `answered` stays compact."""
+    digest = hashlib.blake2b(update_id.encode(), digest_size=9).digest()
+    return base64.urlsafe_b64encode(digest).decode()
 
 
 def recent_window(messages: list[ChatMessage], budget: int) -> list[ChatMessage]:
@@ -136,8 +159,14 @@ def session_title(messages: list[ChatMessage]) -> str:
 @workflow.defn
 class ChatSessionWorkflow:
     @workflow.init
-    def __init__(self, input: ChatSessionInput | str | dict[str, Any]) -> None:
-        self._input = parse_input(ChatSessionInput, input or {}, "ChatSessionWorkflow")
+    def __init__(self, input: RawInput = None) -> None:
+        # An error raised here would fail the workflow task and retry it forever; the
+        # run raises it instead, which fails the workflow at once.
+        self._bad_input: ApplicationError | None = None
+        try:
+            self._input = parse_input(ChatSessionInput, input, "ChatSessionWorkflow", bare="agent")
+        except ApplicationError as err:
+            self._input, self._bad_input = ChatSessionInput(), err
         self._messages = list(self._input.messages)
         self._first_seq = self._input.first_seq
         self._saved = max(self._input.saved, self._first_seq)
@@ -145,14 +174,20 @@ class ChatSessionWorkflow:
         self._agent = self._input.agent
         self._model = self._input.model
         self._private = self._input.private
-        self._replies = dict(self._input.recent_replies)
+        self._answered = dict(self._input.answered)
+        for update_id, earlier in self._input.recent_replies.items():
+            self._answered.setdefault(update_key(update_id), earlier.messages - 1)
         self._ended = False
         self._trail: list[RoutingRecord] = []
         self._lock = asyncio.Lock()  # one message at a time, in order
         self._stream = WorkflowStream(prior_state=self._input.stream_state)
 
     @workflow.run
-    async def run(self, input: ChatSessionInput | str | dict[str, Any]) -> SessionState:
+    async def run(self, input: RawInput = None) -> SessionState:
+        if self._bad_input is not None:
+            raise self._bad_input
+        if workflow.info().continued_run_id is None:
+            await self._check_start()
         await workflow.wait_condition(
             lambda: (
                 self._ended
@@ -175,12 +210,24 @@ class ChatSessionWorkflow:
                 update={
                     "agent": self._agent, "model": self._model, "messages": self._messages,
                     "first_seq": self._first_seq, "saved": self._saved, "title": self._title,
-                    "private": self._private, "recent_replies": self._replies,
+                    "private": self._private, "answered": self._answered, "recent_replies": {},
                     "stream_state": self._stream_state_to_carry(),
                 }
             ),
             memo=self._memo(),
         )  # fmt: skip
+
+    async def _check_start(self) -> None:
+        """A new session with an agent or model that does not resolve fails at once
+        (not at every message, with the session left open)."""
+        if self._model and not is_default(self._model):
+            try:
+                parse_model_name(self._model)
+            except UnknownModelError as err:
+                raise ApplicationError(
+                    str(err), type="UnknownModelError", non_retryable=True
+                ) from None
+        await resolve_agent_for(AgentRunInput(prompt="-", agent=self._agent))
 
     @workflow.update
     async def send(self, message: str) -> ChatReply:
@@ -189,8 +236,9 @@ class ChatSessionWorkflow:
         async with self._lock:
             # Checked under the lock: a repeat that arrived while the first delivery was
             # still waiting its turn finds the reply here too.
-            if update_id in self._replies:
-                return self._replies[update_id]
+            key = update_key(update_id)
+            if key in self._answered:
+                return self._reply_again(self._answered[key])
             request = AgentRunInput(
                 prompt=message, agent=self._agent, model=self._model,
                 routing=self._input.routing, user=self._input.user,
@@ -233,10 +281,25 @@ class ChatSessionWorkflow:
                 usage=result.usage, messages=self._total(), private=self._private,
                 notices=result.notices,
             )  # fmt: skip
-            self._replies[update_id] = reply
-            while len(self._replies) > RECENT_REPLIES:
-                del self._replies[next(iter(self._replies))]
+            self._answered[key] = self._total() - 1
             return reply
+
+    def _reply_again(self, number: int) -> ChatReply:
+        """The reply to a `send` answered before (message `number` of the session), as
+        the conversation holds it: no model is asked, so its usage is zero."""
+        if number >= self._first_seq:
+            message = self._messages[number - self._first_seq]
+            return ChatReply(
+                reply=message.content, agent=message.agent or self._agent,
+                models_used=message.models, usage=TokenUsage(), messages=number + 1,
+                private=self._private,
+            )  # fmt: skip
+        # Left behind in the transcript at a continue-as-new (keep_messages ago).
+        return ChatReply(
+            reply=f"(Answered before, as message {number + 1}: see the session's transcript.)",
+            agent=self._agent, models_used=[], usage=TokenUsage(), messages=number + 1,
+            private=self._private,
+        )  # fmt: skip
 
     @send.validator
     def _check_message(self, message: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import pairwise
@@ -17,17 +18,16 @@ import pytest
 from agents import Model, ModelResponse
 from agents.items import TResponseStreamEvent
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowHistory, WorkflowUpdateStage
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.testing import WorkflowEnvironment
 
 from hybridagent.config import Settings
 from hybridagent.providers.stream_events import as_stream
-from hybridagent.runners.chat_client import ChatSession
+from hybridagent.runners.chat_client import ChatSession, SessionBusyError
 from hybridagent.testing.scripted_model import ScriptedBackend, text_response
 from hybridagent.workflows.chat_session import (
     MODEL_EVENTS_TOPIC,
-    RECENT_REPLIES,
     ChatMessage,
     ChatReply,
     ChatSessionInput,
@@ -65,6 +65,23 @@ class ConversationEcho(Model):
     ) -> AsyncIterator[TResponseStreamEvent]:
         async for event in as_stream(await self.get_response(*args, **kwargs), "echo"):
             yield event
+
+
+class GatedEcho(ConversationEcho):
+    """ConversationEcho that holds every call until `open` is set, so messages pile up
+    in flight; `entered` is set once a call is waiting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = asyncio.Event()
+        self.open = asyncio.Event()
+
+    async def get_response(
+        self, system_instructions: Any, input: Any, *args: Any, **kwargs: Any
+    ) -> ModelResponse:
+        self.entered.set()
+        await self.open.wait()
+        return await super().get_response(system_instructions, input, *args, **kwargs)
 
 
 def reply_to(count: int, message: str) -> str:
@@ -120,17 +137,32 @@ class EchoWorker:
     model: ConversationEcho
 
 
+@asynccontextmanager
+async def worker_with(
+    model: ConversationEcho, env: WorkflowEnvironment, address: str, tmp_path: Path
+) -> AsyncIterator[EchoWorker]:
+    """A real worker on the dev server whose only model is `model`."""
+    # The whole conversation goes to the model on every message: 400 messages need more
+    # than the default 4096-token window the router assumes for a local model.
+    settings = make_settings(address, tmp_path, embedded_context=131_072)
+    async with scripted_worker(env, settings, {"local": ScriptedBackend(model)}) as client:
+        yield EchoWorker(client, settings, model)
+
+
 @pytest.fixture
 async def echo_worker(
     temporal_env: WorkflowEnvironment, temporal_address: str, tmp_path: Path
 ) -> AsyncIterator[EchoWorker]:
-    """A real worker on the dev server whose only model is ConversationEcho."""
-    # The whole conversation goes to the model on every message: 400 messages need more
-    # than the default 4096-token window the router assumes for a local model.
-    settings = make_settings(temporal_address, tmp_path, embedded_context=131_072)
-    model = ConversationEcho()
-    async with scripted_worker(temporal_env, settings, {"local": ScriptedBackend(model)}) as client:
-        yield EchoWorker(client, settings, model)
+    async with worker_with(ConversationEcho(), temporal_env, temporal_address, tmp_path) as w:
+        yield w
+
+
+@pytest.fixture
+async def gated_worker(
+    temporal_env: WorkflowEnvironment, temporal_address: str, tmp_path: Path
+) -> AsyncIterator[EchoWorker]:
+    async with worker_with(GatedEcho(), temporal_env, temporal_address, tmp_path) as w:
+        yield w
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
@@ -220,22 +252,20 @@ async def test_200_messages_cross_continue_as_new_with_the_conversation_intact(
 async def test_messages_overlapping_continue_as_new_are_answered_once(
     echo_worker: EchoWorker,
 ) -> None:
-    """Thirty messages at once into a session that must continue as new while they arrive.
-    The server may hand a `send` it has already seen answered to the next run (an
-    aborted Update retried there); the session answers it from `recent_replies`, so no
-    message enters the conversation or reaches the model twice."""
+    """Thirty messages at once, through the session client, into a session that must
+    continue as new while they arrive. More than Temporal's 10 in-flight Updates: the
+    client waits for a slot. The server may hand a `send` it has already seen answered
+    to the next run (an aborted Update retried there); the session answers it from
+    `answered`, so no message enters the conversation or reaches the model twice."""
     client, settings, model = echo_worker.client, echo_worker.settings, echo_worker.model
     handle = await client.start_workflow(
         "ChatSessionWorkflow", {"max_history_events": 50, "history_tokens": 1_000_000},
         id=f"chat-burst-{uuid.uuid4().hex[:10]}", task_queue=settings.task_queue,
         result_type=SessionState,
     )  # fmt: skip
-    # As many at once as the session keeps replies for (RECENT_REPLIES): more than that
-    # in flight can still be answered twice (docs/chat.md).
-    sent = [f"burst {n:02d}" for n in range(RECENT_REPLIES - 2)]
-    replies = await asyncio.gather(
-        *(handle.execute_update("send", text, result_type=ChatReply) for text in sent)
-    )
+    session = ChatSession(client, settings, handle.id)
+    sent = [f"burst {n:02d}" for n in range(30)]
+    replies = await asyncio.gather(*(session.send(text) for text in sent))
     for text, reply in zip(sent, replies, strict=True):
         assert reply.reply.endswith(f"to: {text}")
     history = await handle.query("history", result_type=list[ChatMessage])
@@ -247,6 +277,72 @@ async def test_messages_overlapping_continue_as_new_are_answered_once(
     # server admitted before the first run stopped taking them (a run ends only once its
     # handlers have finished), which a busy machine changes: at least once is the premise.
     assert len(await runs_of(client, handle.id, handle.result_run_id)) >= 2
+    await handle.execute_update("end", result_type=SessionState)
+
+
+async def test_a_send_repeated_many_messages_and_runs_later_is_answered_once(
+    echo_worker: EchoWorker,
+) -> None:
+    """The same Update ID delivered again to a later run, after more messages than any
+    bounded reply memory would keep: the reply comes from the conversation, the model
+    is not asked, and nothing is added."""
+    client, settings, model = echo_worker.client, echo_worker.settings, echo_worker.model
+    handle = await client.start_workflow(
+        "ChatSessionWorkflow", {"max_history_events": 60, "history_tokens": 1_000_000},
+        id=f"chat-again-{uuid.uuid4().hex[:10]}", task_queue=settings.task_queue,
+        result_type=SessionState,
+    )  # fmt: skip
+    first_run_id = handle.result_run_id
+    assert first_run_id is not None
+    first = await handle.execute_update("send", "first", id="send-1", result_type=ChatReply)
+    for n in range(2, 42):
+        await handle.execute_update("send", f"then {n}", result_type=ChatReply)
+    assert len(await runs_of(client, handle.id, first_run_id)) >= 3
+    latest = client.get_workflow_handle(handle.id)  # the current run
+    again = await latest.execute_update("send", "first", id="send-1", result_type=ChatReply)
+    assert (again.reply, again.messages, again.agent) == (first.reply, 2, first.agent)
+    assert again.models_used == first.models_used and again.usage.requests == 0
+    assert len(model.conversations) == 41
+    state = await latest.query("state", result_type=SessionState)
+    assert state.messages == 82
+    await latest.execute_update("end", result_type=SessionState)
+
+
+async def test_an_eleventh_message_in_flight_waits_for_a_slot_or_is_told_busy(
+    gated_worker: EchoWorker,
+) -> None:
+    client, settings = gated_worker.client, gated_worker.settings
+    model = gated_worker.model
+    assert isinstance(model, GatedEcho)
+    handle = await client.start_workflow(
+        "ChatSessionWorkflow", {}, id=f"chat-busy-{uuid.uuid4().hex[:10]}",
+        task_queue=settings.task_queue, result_type=SessionState,
+    )  # fmt: skip
+    in_flight = [
+        await handle.start_update(
+            "send",
+            f"held {n}",
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            result_type=ChatReply,
+        )  # fmt: skip
+        for n in range(10)
+    ]
+    await asyncio.wait_for(model.entered.wait(), timeout=60)
+    impatient = ChatSession(client, settings, handle.id, busy_seconds=1)
+    with pytest.raises(SessionBusyError) as busy:
+        await impatient.send("one too many")
+    assert str(busy.value) == (
+        f"Chat session {handle.id} is busy: it has 10 messages in flight already "
+        "(Temporal's limit per workflow), and the message was not sent; try again in a moment."
+    )
+    queued = asyncio.create_task(ChatSession(client, settings, handle.id).send("queued"))
+    model.open.set()
+    held = [await update.result() for update in in_flight]
+    assert [r.reply for r in held] == [reply_to(n + 1, f"held {n}") for n in range(10)]
+    assert (await queued).reply == reply_to(11, "queued")
+    history = await handle.query("history", result_type=list[ChatMessage])
+    users = [m.content for m in history if m.role == "user"]
+    assert users == [*(f"held {n}" for n in range(10)), "queued"]
     await handle.execute_update("end", result_type=SessionState)
 
 
