@@ -9,17 +9,19 @@ write twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from agents import FunctionTool, RunContextWrapper, Tool
 from agents.function_schema import function_schema
+from agents.tool_context import ToolContext
 from pydantic import BaseModel, ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.openai_agents.workflow import activity_as_tool
 
 from hybridagent.activities.storage import (
@@ -46,8 +48,41 @@ TOOL_TIMEOUT = timedelta(seconds=30)
 TOOL_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["InvalidToolInput"])
 
 
+# The model's own mistakes: an id it made up, arguments the tool cannot take.
+MODEL_MISTAKES = ("NotFound", "InvalidToolInput")
+
+
+def _model_mistake(err: BaseException) -> str | None:
+    """The sentence of a tool failure the model can correct, else None."""
+    cause = err.cause if isinstance(err, ActivityError) else err
+    if isinstance(cause, ApplicationError) and cause.type in MODEL_MISTAKES:
+        return cause.message
+    return None
+
+
+def told_to_the_model(tool: FunctionTool) -> FunctionTool:
+    """`tool` answering the model's own mistakes with the error as its result, as the
+    Agents SDK does for function tools: a small model that guessed a document id can
+    search and try again, where failing the run would lose the whole answer. Anything
+    else (the database down on every retry) still fails the run."""
+    invoke: Callable[[ToolContext[Any], str], Awaitable[Any]] = tool.on_invoke_tool
+
+    async def answered(ctx: ToolContext[Any], raw: str) -> Any:
+        try:
+            return await invoke(ctx, raw)
+        except (ActivityError, ApplicationError) as err:
+            mistake = _model_mistake(err)
+            if mistake is None:
+                raise
+            return f"Error: {mistake}"
+
+    return dataclasses.replace(tool, on_invoke_tool=answered)
+
+
 def _kb_tool(fn: Callable[..., Any]) -> Tool:
-    return activity_as_tool(fn, start_to_close_timeout=TOOL_TIMEOUT, retry_policy=TOOL_RETRY)
+    tool = activity_as_tool(fn, start_to_close_timeout=TOOL_TIMEOUT, retry_policy=TOOL_RETRY)
+    assert isinstance(tool, FunctionTool)
+    return told_to_the_model(tool)
 
 
 # The model-facing signatures of the per-user tools: names, arguments and docstrings
@@ -178,12 +213,14 @@ def user_tool(name: str) -> Tool:
         )
         return str(result)
 
-    return FunctionTool(
-        name=schema.name,
-        description=schema.description or "",
-        params_json_schema=schema.params_json_schema,
-        on_invoke_tool=invoke,
-        strict_json_schema=True,
+    return told_to_the_model(
+        FunctionTool(
+            name=schema.name,
+            description=schema.description or "",
+            params_json_schema=schema.params_json_schema,
+            on_invoke_tool=invoke,
+            strict_json_schema=True,
+        )
     )
 
 

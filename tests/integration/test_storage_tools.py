@@ -8,13 +8,13 @@ import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from agents import ModelResponse, Usage
 from openai.types.responses import ResponseFunctionToolCall
-from temporalio.client import Client, WorkflowFailureError
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from hybridagent.config import Settings
@@ -116,19 +116,61 @@ async def test_agent_creates_and_lists_a_task_through_activities(
     await replay(history, config)
 
 
-async def test_unknown_task_fails_the_run_with_one_sentence_and_no_retry(
-    temporal_env: WorkflowEnvironment, tmp_path: Path
+class Recording(ScriptedModel):
+    """ScriptedModel that keeps each call's input items."""
+
+    def __init__(self, respond: Callable[[int], ModelResponse]) -> None:
+        super().__init__(respond)
+        self.inputs: list[Any] = []
+
+    async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        self.inputs.append(args[1] if len(args) > 1 else kwargs.get("input"))
+        return await super().get_response(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("tools", "call", "told"),
+    [
+        (
+            ["complete_task"],
+            tool_call("complete_task", task_id="no-such-task"),
+            "Error: There is no task 'no-such-task' for user 'ann'.",
+        ),
+        (
+            ["retrieve_document"],
+            tool_call("retrieve_document", document_id="doc-made-up"),
+            "Error: There is no document 'doc-made-up' in the knowledge base.",
+        ),
+        (
+            ["create_task"],
+            tool_call("create_task", title="milk", notes="", due="1 December"),
+            "Error: ",
+        ),
+    ],
+    ids=["unknown-task", "made-up-document", "bad-due-date"],
+)
+async def test_a_models_mistake_goes_back_to_the_model_and_the_run_goes_on(
+    temporal_env: WorkflowEnvironment,
+    tmp_path: Path,
+    tools: list[str],
+    call: ModelResponse,
+    told: str,
 ) -> None:
+    """An id the model made up, or an argument the tool cannot take, is the tool's
+    result (the error's sentence), not retried and not the end of the run: the model
+    sees it on its next call and can correct itself."""
     config = Settings(  # type: ignore[call-arg]
         _env_file=None, task_queue=f"tools-{uuid.uuid4().hex[:8]}", state_dir=tmp_path
     )
-    model = ScriptedModel(script(tool_call("complete_task", task_id="no-such-task")))
-    with pytest.raises(WorkflowFailureError) as caught:
-        await run_agent_with(temporal_env, config, model, ["complete_task"])
-    cause = caught.value.cause
-    assert isinstance(cause, ApplicationError)
-    assert (cause.type, cause.message) == (
-        "NotFound",
-        "There is no task 'no-such-task' for user 'ann'.",
-    )
-    assert model.calls == 1
+    model = Recording(script(call, text_response("Sorry, I could not find it.")))
+    client, workflow_id, output = await run_agent_with(temporal_env, config, model, tools)
+    assert output.final_output == "Sorry, I could not find it." and model.calls == 2
+    results = [
+        item["output"]
+        for item in model.inputs[1]
+        if isinstance(item, dict) and item.get("type") == "function_call_output"
+    ]
+    assert len(results) == 1 and results[0].startswith(told), results
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    tool_runs = [name for name, _ in scheduled_activities(history) if name == tools[0]]
+    assert len(tool_runs) == 1  # the activity failed once, non-retryable
