@@ -14,7 +14,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -211,6 +218,16 @@ class Settings(BaseSettings):
         if value < 1:
             raise ValueError("HYBRIDAGENT_MODEL_MAX_ATTEMPTS must be at least 1")
         return value
+
+    @model_validator(mode="after")
+    def _follow_dev_server(self) -> Settings:
+        """With TEMPORAL_ADDRESS set nowhere, talk to the server `hybridagent dev` runs
+        from this state directory, on whatever --port it was given."""
+        if "temporal_address" not in self.model_fields_set:
+            record = live_record(self.state_dir)
+            if record is not None:
+                self.temporal_address = record.address
+        return self
 
     @property
     def agents_path(self) -> Path:

@@ -228,6 +228,12 @@ async def test_web_ui_link_follows_dev_then_the_variable(tmp_path: Path) -> None
     dev = await CliProcess.start("dev", "--port", str(port), "--ui-port", str(ui_port), env=env)
     try:
         await dev.line_with("Press Ctrl-C")
+        # No TEMPORAL_ADDRESS: `run` finds the server dev runs from the state directory.
+        started = await hybridagent("run", "Hi", "--no-wait", env=env)
+        assert started.returncode == 0, started.stderr
+        assert f"Web UI: http://localhost:{ui_port}/namespaces/default/workflows/" in (
+            started.stdout
+        )
         run_env = {**env, "TEMPORAL_ADDRESS": f"127.0.0.1:{port}"}
         started = await hybridagent("run", "Hi", "--no-wait", env=run_env)
         assert started.returncode == 0, started.stderr
@@ -241,7 +247,10 @@ async def test_web_ui_link_follows_dev_then_the_variable(tmp_path: Path) -> None
         assert await dev.stop() == 0, dev.lines
 
 
-def test_web_ui_url_uses_the_dev_record_only_for_that_server(tmp_path: Path) -> None:
+def test_web_ui_url_uses_the_dev_record_only_for_that_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TEMPORAL_ADDRESS", raising=False)
     server = DevServer(tmp_path, port=free_loopback_port(), ui_port=free_loopback_port())
     server.start()
     try:
@@ -249,6 +258,11 @@ def test_web_ui_url_uses_the_dev_record_only_for_that_server(tmp_path: Path) -> 
         def settings(**values: Any) -> Settings:
             return Settings(_env_file=None, state_dir=tmp_path, **values)
 
+        # No address given: the dev server of the state directory, on its own port.
+        assert (settings().temporal_address, settings().web_ui_url) == (
+            server.address,
+            server.ui_url,
+        )
         assert settings(temporal_address=f"localhost:{server.port}").web_ui_url == server.ui_url
         assert settings(temporal_address="temporal.prod:7233").web_ui_url == (
             "http://localhost:8233"
@@ -258,3 +272,4 @@ def test_web_ui_url_uses_the_dev_record_only_for_that_server(tmp_path: Path) -> 
     finally:
         server.stop()
     assert settings(temporal_address=server.address).web_ui_url == "http://localhost:8233"
+    assert settings().temporal_address == "localhost:7233"  # its server stopped
