@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from hybridagent.config import Settings, load_settings
 from hybridagent.providers.factory import ProviderStack, build_provider_stack
+from hybridagent.workers.log_lines import known_faults_in_one_line
 from hybridagent.workers.ollama_models import start_preparing_ollama
 from hybridagent.workers.plugin import build_plugin, build_worker
 from hybridagent.workers.temporal_client import connect
@@ -26,6 +27,7 @@ async def serve(
 ) -> None:
     """Run a worker until `stop` is set (or a signal arrives when `stop` is None)."""
     await connect(settings)  # fail fast, before starting a model server
+    known_faults_in_one_line(verbose=settings.sdk_log_level in ("INFO", "DEBUG"))
     stop = stop or _stop_on_signals()
     stack = await build_provider_stack(settings)
     try:

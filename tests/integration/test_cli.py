@@ -232,9 +232,17 @@ async def test_worker_process_serves_and_stops_cleanly_on_sigterm(
     assert "default model local/smollm2" in ready, ready
     result = await hybridagent("run", "Say hi.", env=env)
     assert result.returncode == 0, result.stderr
+    # A known fault (no Ollama) in the worker's log: one line, not a traceback.
+    result = await hybridagent("run", "Say hi.", "--model", "ollama/llama3.2", env=env)
+    assert result.returncode == 0 and "notice: ollama/llama3.2" in result.stdout, result
     process.send_signal(signal.SIGTERM)
     _, rest = await asyncio.to_thread(process.communicate, timeout=60)
     assert process.returncode == 0, rest
+    [failed] = [line for line in rest.splitlines() if "Completing activity as failed" in line]
+    assert failed.endswith(
+        f"ProviderUnreachableError: Ollama is not reachable at http://127.0.0.1:{CLOSED_PORT}"
+        "/v1/ (APIConnectionError)."
+    ), failed
     assert "Traceback" not in rest
     assert "skipping trace export" not in rest and "OPENAI_API_KEY" not in rest
 
