@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from agents import Model, ModelResponse
 from agents.items import TResponseStreamEvent
@@ -31,6 +31,7 @@ from hybridagent.providers.errors import (
     ProviderServerError,
     ProviderUnreachableError,
 )
+from hybridagent.providers.wrapper import ModelCall, WrapperModel
 
 if TYPE_CHECKING:
     from hybridagent.providers.embedded import EmbeddedModelServer
@@ -292,34 +293,32 @@ class EmbeddedSupervisor:
         return True
 
 
-class SupervisedModel(Model):
+class SupervisedModel(WrapperModel):
     """A model on the supervised server. Each call waits out a restart under way first.
     A call cut off by the server's death says so, as a ProviderServerError: retried on
     the same model (an "unreachable" one would fall back at once), where the retry
     policy's next attempt finds the server restarted."""
 
     def __init__(self, inner: Model, supervisor: EmbeddedSupervisor) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.supervisor = supervisor
 
-    async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
+    async def respond(self, call: ModelCall) -> ModelResponse:
         await self.supervisor.ready()
         deaths = self.supervisor.deaths
         try:
-            return await self.inner.get_response(*args, **kwargs)
+            return await call.answer_from(self.inner)
         except (ProviderUnreachableError, MalformedResponseError) as err:
             failure = await self._cause(err, deaths)
             if failure is err:
                 raise
             raise failure from err
 
-    async def stream_response(
-        self, *args: Any, **kwargs: Any
-    ) -> AsyncIterator[TResponseStreamEvent]:
+    async def stream(self, call: ModelCall) -> AsyncIterator[TResponseStreamEvent]:
         await self.supervisor.ready()
         deaths = self.supervisor.deaths
         try:
-            async for event in self.inner.stream_response(*args, **kwargs):
+            async for event in call.stream_from(self.inner):
                 yield event
         except (ProviderUnreachableError, MalformedResponseError) as err:
             failure = await self._cause(err, deaths)
@@ -335,6 +334,3 @@ class SupervisedModel(Model):
             f"The embedded model server died during the call ({reason}); the worker is "
             "restarting it."
         )
-
-    async def close(self) -> None:
-        await self.inner.close()

@@ -8,10 +8,10 @@ the workflow needs it to decide on a fallback (providers/errors.py, FALLBACK_ACT
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import ollama
@@ -35,6 +35,7 @@ from hybridagent.providers.errors import (
     ProviderUnreachableError,
     RateLimitedError,
 )
+from hybridagent.providers.wrapper import ModelCall, WrapperModel, layer_of
 
 # Retry-After is honoured up to this many seconds; a longer wait moves to the next model.
 MAX_RETRY_AFTER_SECONDS = 30.0
@@ -63,15 +64,10 @@ def retry_after(response: httpx.Response) -> float | None:
 
 def guarded_of(model: Model) -> GuardedModel | None:
     """The GuardedModel inside wrappers such as tool-call emulation, if any."""
-    while not isinstance(model, GuardedModel):
-        inner = getattr(model, "inner", None)
-        if not isinstance(inner, Model):
-            return None
-        model = inner
-    return model
+    return layer_of(model, GuardedModel)
 
 
-class GuardedModel(Model):
+class GuardedModel(WrapperModel):
     def __init__(
         self,
         inner: Model,
@@ -81,7 +77,7 @@ class GuardedModel(Model):
         model: str,
         circuits: CircuitBreaker | None = None,
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.backend = backend
         self.endpoint = endpoint
         self.model = model
@@ -204,10 +200,13 @@ class GuardedModel(Model):
             )
         return translated
 
-    async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
+    @contextlib.contextmanager
+    def _guarding(self) -> Iterator[None]:
+        """Around one call: the circuit checked first, a failure typed and recorded, a
+        success recorded."""
         self._check_circuit()
         try:
-            response = await self.inner.get_response(*args, **kwargs)
+            yield
         except Exception as err:
             failure = self._failed(err)
             if failure is err:
@@ -215,22 +214,12 @@ class GuardedModel(Model):
             raise failure from err
         if self.circuits is not None:
             self.circuits.success(self.circuit_key)
-        return response
 
-    async def stream_response(
-        self, *args: Any, **kwargs: Any
-    ) -> AsyncIterator[TResponseStreamEvent]:
-        self._check_circuit()
-        try:
-            async for event in self.inner.stream_response(*args, **kwargs):
+    async def respond(self, call: ModelCall) -> ModelResponse:
+        with self._guarding():
+            return await call.answer_from(self.inner)
+
+    async def stream(self, call: ModelCall) -> AsyncIterator[TResponseStreamEvent]:
+        with self._guarding():
+            async for event in call.stream_from(self.inner):
                 yield event
-        except Exception as err:
-            failure = self._failed(err)
-            if failure is err:
-                raise
-            raise failure from err
-        if self.circuits is not None:
-            self.circuits.success(self.circuit_key)
-
-    async def close(self) -> None:
-        await self.inner.close()

@@ -22,17 +22,7 @@ from typing import Any
 
 import httpx
 import ollama
-from agents import (
-    AgentOutputSchemaBase,
-    Handoff,
-    Model,
-    ModelResponse,
-    ModelSettings,
-    ModelTracing,
-    Tool,
-    TResponseInputItem,
-    Usage,
-)
+from agents import ModelResponse, Usage
 from agents.items import TResponseOutputItem, TResponseStreamEvent
 from agents.models.fake_id import FAKE_RESPONSES_ID
 from agents.tracing import generation_span
@@ -62,6 +52,7 @@ from hybridagent.providers.ollama_request import (
     to_messages,
     to_tools,
 )
+from hybridagent.providers.wrapper import CallModel, ModelCall
 
 
 def to_output(message: ollama.Message) -> list[TResponseOutputItem]:
@@ -105,7 +96,7 @@ def to_usage(answer: ollama.ChatResponse) -> Usage:
     return Usage(requests=1, input_tokens=prompt, output_tokens=reply, total_tokens=prompt + reply)
 
 
-class OllamaNativeModel(Model):
+class OllamaNativeModel(CallModel):
     """One Ollama model over `/api/chat`.
 
     `served_context` is the least `num_ctx` sent (what Ollama serves anyway);
@@ -148,26 +139,17 @@ class OllamaNativeModel(Model):
             )
         return self.max_context
 
-    async def request_body(
-        self,
-        system_instructions: str | None,
-        input: str | list[TResponseInputItem],
-        settings: ModelSettings,
-        tools: list[Tool],
-        output_schema: AgentOutputSchemaBase | None,
-        handoffs: list[Handoff[Any, Any]],
-        *,
-        stream: bool,
-    ) -> dict[str, Any]:
+    async def request_body(self, call: ModelCall, *, stream: bool) -> dict[str, Any]:
         """The JSON body of one /api/chat request."""
+        settings, output_schema = call.model_settings, call.output_schema
         extra = dict(settings.extra_args or {})
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": to_messages(system_instructions, input),
+            "messages": to_messages(call.system_instructions, call.input),
             "stream": stream,
         }
-        if tools or handoffs:
-            body["tools"] = to_tools(tools, handoffs)
+        if call.tools or call.handoffs:
+            body["tools"] = to_tools(call.tools, call.handoffs)
         extra_body = settings.extra_body if isinstance(settings.extra_body, dict) else {}
         schema = schema_of(extra_body.get("response_format"))
         if output_schema is not None and not output_schema.is_plain_text():
@@ -199,38 +181,17 @@ class OllamaNativeModel(Model):
         body["options"] = options | dict(extra.get("options") or {})
         return body
 
-    async def get_response(
-        self,
-        system_instructions: str | None,
-        input: str | list[TResponseInputItem],
-        model_settings: ModelSettings,
-        tools: list[Tool],
-        output_schema: AgentOutputSchemaBase | None,
-        handoffs: list[Handoff[Any, Any]],
-        tracing: ModelTracing,
-        *,
-        previous_response_id: str | None = None,
-        conversation_id: str | None = None,
-        prompt: Any | None = None,
-    ) -> ModelResponse:
-        body = await self.request_body(
-            system_instructions,
-            input,
-            model_settings,
-            tools,
-            output_schema,
-            handoffs,
-            stream=False,
-        )
+    async def respond(self, call: ModelCall) -> ModelResponse:
+        body = await self.request_body(call, stream=False)
         with generation_span(
-            model=self.model, model_config=body["options"], disabled=tracing.is_disabled()
+            model=self.model, model_config=body["options"], disabled=call.tracing.is_disabled()
         ) as span:
             answer = await self.client._request(
                 ollama.ChatResponse, "POST", "/api/chat", json=body, stream=False, timeout=None
             )
             output = to_output(answer.message)
             usage = to_usage(answer)
-            if tracing.include_data():
+            if call.tracing.include_data():
                 span.span_data.input = body["messages"]
                 span.span_data.output = [item.model_dump() for item in output]
             span.span_data.usage = {
@@ -239,31 +200,10 @@ class OllamaNativeModel(Model):
             }
         return ModelResponse(output=output, usage=usage, response_id=None)
 
-    async def stream_response(
-        self,
-        system_instructions: str | None,
-        input: str | list[TResponseInputItem],
-        model_settings: ModelSettings,
-        tools: list[Tool],
-        output_schema: AgentOutputSchemaBase | None,
-        handoffs: list[Handoff[Any, Any]],
-        tracing: ModelTracing,
-        *,
-        previous_response_id: str | None = None,
-        conversation_id: str | None = None,
-        prompt: Any | None = None,
-    ) -> AsyncIterator[TResponseStreamEvent]:
-        body = await self.request_body(
-            system_instructions,
-            input,
-            model_settings,
-            tools,
-            output_schema,
-            handoffs,
-            stream=True,
-        )
+    async def stream(self, call: ModelCall) -> AsyncIterator[TResponseStreamEvent]:
+        body = await self.request_body(call, stream=True)
         with generation_span(
-            model=self.model, model_config=body["options"], disabled=tracing.is_disabled()
+            model=self.model, model_config=body["options"], disabled=call.tracing.is_disabled()
         ):
             chunks = await self.client._request(
                 ollama.ChatResponse, "POST", "/api/chat", json=body, stream=True, timeout=None

@@ -27,12 +27,13 @@ from agents import (
     Model,
     ModelResponse,
     ModelSettings,
-    ModelTracing,
     Tool,
     TResponseInputItem,
     Usage,
 )
 from agents.items import TResponseStreamEvent
+
+from hybridagent.providers.wrapper import ModelCall, WrapperModel
 
 log = logging.getLogger(__name__)
 
@@ -117,86 +118,38 @@ def _unmarked(settings: ModelSettings) -> tuple[ModelSettings, bool]:
     return dataclasses.replace(settings, extra_args=rest or None), bool(extra[CACHE_MARKER])
 
 
-class CacheLayer(Model):
+class CacheLayer(WrapperModel):
     """Strips the workflow's cache marker; serves and stores marked calls when enabled."""
 
     def __init__(self, inner: Model, model_name: str, cache: ResponseCache | None) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.model_name = model_name
         self.cache = cache
 
-    async def get_response(
-        self,
-        system_instructions: str | None,
-        input: str | list[TResponseInputItem],
-        model_settings: ModelSettings,
-        tools: list[Tool],
-        output_schema: AgentOutputSchemaBase | None,
-        handoffs: list[Handoff[Any, Any]],
-        tracing: ModelTracing,
-        *,
-        previous_response_id: str | None = None,
-        conversation_id: str | None = None,
-        prompt: Any | None = None,
-    ) -> ModelResponse:
-        settings, cacheable = _unmarked(model_settings)
+    async def respond(self, call: ModelCall) -> ModelResponse:
+        settings, cacheable = _unmarked(call.model_settings)
+        call = dataclasses.replace(call, model_settings=settings)
         # A response id or conversation means state on the provider's side: not ours to reuse.
-        cacheable = cacheable and not (previous_response_id or conversation_id)
+        cacheable = cacheable and not (call.previous_response_id or call.conversation_id)
         key = None
         if cacheable and self.cache is not None:
             key = cache_key(
-                self.model_name, system_instructions, input, settings, tools,
-                output_schema, handoffs, prompt,
+                self.model_name, call.system_instructions, call.input, settings, call.tools,
+                call.output_schema, call.handoffs, call.prompt,
             )  # fmt: skip
             cached = self.cache.get(key)
             if cached is not None:
                 log.info("answered %s from the response cache", self.model_name)
                 # No tokens were spent on this answer.
                 return dataclasses.replace(cached, usage=Usage())
-        response = await self.inner.get_response(
-            system_instructions,
-            input,
-            settings,
-            tools,
-            output_schema,
-            handoffs,
-            tracing,
-            previous_response_id=previous_response_id,
-            conversation_id=conversation_id,
-            prompt=prompt,
-        )
+        response = await call.answer_from(self.inner)
         if key is not None and self.cache is not None:
             self.cache.put(key, response)
         return response
 
-    async def stream_response(
-        self,
-        system_instructions: str | None,
-        input: str | list[TResponseInputItem],
-        model_settings: ModelSettings,
-        tools: list[Tool],
-        output_schema: AgentOutputSchemaBase | None,
-        handoffs: list[Handoff[Any, Any]],
-        tracing: ModelTracing,
-        *,
-        previous_response_id: str | None = None,
-        conversation_id: str | None = None,
-        prompt: Any | None = None,
-    ) -> AsyncIterator[TResponseStreamEvent]:
-        settings, _ = _unmarked(model_settings)
-        async for event in self.inner.stream_response(
-            system_instructions,
-            input,
-            settings,
-            tools,
-            output_schema,
-            handoffs,
-            tracing,
-            previous_response_id=previous_response_id,
-            conversation_id=conversation_id,
-            prompt=prompt,
+    async def stream(self, call: ModelCall) -> AsyncIterator[TResponseStreamEvent]:
+        settings, _ = _unmarked(call.model_settings)
+        async for event in dataclasses.replace(call, model_settings=settings).stream_from(
+            self.inner
         ):
             yield event
-
-    async def close(self) -> None:
-        await self.inner.close()

@@ -24,13 +24,11 @@ from dataclasses import replace
 from typing import Any
 
 from agents import (
-    AgentOutputSchemaBase,
     FunctionTool,
     Handoff,
     Model,
     ModelResponse,
     ModelSettings,
-    ModelTracing,
     Tool,
     TResponseInputItem,
 )
@@ -44,6 +42,7 @@ from openai.types.responses import (
 
 from hybridagent.providers.errors import InvalidToolCallError, MalformedToolStepError
 from hybridagent.providers.stream_events import as_stream
+from hybridagent.providers.wrapper import ModelCall, WrapperModel
 
 FINAL_ANSWER = "final_answer"
 
@@ -195,58 +194,34 @@ def _message(text: str) -> ResponseOutputMessage:
     )
 
 
-class ToolEmulatingModel(Model):
+class ToolEmulatingModel(WrapperModel):
     """Wraps a chat model whose server constrains output to a JSON schema."""
 
     def __init__(self, inner: Model, constrain: Constraint = llama_cpp_constraint) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.constrain = constrain
 
-    async def get_response(
-        self,
-        system_instructions: str | None,
-        input: str | list[TResponseInputItem],
-        model_settings: ModelSettings,
-        tools: list[Tool],
-        output_schema: AgentOutputSchemaBase | None,
-        handoffs: list[Handoff[Any, Any]],
-        tracing: ModelTracing,
-        *,
-        previous_response_id: str | None = None,
-        conversation_id: str | None = None,
-        prompt: Any | None = None,
-    ) -> ModelResponse:
+    async def respond(self, call: ModelCall) -> ModelResponse:
+        system_instructions, input = call.system_instructions, call.input
+        output_schema = call.output_schema
         answer_schema = (
             output_schema.json_schema()
             if output_schema is not None and not output_schema.is_plain_text()
             else None
         )
-        specs = _tool_specs(tools, handoffs)
+        specs = _tool_specs(call.tools, call.handoffs)
 
         async def ask(
             instructions: str | None,
             schema: dict[str, Any] | None,
             messages: str | list[TResponseInputItem],
         ) -> ModelResponse:
-            settings = model_settings
-            if model_settings.temperature is None:
-                # The choice of action should not be a dice roll: decode greedily
-                # unless the agent asked for a temperature.
-                settings = replace(settings, temperature=0.0)
+            # The choice of action should not be a dice roll: decode greedily unless the
+            # agent asked for a temperature.
+            settings = _greedy(call.model_settings)
             if schema is not None:
                 settings = self.constrain(settings, schema)
-            return await self.inner.get_response(
-                instructions,
-                messages,
-                settings,
-                [],
-                None,
-                [],
-                tracing,
-                previous_response_id=None,
-                conversation_id=None,
-                prompt=prompt,
-            )
+            return await _plain_call(call, instructions, messages, settings).answer_from(self.inner)
 
         if not specs:
             # Structured output alone: constrain the text, the SDK validates it.
@@ -321,44 +296,40 @@ class ToolEmulatingModel(Model):
             )
         return retry
 
-    async def stream_response(
-        self,
-        system_instructions: str | None,
-        input: str | list[TResponseInputItem],
-        model_settings: ModelSettings,
-        tools: list[Tool],
-        output_schema: AgentOutputSchemaBase | None,
-        handoffs: list[Handoff[Any, Any]],
-        tracing: ModelTracing,
-        *,
-        previous_response_id: str | None = None,
-        conversation_id: str | None = None,
-        prompt: Any | None = None,
-    ) -> AsyncIterator[TResponseStreamEvent]:
+    async def stream(self, call: ModelCall) -> AsyncIterator[TResponseStreamEvent]:
         """Plain chat streams from the server token by token; a call with tools or an
         output schema is answered whole (it must be parsed and validated first)."""
-        if not _tool_specs(tools, handoffs) and (
-            output_schema is None or output_schema.is_plain_text()
+        if not _tool_specs(call.tools, call.handoffs) and (
+            call.output_schema is None or call.output_schema.is_plain_text()
         ):
-            settings = model_settings
-            if settings.temperature is None:
-                settings = replace(settings, temperature=0.0)
-            async for event in self.inner.stream_response(
-                system_instructions, input, settings, [], None, [], tracing,
-                previous_response_id=None, conversation_id=None, prompt=prompt,
-            ):  # fmt: skip
+            settings = _greedy(call.model_settings)
+            plain = _plain_call(call, call.system_instructions, call.input, settings)
+            async for event in plain.stream_from(self.inner):
                 yield event
             return
-        response = await self.get_response(
-            system_instructions, input, model_settings, tools, output_schema, handoffs, tracing,
-            previous_response_id=previous_response_id, conversation_id=conversation_id,
-            prompt=prompt,
-        )  # fmt: skip
+        response = await self.respond(call)
         async for event in as_stream(response, "emulated-tool-calls"):
             yield event
 
-    async def close(self) -> None:
-        await self.inner.close()
+
+def _greedy(settings: ModelSettings) -> ModelSettings:
+    """Temperature 0 unless the agent set one."""
+    if settings.temperature is None:
+        return replace(settings, temperature=0.0)
+    return settings
+
+
+def _plain_call(
+    call: ModelCall,
+    instructions: str | None,
+    messages: str | list[TResponseInputItem],
+    settings: ModelSettings,
+) -> ModelCall:
+    """A request to the inner model without tools, schema, handoffs or provider-side state:
+    all of those are in the instructions and messages."""
+    return ModelCall(
+        instructions, messages, settings, [], None, [], call.tracing, prompt=call.prompt
+    )
 
 
 def _argument_problem(

@@ -12,25 +12,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal
 
-from agents import (
-    AgentOutputSchemaBase,
-    Handoff,
-    Model,
-    ModelResponse,
-    ModelSettings,
-    ModelTracing,
-    Tool,
-    TResponseInputItem,
-)
+from agents import Handoff, Model, ModelResponse, Tool
 from agents.items import TResponseStreamEvent
 
 from hybridagent.providers.tool_emulation import Constraint, ToolEmulatingModel
+from hybridagent.providers.wrapper import ModelCall, WrapperModel
 from hybridagent.routing.catalog import Capabilities
 
 ToolEmulation = Literal["auto", "always", "never"]
 
 
-class ToolsWhereSupported(Model):
+class ToolsWhereSupported(WrapperModel):
     """`inner` for calls it can take, its emulated twin for tool calls it cannot."""
 
     def __init__(
@@ -40,7 +32,7 @@ class ToolsWhereSupported(Model):
         constrain: Constraint,
         mode: ToolEmulation = "auto",
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.emulated = ToolEmulatingModel(inner, constrain)
         self._capabilities = capabilities
         self.mode = mode
@@ -50,62 +42,12 @@ class ToolsWhereSupported(Model):
             return False
         return self.mode == "always" or not (await self._capabilities()).tools
 
-    async def get_response(
-        self,
-        system_instructions: str | None,
-        input: str | list[TResponseInputItem],
-        model_settings: ModelSettings,
-        tools: list[Tool],
-        output_schema: AgentOutputSchemaBase | None,
-        handoffs: list[Handoff[Any, Any]],
-        tracing: ModelTracing,
-        *,
-        previous_response_id: str | None = None,
-        conversation_id: str | None = None,
-        prompt: Any | None = None,
-    ) -> ModelResponse:
-        model = self.emulated if await self.emulates(tools, handoffs) else self.inner
-        return await model.get_response(
-            system_instructions,
-            input,
-            model_settings,
-            tools,
-            output_schema,
-            handoffs,
-            tracing,
-            previous_response_id=previous_response_id,
-            conversation_id=conversation_id,
-            prompt=prompt,
-        )
+    async def respond(self, call: ModelCall) -> ModelResponse:
+        return await call.answer_from(await self._model_for(call))
 
-    async def stream_response(
-        self,
-        system_instructions: str | None,
-        input: str | list[TResponseInputItem],
-        model_settings: ModelSettings,
-        tools: list[Tool],
-        output_schema: AgentOutputSchemaBase | None,
-        handoffs: list[Handoff[Any, Any]],
-        tracing: ModelTracing,
-        *,
-        previous_response_id: str | None = None,
-        conversation_id: str | None = None,
-        prompt: Any | None = None,
-    ) -> AsyncIterator[TResponseStreamEvent]:
-        model = self.emulated if await self.emulates(tools, handoffs) else self.inner
-        async for event in model.stream_response(
-            system_instructions,
-            input,
-            model_settings,
-            tools,
-            output_schema,
-            handoffs,
-            tracing,
-            previous_response_id=previous_response_id,
-            conversation_id=conversation_id,
-            prompt=prompt,
-        ):
+    async def stream(self, call: ModelCall) -> AsyncIterator[TResponseStreamEvent]:
+        async for event in call.stream_from(await self._model_for(call)):
             yield event
 
-    async def close(self) -> None:
-        await self.inner.close()
+    async def _model_for(self, call: ModelCall) -> Model:
+        return self.emulated if await self.emulates(call.tools, call.handoffs) else self.inner
