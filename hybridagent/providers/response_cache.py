@@ -20,17 +20,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from agents import (
-    AgentOutputSchemaBase,
-    FunctionTool,
-    Handoff,
-    Model,
-    ModelResponse,
-    ModelSettings,
-    Tool,
-    TResponseInputItem,
-    Usage,
-)
+from agents import FunctionTool, Model, ModelResponse, Tool, Usage
 from agents.items import TResponseStreamEvent
 
 from hybridagent.providers.wrapper import ModelCall, WrapperModel
@@ -82,40 +72,35 @@ def _tool_key(tool: Tool) -> Any:
     return [type(tool).__name__, getattr(tool, "name", "")]
 
 
-def cache_key(
-    model: str,
-    system_instructions: str | None,
-    input: str | list[TResponseInputItem],
-    settings: ModelSettings,
-    tools: list[Tool],
-    output_schema: AgentOutputSchemaBase | None,
-    handoffs: list[Handoff[Any, Any]],
-    prompt: Any,
-) -> str:
-    """Everything that shapes the answer, canonically serialised and hashed."""
+def cache_key(model: str, call: ModelCall) -> str:
+    """Everything that shapes `model`'s answer to `call`, canonically serialised and hashed
+    (the response id and conversation are not: calls with either are never cached)."""
     schema = None
+    output_schema = call.output_schema
     if output_schema is not None and not output_schema.is_plain_text():
         schema = [output_schema.name(), output_schema.json_schema()]
     material = [
         model,
-        system_instructions,
-        input,
-        settings.to_json_dict(),
-        [_tool_key(t) for t in tools],
+        call.system_instructions,
+        call.input,
+        call.model_settings.to_json_dict(),
+        [_tool_key(t) for t in call.tools],
         schema,
-        [[h.tool_name, h.tool_description, h.input_json_schema] for h in handoffs],
-        prompt,
+        [[h.tool_name, h.tool_description, h.input_json_schema] for h in call.handoffs],
+        call.prompt,
     ]
     canonical = json.dumps(material, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _unmarked(settings: ModelSettings) -> tuple[ModelSettings, bool]:
-    extra = settings.extra_args
+def _unmarked(call: ModelCall) -> tuple[ModelCall, bool]:
+    """The call without the workflow's marker, and whether it was marked cacheable."""
+    extra = call.model_settings.extra_args
     if not extra or CACHE_MARKER not in extra:
-        return settings, False
+        return call, False
     rest = {k: v for k, v in extra.items() if k != CACHE_MARKER}
-    return dataclasses.replace(settings, extra_args=rest or None), bool(extra[CACHE_MARKER])
+    settings = dataclasses.replace(call.model_settings, extra_args=rest or None)
+    return dataclasses.replace(call, model_settings=settings), bool(extra[CACHE_MARKER])
 
 
 class CacheLayer(WrapperModel):
@@ -127,16 +112,12 @@ class CacheLayer(WrapperModel):
         self.cache = cache
 
     async def respond(self, call: ModelCall) -> ModelResponse:
-        settings, cacheable = _unmarked(call.model_settings)
-        call = dataclasses.replace(call, model_settings=settings)
+        call, cacheable = _unmarked(call)
         # A response id or conversation means state on the provider's side: not ours to reuse.
         cacheable = cacheable and not (call.previous_response_id or call.conversation_id)
         key = None
         if cacheable and self.cache is not None:
-            key = cache_key(
-                self.model_name, call.system_instructions, call.input, settings, call.tools,
-                call.output_schema, call.handoffs, call.prompt,
-            )  # fmt: skip
+            key = cache_key(self.model_name, call)
             cached = self.cache.get(key)
             if cached is not None:
                 log.info("answered %s from the response cache", self.model_name)
@@ -148,8 +129,6 @@ class CacheLayer(WrapperModel):
         return response
 
     async def stream(self, call: ModelCall) -> AsyncIterator[TResponseStreamEvent]:
-        settings, _ = _unmarked(call.model_settings)
-        async for event in dataclasses.replace(call, model_settings=settings).stream_from(
-            self.inner
-        ):
+        unmarked, _ = _unmarked(call)
+        async for event in unmarked.stream_from(self.inner):
             yield event
