@@ -5,8 +5,8 @@ changes one of them (the settings, the model that answers, the errors) should no
 write all ten out twice. `CallModel` takes them once, as one `ModelCall`, and hands the
 call to `respond` / `stream`; `WrapperModel` forwards both, and `close`, to `inner`
 unchanged, so a layer overrides only what it changes. Retry advice and run-end cleanup
-are deliberately not forwarded (the SDK's defaults, as before these layers had a base):
-Temporal's retry policy is the only retry loop (openai_compat.py).
+are deliberately not forwarded (no layer ever did; the SDK's defaults apply): Temporal's
+retry policy is the only retry loop (openai_compat.py).
 
 Every backend builds its layers in one order, from the outside in:
 
