@@ -4,6 +4,7 @@ it; Ollama unreachable, so `agent_fallback` falls back). Overwrites tests/data/h
 
 import asyncio
 from pathlib import Path
+
 from hybridagent.config import load_settings
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.chat_session import ChatReply, SessionState
