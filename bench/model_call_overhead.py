@@ -31,12 +31,19 @@ from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from hybridagent.config import Settings
-from hybridagent.providers.guarded import GuardedModel
-from hybridagent.providers.hybrid import HybridModelProvider
-from hybridagent.runners.devserver import temporal_binary
-from hybridagent.testing.scripted_model import ScriptedBackend, ScriptedModel, ScriptedProvider
-from hybridagent.workers.plugin import build_plugin, build_worker
+# The sandbox re-imports this module to check LoopWorkflow: the package is passed
+# through, as the package's own workflow modules do.
+with workflow.unsafe.imports_passed_through():
+    from hybridagent.config import Settings
+    from hybridagent.providers.guarded import GuardedModel
+    from hybridagent.providers.hybrid import HybridModelProvider
+    from hybridagent.runners.devserver import temporal_binary
+    from hybridagent.testing.scripted_model import (
+        ScriptedBackend,
+        ScriptedModel,
+        ScriptedProvider,
+    )
+    from hybridagent.workers.plugin import build_plugin, build_worker
 
 CALLS_PER_RUN = 10
 
