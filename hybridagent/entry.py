@@ -79,6 +79,9 @@ def exit_now(run: Callable[[], Any]) -> NoReturn:
         run()
     except SystemExit as exit:
         code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+    except typer.Exit as exit:
+        # `fail` outside a typer app (python -m ...): no app turns it into SystemExit.
+        code = exit.exit_code
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
