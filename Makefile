@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install postgresql demo test lint dev worker bench clean
+.PHONY: install postgresql demo test lint dev worker bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,11 @@ demo: install
 postgresql:
 	bash scripts/ensure_postgresql.sh
 
-## The whole test suite (what CI runs), after lint and type checks.
+## The whole test suite (what CI runs), after lint and type checks; then every benchmark
+## for a few iterations, so a broken one fails CI too.
 test: install postgresql lint
 	$(BIN)/pytest -q
+	$(MAKE) --no-print-directory bench-quick
 
 lint: install
 	$(BIN)/ruff check hybridagent tests bench training
@@ -40,6 +42,14 @@ worker: install
 
 bench: install
 	$(BIN)/python bench/model_call_overhead.py
+
+BENCHES := $(filter-out bench/__init__.py,$(wildcard bench/*.py))
+
+## Every benchmark with --quick (a few iterations, under a minute each): it still runs.
+bench-quick: install
+	@set -e; for script in $(BENCHES); do \
+		echo "== $$script --quick"; $(BIN)/python $$script --quick; \
+	done
 
 clean:
 	rm -rf $(VENV) .hybridagent .pytest_cache .mypy_cache .ruff_cache

@@ -18,7 +18,7 @@ AgentWorkflow run with one model call, regular and local activities:
   run circuit open        the same on a worker whose circuit for it is open: the run's
                           setup leaves it out
 
-Usage: python bench/fallback.py [--runs 200]
+Usage: python bench/fallback.py [--runs 200 | --quick]
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ from hybridagent.workers.main import serve  # noqa: E402
 from hybridagent.workers.temporal_client import connect  # noqa: E402
 
 Call = Callable[[], Awaitable[Any]]
+QUICK_RUNS = 5  # one timed run per block
+QUICK_HELP = "a few iterations, under a minute: checks the bench still runs (make bench-quick)"
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
@@ -277,4 +279,6 @@ async def main(runs: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
-    asyncio.run(main(parser.parse_args().runs))
+    parser.add_argument("--quick", action="store_true", help=QUICK_HELP)
+    args = parser.parse_args()
+    asyncio.run(main(QUICK_RUNS if args.quick else args.runs))

@@ -14,7 +14,7 @@ conversations of about 1k, 8k and 32k tokens (4 characters a token) of mixed pro
 code with one secret near the end, on one core: the first call of a run (cold), a later
 call (the conversation plus one new message), and the bare detector on the joined text.
 
-Usage: python bench/routing.py [--runs 200]
+Usage: python bench/routing.py [--runs 200 | --quick]
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ SETS = {
     },
 }
 MODEL = packaged_model()
+QUICK_RUNS = 5
+QUICK_HELP = "a few iterations, under a minute: checks the bench still runs (make bench-quick)"
 PROSE = (
     "Hi, I need help writing a message to my landlord about the heating, which has been "
     "broken since last Tuesday. The flat gets very cold at night and the kids are sleeping "
@@ -211,4 +213,6 @@ def main(runs: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
-    main(parser.parse_args().runs)
+    parser.add_argument("--quick", action="store_true", help=QUICK_HELP)
+    args = parser.parse_args()
+    main(QUICK_RUNS if args.quick else args.runs)

@@ -13,6 +13,7 @@ and with N sessions open (a few messages each, so their state is in the worker's
 
 Usage: python bench/sessions.py [--messages 200] [--switches 20] [--sessions 100]
            [--per-session 3] [--activities regular|local|both] [--context 1000000]
+       python bench/sessions.py --quick
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ Call = Callable[[], Awaitable[Any]]
 T = TypeVar("T")
 BLOCKS = 5
 MAX_CACHED_DEFAULT = 1000  # temporalio's Worker default; build_worker leaves it alone
+QUICK_SIZES = {"messages": 5, "switches": 2, "sessions": 4, "per_session": 1}
+QUICK_HELP = "a few iterations, under a minute: checks the bench still runs (make bench-quick)"
 
 
 @workflow.defn
@@ -545,6 +548,7 @@ if __name__ == "__main__":
     parser.add_argument("--sessions", type=int, default=100, help="open sessions for memory")
     parser.add_argument("--per-session", type=int, default=3, help="messages per open session")
     parser.add_argument("--activities", choices=["regular", "local", "both"], default="both")
+    parser.add_argument("--quick", action="store_true", help=QUICK_HELP)
     parser.add_argument(
         "--context",
         type=int,
@@ -560,6 +564,8 @@ if __name__ == "__main__":
     )
     parser.add_argument("--local-activities", action="store_true", help=argparse.SUPPRESS)
     parsed = parser.parse_args()
+    if parsed.quick:
+        vars(parsed).update(QUICK_SIZES)
     if parsed.worker:
         asyncio.run(
             run_worker(

@@ -23,20 +23,11 @@ TOOL_NAMES: tuple[str, ...] = (
     "recall",
 )
 
-# Tools named by specs before this build registers them; each fails with its own
-# sentence. Empty since the storage tools landed (agents/storage_tools.py).
-PLANNED_TOOLS: tuple[str, ...] = ()
-
 
 def check_tools(names: Iterable[str], known: Container[str] | None = None) -> None:
     """Raise UnknownToolError for the first name that is not a known tool."""
     tools = TOOL_NAMES if known is None else known
     listed = ", ".join(TOOL_NAMES)
     for name in names:
-        if name in tools:
-            continue
-        if name in PLANNED_TOOLS:
-            raise UnknownToolError(
-                f"Tool {name!r} is not registered in this build yet; available tools are: {listed}."
-            )
-        raise UnknownToolError(f"Unknown tool {name!r}; available tools are: {listed}.")
+        if name not in tools:
+            raise UnknownToolError(f"Unknown tool {name!r}; available tools are: {listed}.")

@@ -15,7 +15,7 @@ from temporalio.openai_agents.workflow import activity_as_tool
 
 from hybridagent.activities.weather import get_weather
 from hybridagent.agents.storage_tools import STORAGE_TOOLS
-from hybridagent.agents.tool_names import PLANNED_TOOLS, check_tools
+from hybridagent.agents.tool_names import check_tools
 
 ToolFactory = Callable[[], Tool]
 
@@ -28,7 +28,7 @@ TOOL_FACTORIES: dict[str, ToolFactory] = {
     **STORAGE_TOOLS,
 }
 
-__all__ = ["PLANNED_TOOLS", "TOOL_FACTORIES", "build_tools", "check_tools"]
+__all__ = ["TOOL_FACTORIES", "build_tools", "check_tools"]
 
 
 def build_tools(names: list[str]) -> list[Tool]:

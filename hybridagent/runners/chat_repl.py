@@ -31,8 +31,6 @@ HELP = """\
 /help         this list"""
 
 PROMPT = "you> "
-# Said in one sentence; the REPL goes on.
-MISTAKES = (SessionError, UnknownAgentError, InvalidAgentSpecError, UnknownModelError)
 
 
 class Repl:

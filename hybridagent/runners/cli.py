@@ -14,18 +14,12 @@ from rich.console import Console
 from rich.table import Table
 
 from hybridagent.agents.catalog import DEFAULT_AGENT
-from hybridagent.agents.spec import InvalidAgentSpecError, UnknownAgentError
-from hybridagent.config import ConfigError, load_settings
-from hybridagent.providers.errors import ProviderError
-from hybridagent.routing.names import UnknownModelError
+from hybridagent.config import load_settings
+from hybridagent.entry import err_console, exit_now, fail, run_cli_command
 from hybridagent.runners.agents_cli import agents_app
-from hybridagent.runners.devserver import DevServerError
 from hybridagent.runners.kb_cli import kb_app
 from hybridagent.runners.requests import check_request
-from hybridagent.runners.run_errors import NoWorkerError, TemporalLostError, UnknownRunError
-from hybridagent.runners.session_errors import SessionError
 from hybridagent.runners.sessions_cli import sessions_app
-from hybridagent.workers.temporal_client import TemporalUnreachableError
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -34,47 +28,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err_console = Console(stderr=True)
-
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    ConfigError,
-    TemporalUnreachableError,
-    ProviderError,
-    UnknownModelError,
-    UnknownAgentError,
-    InvalidAgentSpecError,
-    DevServerError,
-    SessionError,
-    NoWorkerError,
-    TemporalLostError,
-    UnknownRunError,
-)
-
-
-def fail(message: str) -> NoReturn:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
-
-
-def run_cli_command(fn: Callable[[], Any]) -> Any:
-    """Run `fn`; a user mistake becomes one sentence on stderr and exit code 1."""
-    from pydantic import ValidationError
-
-    try:
-        return fn()
-    except USER_ERRORS as err:
-        fail(str(err))
-    except ValidationError as err:
-        fail(invalid_input_sentence(err))
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-
-
-def invalid_input_sentence(err: Any) -> str:
-    """A pydantic ValidationError as one sentence naming the first bad field."""
-    first = err.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "input"
-    return f"{field}: {first['msg']}."
 
 
 def detached(fn: Callable[[], Any], started: list[str]) -> Any:
@@ -486,23 +439,6 @@ def privacy_eval(
     typer.echo(
         json.dumps(report.as_dict(slowest), indent=2) if as_json else render(report, slowest)
     )
-
-
-def exit_now(run: Callable[[], Any]) -> NoReturn:
-    """Run `run`, then leave without interpreter finalisation.
-
-    About one exit in ten aborts with "PyGILState_Release ... finalizing" when the
-    Temporal client's Rust threads outlive the interpreter; everything we own (servers,
-    model processes, clients) is closed before this point, so skipping finalisers is safe.
-    """
-    code = 0
-    try:
-        run()
-    except SystemExit as exit:
-        code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 def main() -> NoReturn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from hybridagent.config import load_settings
-from hybridagent.runners.cli import exit_now, fail, run_cli_command
+from hybridagent.entry import exit_now, fail, run_cli_command
 from hybridagent.runners.start import report, start_run
 from hybridagent.workflows.io import HaikuInput
 

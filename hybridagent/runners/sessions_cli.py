@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hybridagent.config import load_settings
+from hybridagent.entry import run_cli_command
 
 if TYPE_CHECKING:
     from hybridagent.workflows.chat_session import ChatMessage, SessionState
@@ -35,8 +36,6 @@ class ExportFormat(StrEnum):
 
 def _run(start: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine; a user mistake is one sentence and exit code 1."""
-    from hybridagent.runners.cli import run_cli_command
-
     result: T = run_cli_command(lambda: asyncio.run(start()))
     return result
 

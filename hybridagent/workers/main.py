@@ -66,7 +66,7 @@ def describe(stack: ProviderStack, settings: Settings) -> str:
 
 
 def main() -> None:
-    from hybridagent.runners.cli import exit_now, run_cli_command
+    from hybridagent.entry import exit_now, run_cli_command
 
     async def run() -> None:
         settings = load_settings()

@@ -36,6 +36,3 @@ class LitellmHaikuWorkflow:
         spec = get_agent_spec("haiku")
         router = await make_router(spec, model=request.model or DEFAULT_LITELLM_MODEL)
         return await run_agent(spec, request.prompt, router)
-
-
-WORKFLOWS = [LocalHaikuWorkflow, LitellmHaikuWorkflow]

@@ -16,7 +16,7 @@ from hybridagent.agents.files import AgentStore, dump_spec, parse_spec, read_spe
 from hybridagent.agents.output import JsonSchemaOutput
 from hybridagent.agents.spec import AgentSpec, InvalidAgentSpecError, UnknownAgentError
 from hybridagent.agents.tool_names import TOOL_NAMES
-from hybridagent.agents.tool_registry import PLANNED_TOOLS, TOOL_FACTORIES, check_tools
+from hybridagent.agents.tool_registry import TOOL_FACTORIES, check_tools
 from hybridagent.routing.preferences import RoutingPreferences
 from hybridagent.workflows.agent_workflow import resolve_builtin
 from hybridagent.workflows.io import AgentRunInput
@@ -156,9 +156,9 @@ def test_the_cli_knows_exactly_the_registered_tools() -> None:
     assert set(TOOL_NAMES) == set(TOOL_FACTORIES)
 
 
-def test_every_builtin_tool_is_registered_or_planned() -> None:
+def test_every_builtin_tool_is_registered() -> None:
     for spec in BUILTIN_AGENTS.values():
-        check_tools(spec.tools, {**TOOL_FACTORIES, **dict.fromkeys(PLANNED_TOOLS, list)})
+        check_tools(spec.tools, TOOL_FACTORIES)
 
 
 def test_json_schema_output_validates_with_jsonschema() -> None:
