@@ -14,18 +14,12 @@ from rich.console import Console
 from rich.table import Table
 
 from hybridagent.agents.catalog import DEFAULT_AGENT
-from hybridagent.agents.spec import InvalidAgentSpecError, UnknownAgentError
-from hybridagent.config import ConfigError, load_settings
-from hybridagent.providers.errors import ProviderError
-from hybridagent.routing.names import UnknownModelError
+from hybridagent.config import load_settings
+from hybridagent.errors import UserError
 from hybridagent.runners.agents_cli import agents_app
-from hybridagent.runners.devserver import DevServerError
 from hybridagent.runners.kb_cli import kb_app
 from hybridagent.runners.requests import check_request
-from hybridagent.runners.run_errors import NoWorkerError, TemporalLostError, UnknownRunError
-from hybridagent.runners.session_errors import SessionError
 from hybridagent.runners.sessions_cli import sessions_app
-from hybridagent.workers.temporal_client import TemporalUnreachableError
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -35,20 +29,6 @@ app = typer.Typer(
     add_completion=False,
 )
 err_console = Console(stderr=True)
-
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    ConfigError,
-    TemporalUnreachableError,
-    ProviderError,
-    UnknownModelError,
-    UnknownAgentError,
-    InvalidAgentSpecError,
-    DevServerError,
-    SessionError,
-    NoWorkerError,
-    TemporalLostError,
-    UnknownRunError,
-)
 
 
 def fail(message: str) -> NoReturn:
@@ -62,7 +42,7 @@ def run_cli_command(fn: Callable[[], Any]) -> Any:
 
     try:
         return fn()
-    except USER_ERRORS as err:
+    except UserError as err:
         fail(str(err))
     except ValidationError as err:
         fail(invalid_input_sentence(err))
