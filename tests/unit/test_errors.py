@@ -184,8 +184,8 @@ def test_a_timeout_stops_the_workflow_walk_and_not_the_clients() -> None:
     cut_off = TimeoutError("timeout", type=TimeoutType.START_TO_CLOSE, last_heartbeat_details=[])
     timeout = _raised_under(last, cut_off)
     err = _round_trip(_raised_under(timeout, _activity_error()))
-    assert isinstance(failure_cause(err), TimeoutError)
-    final = user_facing(err)  # type: ignore[arg-type]
+    assert isinstance(err, ActivityError) and isinstance(failure_cause(err), TimeoutError)
+    final = user_facing(err)
     assert final.type == "ActivityTimeout" and "(START_TO_CLOSE)" in final.message
     assert classify(err) == ("ActivityTimeout", "next")
     assert failure_detail(err) == "no answer within the call's timeout"
@@ -195,8 +195,9 @@ def test_a_timeout_stops_the_workflow_walk_and_not_the_clients() -> None:
 
 def test_without_an_application_error_the_wrapper_speaks() -> None:
     err = _round_trip(_activity_error())
+    assert isinstance(err, ActivityError)
     assert failure_cause(err) is None and application_error(err) is None
-    final = user_facing(err)  # type: ignore[arg-type]
+    final = user_facing(err)
     assert (final.message, final.type, final.non_retryable) == (str(err), "ActivityError", True)
     assert failure_sentence(WorkflowFailureError(cause=err)) == "Workflow execution failed"
 
