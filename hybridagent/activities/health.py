@@ -82,7 +82,10 @@ class EmbeddedStatus(BaseModel):
         last = f"; last: {self.last_reason.rstrip('.')}" if self.last_reason else ""
         if self.state == "up":
             pid = f"pid {self.pid}, " if self.pid else ""
-            return f"up ({pid}{count}{last})"
+            # Up by its process, yet the probe got no answer (it was still loading, or
+            # hangs): both are true, so say both.
+            probe = "" if self.reachable else f"; not answering ({self.detail})"
+            return f"up ({pid}{count}{last}){probe}"
         if self.state == "restarting":
             return f"restarting ({self.last_reason.rstrip('.')}; {count} so far)"
         return (

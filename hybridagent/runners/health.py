@@ -166,8 +166,6 @@ def embedded_line(health: WorkerHealth) -> str:
     if embedded is None:
         return "Embedded     not running on this worker"
     state = embedded.summary()
-    if embedded.supervised and not embedded.reachable and embedded.state == "up":
-        state += f"; not answering ({embedded.detail})"
     log = f"; log {embedded.log_path}" if embedded.log_path else ""
     return f"Embedded     {state} at {embedded.endpoint}{log}"
 
