@@ -31,14 +31,11 @@ from pydantic_settings import (
 )
 
 from hybridagent.dev_state import live_record
+from hybridagent.errors import ConfigError as ConfigError
 from hybridagent.routing.preferences import RoutingSettings
 
 CONFIG_ENV = "HYBRIDAGENT_CONFIG"
 DEFAULT_CONFIG_FILE = Path("hybridagent.toml")
-
-
-class ConfigError(ValueError):
-    """A configuration file or variable hybridagent cannot use; a user mistake."""
 
 
 def config_file() -> Path | None:

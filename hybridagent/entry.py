@@ -15,30 +15,9 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 
-from hybridagent.agents.spec import InvalidAgentSpecError, UnknownAgentError
-from hybridagent.config import ConfigError
-from hybridagent.providers.errors import ProviderError
-from hybridagent.routing.names import UnknownModelError
-from hybridagent.runners.devserver import DevServerError
-from hybridagent.runners.run_errors import NoWorkerError, TemporalLostError, UnknownRunError
-from hybridagent.runners.session_errors import SessionError
-from hybridagent.workers.temporal_client import TemporalUnreachableError
+from hybridagent.errors import UserError
 
 err_console = Console(stderr=True)
-
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    ConfigError,
-    TemporalUnreachableError,
-    ProviderError,
-    UnknownModelError,
-    UnknownAgentError,
-    InvalidAgentSpecError,
-    DevServerError,
-    SessionError,
-    NoWorkerError,
-    TemporalLostError,
-    UnknownRunError,
-)
 
 
 def fail(message: str) -> NoReturn:
@@ -52,7 +31,7 @@ def run_cli_command(fn: Callable[[], Any]) -> Any:
 
     try:
         return fn()
-    except USER_ERRORS as err:
+    except UserError as err:
         fail(str(err))
     except ValidationError as err:
         fail(invalid_input_sentence(err))

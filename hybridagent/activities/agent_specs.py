@@ -9,7 +9,6 @@ from pathlib import Path
 
 from pydantic import BaseModel
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from hybridagent.agents.catalog import DEFAULT_AGENT
 from hybridagent.agents.files import AgentStore
@@ -19,6 +18,7 @@ from hybridagent.agents.spec import (
     ResolvedAgent,
     UnknownAgentError,
 )
+from hybridagent.failures import as_failure
 
 
 class ResolveAgentRequest(BaseModel):
@@ -39,4 +39,4 @@ class AgentSpecActivities:
             spec = request.spec or self.store.load(request.agent or DEFAULT_AGENT)
             return self.store.resolve(spec)
         except (UnknownAgentError, InvalidAgentSpecError) as err:
-            raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from None
+            raise as_failure(err) from None

@@ -11,8 +11,8 @@ import dataclasses
 
 from pydantic import BaseModel, Field
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from hybridagent.failures import as_failure
 from hybridagent.providers.errors import CircuitOpenError, ProviderError, ProviderUnreachableError
 from hybridagent.providers.guarded import guarded_of
 from hybridagent.providers.hybrid import HybridModelProvider
@@ -160,7 +160,7 @@ class ModelActivities:
             if not (requested or local or cloud):
                 self._provider.resolve(None)  # raises: no model at all, and why
         except (UnknownModelError, ProviderError) as err:
-            raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from err
+            raise as_failure(err) from err
         chained = [name for chain in self._routing.fallbacks.values() for name in chain]
         others = [
             n

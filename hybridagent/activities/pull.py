@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from hybridagent.failures import NO_OLLAMA_BACKEND, PULL_INCOMPLETE
 from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.providers.ollama import OllamaBackend
 from hybridagent.providers.ollama_admin import ModelNotInRegistryError, PullProgress, full_name
@@ -73,7 +74,7 @@ class PullActivities:
         if not isinstance(backend, OllamaBackend):
             raise ApplicationError(
                 "This worker has no Ollama backend to pull models into.",
-                type="NoOllamaBackendError",
+                type=NO_OLLAMA_BACKEND,
                 non_retryable=True,
             )
         model = full_name(request.model)
@@ -100,7 +101,7 @@ class PullActivities:
             raise ApplicationError(
                 f"Ollama's pull of {model!r} ended at {latest.progress.status!r}, "
                 "before 'success'.",
-                type="PullIncompleteError",
+                type=PULL_INCOMPLETE,
             )
         return PullResult(
             model=model,

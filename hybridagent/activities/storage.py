@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from hybridagent.failures import INVALID_TOOL_INPUT, NOT_FOUND
 from hybridagent.storage import NotFoundError, Storage
 from hybridagent.storage.models import (
     ChatMessage,
@@ -77,7 +78,7 @@ class SaveChatMessagesRequest(BaseModel):
 
 
 def invalid(message: str) -> ApplicationError:
-    return ApplicationError(message, type="InvalidToolInput", non_retryable=True)
+    return ApplicationError(message, type=INVALID_TOOL_INPUT, non_retryable=True)
 
 
 def _status(value: str) -> TaskStatus | None:
@@ -119,7 +120,7 @@ class StorageActivities:
         try:
             return await asyncio.to_thread(fn, *args, **kwargs)
         except NotFoundError as err:
-            raise ApplicationError(str(err), type="NotFound", non_retryable=True) from None
+            raise ApplicationError(str(err), type=NOT_FOUND, non_retryable=True) from None
 
     @activity.defn
     async def search_knowledge_base(self, query: str, limit: int) -> str:

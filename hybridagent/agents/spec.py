@@ -9,6 +9,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hybridagent.errors import UserMistake
 from hybridagent.routing.preferences import RoutingPreferences
 
 # File names and CLI arguments: letters, digits, '-' and '_', starting with a letter.
@@ -82,7 +83,7 @@ def with_handoffs(spec: AgentSpec, load: Callable[[str], AgentSpec | None]) -> R
     return ResolvedAgent(spec=spec, handoffs=list(found.values()))
 
 
-class UnknownAgentError(ValueError):
+class UnknownAgentError(UserMistake, ValueError):
     """An agent name that is not in the catalog; a user mistake."""
 
 
@@ -91,5 +92,5 @@ class UnknownToolError(UnknownAgentError):
     that every place that tells the user about a bad agent name tells this one too."""
 
 
-class InvalidAgentSpecError(ValueError):
+class InvalidAgentSpecError(UserMistake, ValueError):
     """An agent spec file or option hybridagent cannot use; a user mistake."""

@@ -34,6 +34,7 @@ from hybridagent.activities.storage import (
     StorageActivities,
     UpdateTaskRequest,
 )
+from hybridagent.failures import INVALID_TOOL_INPUT, NOT_FOUND
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,11 @@ class ToolUser:
 
 
 TOOL_TIMEOUT = timedelta(seconds=30)
-TOOL_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["InvalidToolInput"])
+TOOL_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=[INVALID_TOOL_INPUT])
 
 
 # The model's own mistakes: an id it made up, arguments the tool cannot take.
-MODEL_MISTAKES = ("NotFound", "InvalidToolInput")
+MODEL_MISTAKES = (NOT_FOUND, INVALID_TOOL_INPUT)
 
 
 def _model_mistake(err: BaseException) -> str | None:
@@ -201,7 +202,7 @@ def user_tool(name: str) -> Tool:
         except ValidationError as err:
             raise ApplicationError(
                 f"The model called {name} with invalid arguments: {err.errors()[0]['msg']}.",
-                type="InvalidToolInput",
+                type=INVALID_TOOL_INPUT,
                 non_retryable=True,
             ) from None
         result = await workflow.execute_activity_method(

@@ -1,11 +1,14 @@
 """Errors a model backend raises, named so Temporal's retry policy can tell them apart.
 
-Temporal turns an exception into an ApplicationError whose type is the class name;
-the worker lists the user-mistake types as non-retryable, so they fail at once.
+Temporal turns an exception into an ApplicationError whose type is the class name
+(each is in hybridagent/failures.py's table); the worker lists the kinds no retry fixes
+as non-retryable, so they fail at once.
 """
 
 from __future__ import annotations
 
+from hybridagent.errors import ProviderError
+from hybridagent.failures import ACTIVITY_TIMEOUT
 from hybridagent.routing.names import UnknownModelError
 
 __all__ = [
@@ -30,10 +33,6 @@ __all__ = [
     "ProviderUnreachableError",
     "UnknownModelError",
 ]
-
-
-class ProviderError(RuntimeError):
-    """Base class: the message is one sentence meant for the user."""
 
 
 class MissingApiKeyError(ProviderError):
@@ -131,7 +130,7 @@ FALLBACK_ACTION: dict[str, str] = {
     InvalidApiKeyError.__name__: "next",
     EmbeddedModelUnavailableError.__name__: "next",
     NoLocalModelError.__name__: "next",
-    "ActivityTimeout": "next",  # Temporal's start-to-close or schedule-to-close timeout
+    ACTIVITY_TIMEOUT: "next",  # Temporal's start-to-close or schedule-to-close timeout
     ContextTooLongError.__name__: "larger",
     BadRequestError.__name__: "fail",
     UnknownModelError.__name__: "fail",

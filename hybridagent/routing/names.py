@@ -9,13 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from hybridagent.errors import UserMistake
+
 Prefix = Literal["ollama", "local", "openai", "litellm"]
 PREFIXES: tuple[Prefix, ...] = ("ollama", "local", "openai", "litellm")
 AUTO = "auto"
 LOCAL_PREFIXES: frozenset[str] = frozenset({"ollama", "local"})
 
 
-class UnknownModelError(ValueError):
+class UnknownModelError(UserMistake, ValueError):
     """A model name hybridagent cannot route; a user mistake, never worth a retry."""
 
 

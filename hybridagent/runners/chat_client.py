@@ -26,10 +26,10 @@ from temporalio.client import (
     WorkflowUpdateStage,
 )
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from hybridagent.config import Settings
+from hybridagent.failures import application_error
 from hybridagent.runners.pickup import no_worker_sentence, queue_view
 from hybridagent.runners.run_errors import NoWorkerError
 from hybridagent.runners.session_errors import SessionError
@@ -63,12 +63,8 @@ class SessionBusyError(SessionError):
 
 
 def update_failure(err: WorkflowUpdateFailedError) -> str:
-    cause: BaseException | None = err.cause
-    while cause is not None:
-        if isinstance(cause, ApplicationError):
-            return cause.message
-        cause = cause.__cause__
-    return str(err)
+    cause = application_error(err.cause)
+    return str(err) if cause is None else cause.message
 
 
 @dataclass

@@ -12,12 +12,11 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from hybridagent.agents.spec import InvalidAgentSpecError, UnknownAgentError
 from hybridagent.config import Settings
-from hybridagent.routing.names import UnknownModelError, is_default
+from hybridagent.errors import UserMistake
+from hybridagent.routing.names import is_default
 from hybridagent.runners.chat_client import ChatSession
 from hybridagent.runners.requests import check_request
-from hybridagent.runners.session_errors import SessionError
 from hybridagent.runners.start import explain, warn_without_workers
 from hybridagent.workflows.chat_session import ChatMessage, ChatSessionInput
 
@@ -71,12 +70,7 @@ class Repl:
                         return
                 else:
                     await self.message(line)
-            except (
-                SessionError,
-                UnknownAgentError,
-                InvalidAgentSpecError,
-                UnknownModelError,
-            ) as err:
+            except UserMistake as err:  # said in one sentence; the REPL goes on
                 self.say(f"error: {err}", style="red")
 
     async def message(self, text: str) -> None:

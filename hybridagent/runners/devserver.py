@@ -21,10 +21,11 @@ from hybridagent.dev_state import (
     terminate,
     write_record,
 )
+from hybridagent.errors import UserError
 from hybridagent.processes import spawn_child, stop_process
 
 
-class DevServerError(RuntimeError):
+class DevServerError(UserError, RuntimeError):
     """The dev server could not be found or started."""
 
 

@@ -6,16 +6,18 @@ the Temporal client stack.
 
 from __future__ import annotations
 
+from hybridagent.errors import UserError, UserMistake
 
-class NoWorkerError(RuntimeError):
+
+class NoWorkerError(UserError, RuntimeError):
     """No worker took a run (or answered a session) in time; the work stays queued."""
 
 
-class TemporalLostError(RuntimeError):
+class TemporalLostError(UserError, RuntimeError):
     """Temporal stopped answering while we waited for a run; the run itself goes on."""
 
 
-class UnknownRunError(RuntimeError):
+class UnknownRunError(UserMistake, RuntimeError):
     """No workflow with that ID exists in the namespace."""
 
 

@@ -3,8 +3,8 @@ it at start-up, before any Temporal or Agents SDK module)."""
 
 from __future__ import annotations
 
-from hybridagent.providers.errors import ProviderError
+from hybridagent.errors import UserMistake
 
 
-class SessionError(ProviderError):
+class SessionError(UserMistake, RuntimeError):
     """A session that does not exist, has ended, or refused a message."""

@@ -10,10 +10,10 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from hybridagent.config import Settings
+from hybridagent.failures import application_error
 from hybridagent.runners.pickup import queue_view, require_pickup
 from hybridagent.runners.run_errors import TemporalLostError, result_hint
 from hybridagent.workers.temporal_client import connect
@@ -35,14 +35,10 @@ class RunOutcome:
 
 def failure_sentence(err: WorkflowFailureError) -> str:
     """The workflow's ApplicationError message: the one sentence a user needs."""
-    cause: BaseException | None = err.cause
-    message = str(err)
-    while cause is not None:
-        if isinstance(cause, ApplicationError):
-            message = f"{cause.message} [{cause.type}]" if cause.type else cause.message
-            break
-        cause = cause.__cause__
-    return message
+    cause = application_error(err.cause)
+    if cause is None:
+        return str(err)
+    return f"{cause.message} [{cause.type}]" if cause.type else cause.message
 
 
 async def warn_without_workers(client: Client, task_queue: str) -> None:

@@ -11,9 +11,10 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
 from hybridagent.config import Settings
+from hybridagent.errors import UserError
 
 
-class TemporalUnreachableError(RuntimeError):
+class TemporalUnreachableError(UserError, RuntimeError):
     """No Temporal server answered at the configured address."""
 
 

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
 
     from hybridagent.activities.storage import SaveChatMessagesRequest, StorageActivities
     from hybridagent.agents.catalog import DEFAULT_AGENT
+    from hybridagent.failures import BAD_MESSAGE, SESSION_ENDED, UNKNOWN_MODEL
     from hybridagent.routing.names import UnknownModelError, is_default, parse_model_name
     from hybridagent.routing.preferences import RoutingPreferences
     from hybridagent.storage.models import ChatMessage as ChatMessage
@@ -224,9 +225,7 @@ class ChatSessionWorkflow:
             try:
                 parse_model_name(self._model)
             except UnknownModelError as err:
-                raise ApplicationError(
-                    str(err), type="UnknownModelError", non_retryable=True
-                ) from None
+                raise ApplicationError(str(err), type=UNKNOWN_MODEL, non_retryable=True) from None
         await resolve_agent_for(AgentRunInput(prompt="-", agent=self._agent))
 
     @workflow.update
@@ -304,9 +303,9 @@ class ChatSessionWorkflow:
     @send.validator
     def _check_message(self, message: str) -> None:
         if self._ended:
-            raise ApplicationError("This chat session has ended.", type="SessionEnded")
+            raise ApplicationError("This chat session has ended.", type=SESSION_ENDED)
         if not isinstance(message, str) or not message.strip():
-            raise ApplicationError("A chat message must be non-empty text.", type="BadMessage")
+            raise ApplicationError("A chat message must be non-empty text.", type=BAD_MESSAGE)
 
     @workflow.update
     async def change(self, change: SessionChange) -> SessionState:
@@ -322,12 +321,12 @@ class ChatSessionWorkflow:
     @change.validator
     def _check_change(self, change: SessionChange) -> None:
         if self._ended:
-            raise ApplicationError("This chat session has ended.", type="SessionEnded")
+            raise ApplicationError("This chat session has ended.", type=SESSION_ENDED)
         if change.model and not is_default(change.model):
             try:
                 parse_model_name(change.model)
             except UnknownModelError as err:
-                raise ApplicationError(str(err), type="UnknownModelError") from None
+                raise ApplicationError(str(err), type=UNKNOWN_MODEL) from None
 
     @workflow.update
     def end(self) -> SessionState:

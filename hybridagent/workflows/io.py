@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.exceptions import ApplicationError
 
 from hybridagent.agents.spec import AgentSpec
+from hybridagent.failures import INVALID_WORKFLOW_INPUT
 from hybridagent.routing.preferences import RoutingPreferences
 
 __all__ = ["RoutingPreferences"]  # re-exported: part of the workflow input
@@ -158,4 +159,4 @@ def _json_kind(value: Any) -> str:
 
 
 def invalid_input(sentence: str) -> ApplicationError:
-    return ApplicationError(sentence, type="InvalidWorkflowInput", non_retryable=True)
+    return ApplicationError(sentence, type=INVALID_WORKFLOW_INPUT, non_retryable=True)

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         PullModelRequest,
         PullResult,
     )
+    from hybridagent.failures import PULL_TIMEOUT, as_failure
     from hybridagent.providers.ollama_admin import full_name
     from hybridagent.workflows.io import RawInput, parse_input
 
@@ -46,10 +47,10 @@ def _failure(model: str, err: ActivityError) -> ApplicationError:
         return ApplicationError(
             f"The pull of {model!r} timed out ({cause.type.name if cause.type else 'timeout'}) "
             "on every attempt.",
-            type="PullTimeout",
+            type=PULL_TIMEOUT,
             non_retryable=True,
         )
-    return ApplicationError(str(err), type=type(err).__name__, non_retryable=True)
+    return as_failure(err)
 
 
 @workflow.defn

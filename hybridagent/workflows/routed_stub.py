@@ -24,6 +24,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 from temporalio.openai_agents._openai_runner import TemporalOpenAIRunner
 from temporalio.openai_agents._temporal_model_stub import _TemporalModelStub
 
+from hybridagent.failures import ACTIVITY_TIMEOUT, failure_cause
 from hybridagent.providers.errors import FALLBACK_ACTION
 from hybridagent.providers.response_cache import CACHE_MARKER
 from hybridagent.workflows.routing_hooks import CallRouter
@@ -35,27 +36,21 @@ MODEL_CALL_FAILURES = (ActivityError, ApplicationError, TimeoutError)
 
 def classify(err: BaseException) -> tuple[str, str]:
     """(failure type, action) for a failed model-call activity: see FALLBACK_ACTION."""
-    cause: BaseException | None = err
-    while cause is not None:
-        if isinstance(cause, ApplicationError):
-            kind = cause.type or "ApplicationError"
-            return kind, FALLBACK_ACTION.get(kind, "fail")
-        if isinstance(cause, TimeoutError):
-            return "ActivityTimeout", FALLBACK_ACTION["ActivityTimeout"]
-        cause = cause.__cause__
+    cause = failure_cause(err)
+    if isinstance(cause, ApplicationError):
+        kind = cause.type or "ApplicationError"
+        return kind, FALLBACK_ACTION.get(kind, "fail")
+    if isinstance(cause, TimeoutError):
+        return ACTIVITY_TIMEOUT, FALLBACK_ACTION[ACTIVITY_TIMEOUT]
     return type(err).__name__, "fail"
 
 
 def failure_detail(err: BaseException) -> str:
     """The failed call's own sentence (for the run's notice), without the wrappers."""
-    cause: BaseException | None = err
-    while cause is not None:
-        if isinstance(cause, ApplicationError):
-            return cause.message
-        if isinstance(cause, TimeoutError):
-            return "no answer within the call's timeout"
-        cause = cause.__cause__
-    return str(err)
+    cause = failure_cause(err)
+    if isinstance(cause, TimeoutError):
+        return "no answer within the call's timeout"
+    return str(err) if cause is None else cause.message
 
 
 class RoutedModelStub(_TemporalModelStub):

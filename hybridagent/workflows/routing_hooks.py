@@ -25,6 +25,7 @@ from temporalio.exceptions import ApplicationError
 
 from hybridagent.activities.models import RoutingSetup
 from hybridagent.activities.privacy import InputPart, PrivacyScanRequest, PrivacyScanResult
+from hybridagent.failures import NO_MODEL_FOR_CALL, REQUESTED_MODEL_UNAVAILABLE
 from hybridagent.routing.complexity import complexity
 from hybridagent.routing.policy import (
     CallFacts,
@@ -194,7 +195,7 @@ class CallRouter:
             raise ApplicationError(
                 f"{requested} cannot take this call ({why}); the run is strict, so no other "
                 "model answered.",
-                type="RequestedModelUnavailable",
+                type=REQUESTED_MODEL_UNAVAILABLE,
                 non_retryable=True,
             )
         self._miss(why)
@@ -369,7 +370,7 @@ class CallRouter:
         if decision.model is None:
             raise ApplicationError(
                 decision.error or "No model can take this call.",
-                type="NoModelForCall",
+                type=NO_MODEL_FOR_CALL,
                 non_retryable=True,
             )
         # The plugin replaced the agent's model by an activity stub: its `model_name` is

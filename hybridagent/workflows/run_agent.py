@@ -36,6 +36,13 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.agents.build import build_agent
     from hybridagent.agents.spec import AgentSpec, UnknownAgentError
     from hybridagent.agents.storage_tools import ToolUser
+    from hybridagent.failures import (
+        ACTIVITY_TIMEOUT,
+        LOCAL_MODEL_REQUIRED,
+        NO_MODEL_FOR_CALL,
+        as_failure,
+        failure_cause,
+    )
     from hybridagent.routing.preferences import RoutingPreferences, merge
     from hybridagent.workflows.io import AgentRunOutput, TokenUsage
     from hybridagent.workflows.routed_stub import with_routed_models
@@ -72,27 +79,18 @@ class _RunHooks(RunHooks[Any]):
 
 
 def user_facing(err: FailureError) -> ApplicationError:
-    """The first ApplicationError under the Temporal wrappers: the sentence the user needs.
-
-    Deeper causes are transport details (httpx's ConnectError under our
-    ProviderUnreachableError), kept in the history but not shown.
-    """
-    cause: BaseException | None = err
-    found: ApplicationError | None = None
-    while cause is not None:
-        if isinstance(cause, ApplicationError):
-            found = cause
-            break
-        if isinstance(cause, TimeoutError):
-            return ApplicationError(
-                f"A model or tool call timed out ({cause.type.name if cause.type else 'timeout'}) "
-                "on every attempt the retry policy allowed.",
-                type="ActivityTimeout",
-                non_retryable=True,
-            )
-        cause = cause.__cause__
+    """The failure under the Temporal wrappers (failure_cause), final: the sentence the
+    user needs."""
+    found = failure_cause(err)
+    if isinstance(found, TimeoutError):
+        return ApplicationError(
+            f"A model or tool call timed out ({found.type.name if found.type else 'timeout'}) "
+            "on every attempt the retry policy allowed.",
+            type=ACTIVITY_TIMEOUT,
+            non_retryable=True,
+        )
     if found is None:
-        return ApplicationError(str(err), type=type(err).__name__, non_retryable=True)
+        return as_failure(err)
     return ApplicationError(found.message, type=found.type, non_retryable=True)
 
 
@@ -121,7 +119,7 @@ async def make_router(
     if local_only and setup.requested and not setup.requested_is_local:
         raise ApplicationError(
             f"This workflow runs on local models only, and {setup.requested} is a cloud model.",
-            type="LocalModelRequired",
+            type=LOCAL_MODEL_REQUIRED,
             non_retryable=True,
         )
     merged = merge(
@@ -162,12 +160,12 @@ async def run_agent(
     first = router.first_model
     if first is None:
         raise ApplicationError(
-            "No model is configured on this worker.", type="NoModelForCall", non_retryable=True
+            "No model is configured on this worker.", type=NO_MODEL_FOR_CALL, non_retryable=True
         )
     try:
         agent = with_routed_models(build_agent(spec, first[0], handoffs), router)
     except UnknownAgentError as err:
-        raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from None
+        raise as_failure(err) from None
     hooks = _RunHooks(router)
     calls_before = len(router.trail)
     try:
@@ -193,7 +191,7 @@ async def run_agent(
             raise user_facing(err.__cause__) from None
         raise
     except AgentsException as err:
-        raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from None
+        raise as_failure(err) from None
     usage = result.context_wrapper.usage
     output = result.final_output
     structured = output if isinstance(output, dict) else None
