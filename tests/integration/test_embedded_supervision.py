@@ -48,9 +48,12 @@ async def embedded_worker(temporal_address: str, tmp_path: Path) -> AsyncIterato
     attempts, one second apart at first). The weights are a symlink the test can take
     away, so restarts can be made to fail."""
     (tmp_path / "smollm2.gguf").symlink_to(bundled_weights())
+    # A story takes SmolLM minutes on a busy 2-core machine: the call's timeout must not
+    # be what the test measures (the restart is).
     settings = make_settings(
         temporal_address, tmp_path, embedded="on", embedded_model_path=tmp_path / "smollm2.gguf",
         model_max_attempts=3, model_retry_initial_seconds=1.0,
+        model_start_to_close_seconds=900.0, model_schedule_to_close_seconds=1800.0,
     )  # fmt: skip
     async with running_worker(settings) as running:
         yield running
@@ -92,7 +95,7 @@ async def test_server_killed_mid_call_is_restarted_and_the_run_completes(
     killed = server.process.pid
     os.kill(killed, signal.SIGKILL)
 
-    run = await asyncio.wait_for(handle.result(), timeout=300)
+    run = await asyncio.wait_for(handle.result(), timeout=1800)
     assert run.final_output.strip() and run.models_used == ["local/smollm2"]
     history = await handle.fetch_history()
     model_calls = {
