@@ -130,7 +130,10 @@ def make_settings(temporal_address: str, tmp: Path, **overrides: Any) -> Setting
         "embedded": "off",
         "model_max_attempts": 2,
         "model_retry_initial_seconds": 0.1,
-        "model_start_to_close_seconds": 120.0,
+        # Upper bounds, not waits: SmolLM writing a letter on a 2-core machine that runs
+        # other test processes (or CPU-bound jobs) beside the suite takes minutes.
+        "model_start_to_close_seconds": 600.0,
+        "model_schedule_to_close_seconds": 1200.0,
         "state_dir": tmp,
     }
     values.update(overrides)
