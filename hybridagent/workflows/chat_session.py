@@ -187,7 +187,9 @@ class ChatSessionWorkflow:
     async def run(self, input: RawInput = None) -> SessionState:
         if self._bad_input is not None:
             raise self._bad_input
-        if workflow.info().continued_run_id is None:
+        # Patched: a session opened before this check existed replays without it (for a
+        # user agent the check is a local activity its history does not have).
+        if workflow.info().continued_run_id is None and workflow.patched("check-session-start"):
             await self._check_start()
         await workflow.wait_condition(
             lambda: (
