@@ -15,29 +15,24 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from temporalio import activity
 
+from hybridagent.providers.base import ModelListing
 from hybridagent.providers.circuit import CircuitBreaker
-from hybridagent.providers.embedded import EmbeddedBackend
+from hybridagent.providers.embedded import BUNDLED_ALIAS, EmbeddedBackend
 from hybridagent.providers.errors import ProviderError
 from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.providers.ollama import OllamaBackend
 from hybridagent.providers.ollama_admin import LoadedModel
+from hybridagent.providers.registry import BUILTIN, Registry
 
 State = Literal["closed", "open", "half-open"]
 
-# Circuit keys are "<backend label> <endpoint>" (providers/guarded.py); the labels the
-# backends give their models, mapped to model-name prefixes.
-_LABELS = (
-    ("Ollama ", "ollama"),
-    ("The embedded model server ", "local"),
-    ("OpenAI ", "openai"),
-    ("LiteLLM ", "litellm"),
-)
 _SEVERITY: dict[State, int] = {"closed": 0, "half-open": 1, "open": 2}
 
 
-def provider_of(circuit_key: str) -> str:
-    """The model-name prefix of a circuit key, or "other" for an unknown label."""
-    return next((prefix for label, prefix in _LABELS if circuit_key.startswith(label)), "other")
+def provider_of(circuit_key: str, registry: Registry = BUILTIN) -> str:
+    """The model-name prefix of a circuit key (`<backend label> <endpoint>`,
+    providers/guarded.py), by the labels of the registry's specs; "other" for none."""
+    return registry.provider_of(circuit_key)
 
 
 class CircuitStatus(BaseModel):
@@ -95,6 +90,14 @@ class EmbeddedStatus(BaseModel):
         )
 
 
+def worker_embedded_listing(embedded: EmbeddedStatus) -> ModelListing:
+    """The local row from the worker's report: reachable as the worker's probe found
+    it, and the supervisor's state (`restarting after it was killed by SIGKILL …`)."""
+    detail = embedded.summary() if embedded.supervised else embedded.detail
+    models = [f"local/{BUNDLED_ALIAS}"] if embedded.reachable else []
+    return ModelListing("local", embedded.endpoint, embedded.reachable, models, detail)
+
+
 class WorkerHealth(BaseModel):
     identity: str
     pid: int
@@ -104,6 +107,8 @@ class WorkerHealth(BaseModel):
     ollama: OllamaStatus | None  # None: the worker has no Ollama backend
     circuits: list[CircuitStatus] = Field(default_factory=list)
     embedded: EmbeddedStatus | None = None  # None: the worker runs no embedded model
+    # The rows of the backends whose spec reports health (providers/registry.py).
+    backends: list[ModelListing] = Field(default_factory=list)
 
     def local_model_problem(self) -> str | None:
         """One sentence when the embedded model is this worker's only local model and it
@@ -118,6 +123,13 @@ class WorkerHealth(BaseModel):
             f"{embedded.summary() if embedded.supervised else 'not reachable'} "
             f"at {embedded.endpoint}."
         )
+
+    def listing(self, provider: str) -> ModelListing | None:
+        """What this worker reports of a backend it runs itself (the embedded server, a
+        backend whose spec reports health), for `hybridagent models`; else None."""
+        if provider == "local" and self.embedded is not None:
+            return worker_embedded_listing(self.embedded)
+        return next((row for row in self.backends if row.provider == provider), None)
 
     def provider_circuit(self, provider: str) -> CircuitStatus:
         """The worst circuit of a provider's endpoints; closed when none has failed."""
@@ -165,6 +177,14 @@ class HealthActivities:
             status.loaded = loaded
         return status
 
+    async def _backends(self) -> list[ModelListing]:
+        rows = []
+        for spec in self._provider.registry:
+            backend = self._provider.backend(spec.prefix)
+            if spec.health is not None and backend is not None:
+                rows.append(await spec.health(backend))
+        return rows
+
     async def _embedded(self) -> EmbeddedStatus | None:
         backend = self._provider.backend("local")
         if not isinstance(backend, EmbeddedBackend) or not backend.available:
@@ -194,7 +214,8 @@ class HealthActivities:
     @activity.defn
     async def worker_health(self) -> WorkerHealth:
         """This worker's identity, default model, Ollama's and the embedded model
-        server's state, and its circuits."""
+        server's state, the rows of other backends that report health, and its
+        circuits."""
         return WorkerHealth(
             identity=self._identity,
             pid=os.getpid(),
@@ -203,10 +224,11 @@ class HealthActivities:
             default_model=self._provider.default_model,
             ollama=await self._ollama(),
             embedded=await self._embedded(),
+            backends=await self._backends(),
             circuits=[
                 CircuitStatus(
                     key=c.key,
-                    provider=provider_of(c.key),
+                    provider=provider_of(c.key, self._provider.registry),
                     state=c.state,
                     failures=c.failures,
                     last_failure=c.last_error,

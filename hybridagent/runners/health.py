@@ -20,8 +20,9 @@ from temporalio.exceptions import TimeoutError
 
 from hybridagent.activities.health import CircuitStatus, WorkerHealth
 from hybridagent.config import Settings
+from hybridagent.providers.base import ModelListing
 from hybridagent.providers.ollama_admin import LoadedModel
-from hybridagent.routing.names import PREFIXES
+from hybridagent.providers.registry import BUILTIN
 from hybridagent.runners.start import failure_sentence
 from hybridagent.workers.temporal_client import TemporalUnreachableError, connect
 
@@ -125,8 +126,9 @@ def loaded_line(models: list[LoadedModel]) -> str:
 
 def circuits_table(health: WorkerHealth) -> Table:
     table = Table("provider", "state", "failures", "last failure", "retry in", "endpoint")
-    others = [c for c in health.circuits if c.provider not in PREFIXES]
-    for prefix in PREFIXES:
+    prefixes = BUILTIN.names.prefixes
+    others = [c for c in health.circuits if c.provider not in prefixes]
+    for prefix in prefixes:
         mine = [c for c in health.circuits if c.provider == prefix]
         for c in mine or [CircuitStatus(key="", provider=prefix, state="closed")]:
             table.add_row(
@@ -170,9 +172,17 @@ def embedded_line(health: WorkerHealth) -> str:
     return f"Embedded     {state} at {embedded.endpoint}{log}"
 
 
+def backend_line(row: ModelListing) -> str:
+    """`fake         reachable at in-process: fake/echo` for a backend whose spec reports
+    health (providers/registry.py)."""
+    state = "reachable" if row.reachable else "not reachable"
+    shown = ", ".join(row.models) or row.detail
+    return f"{row.provider:<12} {state} at {row.endpoint}" + (f": {shown}" if shown else "")
+
+
 def health_report(health: WorkerHealth) -> RenderableType:
     """The worker's own report: identity, default model, Ollama, the embedded model
-    server, circuits."""
+    server, other backends that report health, circuits."""
     who = health.identity
     if who != f"{health.pid}@{health.hostname}":
         who += f" (pid {health.pid} on {health.hostname})"
@@ -189,6 +199,7 @@ def health_report(health: WorkerHealth) -> RenderableType:
         if ollama.detail:
             lines.append(f"  note       {ollama.detail}")
     lines.append(embedded_line(health))
+    lines.extend(backend_line(row) for row in health.backends)
     lines.append("Circuits     (this worker process; a provider that keeps failing is skipped)")
     return Group(*(Text(line) for line in lines), circuits_table(health))
 

@@ -28,7 +28,8 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from hybridagent.activities.pull import PullResult
 from hybridagent.config import Settings
 from hybridagent.providers.ollama_admin import PullProgress, full_name
-from hybridagent.routing.names import PREFIXES, UnknownModelError
+from hybridagent.providers.registry import BUILTIN
+from hybridagent.routing.names import UnknownModelError
 from hybridagent.runners.start import failure_sentence, warn_without_workers
 from hybridagent.workers.ollama_models import start_pull
 from hybridagent.workers.temporal_client import connect
@@ -56,7 +57,7 @@ class PullOutcome:
 def ollama_model_name(name: str) -> str:
     """`llama3.2`, `ollama/llama3.2:3b`, `library/llama3.2`; other prefixes are refused."""
     prefix = name.split("/", 1)[0]
-    if "/" in name and prefix in PREFIXES and prefix != "ollama":
+    if "/" in name and prefix in BUILTIN.names.prefixes and prefix != "ollama":
         raise UnknownModelError(
             f"Only Ollama models can be pulled, and {name!r} is not one "
             "(name an Ollama model, e.g. llama3.2:3b)."
