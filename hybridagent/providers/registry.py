@@ -155,9 +155,9 @@ class Registry:
         """Add a backend; returns the function that removes it again."""
         if spec.prefix in self._specs:
             raise ValueError(f"A backend with prefix {spec.prefix!r} is registered already.")
+        self.names.extended([spec.names])  # raises for a prefix that cannot be parsed
         if not spec.label:
             raise ValueError(f"Backend {spec.prefix!r} needs a label for its circuits.")
-        self.names.extended([spec.names])  # raises for a prefix that cannot be parsed
         self._specs[spec.prefix] = spec
 
         def unregister() -> None:
