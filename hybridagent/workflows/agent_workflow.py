@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.activities.agent_specs import AgentSpecActivities, ResolveAgentRequest
     from hybridagent.agents.catalog import BUILTIN_AGENTS, DEFAULT_AGENT
     from hybridagent.agents.spec import AgentSpec, ResolvedAgent, with_handoffs
+    from hybridagent.workflows.call_router import CallRouter
     from hybridagent.workflows.io import (
         AgentRunInput,
         AgentRunOutput,
@@ -20,7 +21,6 @@ with workflow.unsafe.imports_passed_through():
         RoutingRecord,
         parse_input,
     )
-    from hybridagent.workflows.routing_hooks import CallRouter
     from hybridagent.workflows.run_agent import make_router, run_agent, user_facing
 
 RESOLVE_TIMEOUT = timedelta(seconds=10)
