@@ -13,6 +13,7 @@ import httpx
 import ollama
 from pydantic import BaseModel
 
+from hybridagent.activity_io import PullProgress
 from hybridagent.providers.errors import ProviderError, ProviderUnreachableError
 from hybridagent.routing.names import UnknownModelError
 
@@ -37,22 +38,6 @@ class LoadedModel(BaseModel):
     size_vram: int = 0
     expires_at: datetime | None = None
     context_length: int | None = None
-
-
-class PullProgress(BaseModel):
-    """One line of Ollama's streamed `/api/pull` answer (`total` and `completed` are the
-    bytes of the layer `digest` being downloaded)."""
-
-    status: str
-    digest: str | None = None
-    total: int | None = None
-    completed: int | None = None
-
-
-def full_name(model: str) -> str:
-    """Ollama's own name for a model: the tag defaults to `latest`."""
-    model = model.removeprefix("ollama/")
-    return model if ":" in model.rsplit("/", 1)[-1] else f"{model}:latest"
 
 
 def _unreachable(host: str, err: Exception) -> ProviderUnreachableError:

@@ -10,7 +10,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from hybridagent.activities.agent_specs import AgentSpecActivities, ResolveAgentRequest
+    from hybridagent.activity_io import RESOLVE_AGENT, ResolveAgentRequest
     from hybridagent.agents.catalog import BUILTIN_AGENTS, DEFAULT_AGENT
     from hybridagent.agents.spec import AgentSpec, ResolvedAgent, with_handoffs
     from hybridagent.workflows.call_router import CallRouter
@@ -42,14 +42,16 @@ async def resolve_agent_for(request: AgentRunInput) -> ResolvedAgent:
     if builtin is not None:
         return builtin
     try:
-        return await workflow.execute_local_activity_method(
-            AgentSpecActivities.resolve_agent,
+        resolved: ResolvedAgent = await workflow.execute_local_activity(
+            RESOLVE_AGENT,
             ResolveAgentRequest(agent=request.agent, spec=request.spec),
+            result_type=ResolvedAgent,
             start_to_close_timeout=RESOLVE_TIMEOUT,
             retry_policy=RetryPolicy(maximum_attempts=3),
         )
     except FailureError as err:
         raise user_facing(err) from None
+    return resolved
 
 
 @workflow.defn

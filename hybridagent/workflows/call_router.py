@@ -26,7 +26,7 @@ from agents import TResponseInputItem
 from temporalio.exceptions import ApplicationError
 
 from hybridagent.activities.models import RoutingSetup
-from hybridagent.activities.privacy import InputPart, PrivacyScanRequest, PrivacyScanResult
+from hybridagent.activity_io import InputPart, PrivacyScanRequest, PrivacyScanResult
 from hybridagent.failures import NO_MODEL_FOR_CALL, REQUESTED_MODEL_UNAVAILABLE
 from hybridagent.routing.complexity import complexity
 from hybridagent.routing.policy import (

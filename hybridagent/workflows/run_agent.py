@@ -24,11 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from agents.run import get_default_agent_runner
 
     from hybridagent.activities.models import ModelActivities, RoutingSetupRequest
-    from hybridagent.activities.privacy import (
-        PrivacyActivities,
-        PrivacyScanRequest,
-        PrivacyScanResult,
-    )
+    from hybridagent.activity_io import SCAN_PRIVACY, PrivacyScanRequest, PrivacyScanResult
     from hybridagent.agents.build import build_agent
     from hybridagent.agents.spec import AgentSpec, UnknownAgentError
     from hybridagent.agents.storage_tools import ToolUser
@@ -105,12 +101,14 @@ async def make_router(
 
 async def scan_privacy(request: PrivacyScanRequest) -> PrivacyScanResult:
     """The privacy verdict on new input parts, recorded in the history (a marker)."""
-    return await workflow.execute_local_activity_method(
-        PrivacyActivities.scan_privacy,
+    result: PrivacyScanResult = await workflow.execute_local_activity(
+        SCAN_PRIVACY,
         request,
+        result_type=PrivacyScanResult,
         start_to_close_timeout=SCAN_TIMEOUT,
         retry_policy=RetryPolicy(maximum_attempts=3),
     )
+    return result
 
 
 async def run_agent(
