@@ -19,7 +19,6 @@ from hybridagent.providers.base import ModelListing
 from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.errors import ModelNotFoundError, ProviderUnreachableError
 from hybridagent.providers.guarded import GuardedModel
-from hybridagent.providers.ollama_admin import LoadedModel
 from hybridagent.providers.ollama_native import OllamaNativeModel
 from hybridagent.providers.openai_compat import chat_model, make_openai_client
 from hybridagent.providers.tool_emulation import (
@@ -29,6 +28,7 @@ from hybridagent.providers.tool_emulation import (
 from hybridagent.providers.tool_support import ToolEmulation, ToolsWhereSupported
 from hybridagent.routing.catalog import Capabilities, ollama_capabilities
 from hybridagent.routing.names import UnknownModelError
+from hybridagent.worker_health import LoadedModel
 
 PROBE_TIMEOUT_SECONDS = 2.0
 CAPABILITY_CACHE_SECONDS = 60.0

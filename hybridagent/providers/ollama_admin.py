@@ -7,15 +7,14 @@ document's "Load a model"). OllamaBackend exposes these as methods.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 
 import httpx
 import ollama
-from pydantic import BaseModel
 
 from hybridagent.activity_io import PullProgress
 from hybridagent.providers.errors import ProviderError, ProviderUnreachableError
 from hybridagent.routing.names import UnknownModelError
+from hybridagent.worker_health import LoadedModel
 
 # A download or a model load may pause for minutes between lines (verifying a large
 # layer, reading weights from disk); connecting must still fail fast.
@@ -28,16 +27,6 @@ _REFUSALS = ("file does not exist", "not found", "manifest unknown", "invalid mo
 
 class ModelNotInRegistryError(UnknownModelError, ProviderError):
     """Ollama refused to pull the model: no such model in its registry, or a bad name."""
-
-
-class LoadedModel(BaseModel):
-    """One entry of `/api/ps`: a model Ollama holds in memory right now."""
-
-    name: str
-    size: int = 0
-    size_vram: int = 0
-    expires_at: datetime | None = None
-    context_length: int | None = None
 
 
 def _unreachable(host: str, err: Exception) -> ProviderUnreachableError:

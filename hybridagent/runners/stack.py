@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from hybridagent.activities.health import EmbeddedStatus, WorkerHealth
 from hybridagent.config import Settings
 from hybridagent.dev_state import live_record
 from hybridagent.providers.base import ModelListing
@@ -15,6 +14,7 @@ from hybridagent.providers.ollama import OllamaBackend
 from hybridagent.providers.openai import OpenAIBackend
 from hybridagent.runners.devserver import DevServer, port_open
 from hybridagent.runners.start import report, start_run
+from hybridagent.worker_health import EmbeddedStatus, WorkerHealth
 from hybridagent.workers.main import describe, serve
 from hybridagent.workflows.io import HaikuInput
 
