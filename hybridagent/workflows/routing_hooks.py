@@ -32,7 +32,6 @@ from hybridagent.routing.policy import (
     Candidate,
     Decision,
     Preferences,
-    RoutingConfig,
     decide,
 )
 from hybridagent.routing.preferences import RoutingPreferences
@@ -98,17 +97,9 @@ class CallRouter:
         # Why the requested model did not answer calls of this run, for the notice.
         self.missed: list[str] = []
         self.policy_preferences = Preferences(
-            force_provider=preferences.force_provider,
-            privacy_level=preferences.privacy_level,
-            latency_preference=preferences.latency_preference,
-            token_budget=preferences.token_budget,
-            model=setup.requested,
+            **preferences.preference_values(), model=setup.requested
         )
-        self.config = RoutingConfig(
-            complexity_threshold=setup.complexity_threshold,
-            budget_reserve=setup.budget_reserve,
-            latency_shift=setup.latency_shift,
-        )
+        self.config = setup.thresholds()
         self.candidates = tuple(setup.candidates)
         self.fallbacks = setup.fallbacks
         self.response_cache = setup.response_cache
@@ -267,7 +258,7 @@ class CallRouter:
             for name in chain:
                 attempt = decide(
                     facts,
-                    dataclasses.replace(self.policy_preferences, model=name),
+                    self.policy_preferences.model_copy(update={"model": name}),
                     candidates,
                     self.config,
                 )
@@ -288,7 +279,7 @@ class CallRouter:
         else:
             decision = decide(
                 facts,
-                dataclasses.replace(self.policy_preferences, model=None),
+                self.policy_preferences.model_copy(update={"model": None}),
                 candidates,
                 self.config,
             )
@@ -358,10 +349,11 @@ class CallRouter:
             for c in self._live_candidates()
         )
         chain = self.fallbacks.get(self._primary or chosen)
-        unnamed = dataclasses.replace(self.policy_preferences, model=None)
+        unnamed = self.policy_preferences.model_copy(update={"model": None})
         if chain:
             return any(
-                decide(facts, dataclasses.replace(unnamed, model=n), others, self.config).model == n
+                decide(facts, unnamed.model_copy(update={"model": n}), others, self.config).model
+                == n
                 for n in chain
             )
         return decide(facts, unnamed, others, self.config).model is not None
