@@ -25,6 +25,7 @@ from hybridagent.routing.catalog import (
 from hybridagent.routing.names import ModelRef, UnknownModelError, is_default
 from hybridagent.routing.policy import Candidate
 from hybridagent.routing.preferences import PrivacySettings, RoutingPreferences, RoutingSettings
+from hybridagent.routing.thresholds import RoutingThresholds
 
 UNKNOWN_CONTEXT = 4096  # Ollama's default context, for a model it cannot describe yet
 
@@ -34,15 +35,14 @@ class RoutingSetupRequest(BaseModel):
     agent: str = "general"
 
 
-class RoutingSetup(BaseModel):
-    """Everything a run's router needs from the worker's configuration."""
+class RoutingSetup(RoutingThresholds):
+    """Everything a run's router needs from the worker's configuration: the thresholds
+    (routing/thresholds.py; their keys stay at the top level, as recorded histories hold
+    them), the candidates, the terms and the agent's configured preferences."""
 
     candidates: list[Candidate]
     requested: str | None = None  # the concrete name of the model the run asked for
     requested_is_local: bool = False
-    complexity_threshold: float = 0.5
-    budget_reserve: float = 0.1
-    latency_shift: float = 0.15
     agent_preferences: RoutingPreferences | None = None
     terms: list[str] = Field(default_factory=list)
     patterns: list[str] = Field(default_factory=list)
@@ -175,9 +175,7 @@ class ModelActivities:
             ],
             requested=requested.name if requested else None,
             requested_is_local=requested.local if requested else False,
-            complexity_threshold=routing.complexity_threshold,
-            budget_reserve=routing.budget_reserve,
-            latency_shift=routing.latency_shift,
+            **routing.thresholds().model_dump(),
             agent_preferences=routing.agents.get(request.agent),
             terms=routing.terms,
             patterns=routing.patterns,

@@ -34,7 +34,6 @@ from hybridagent.routing.policy import (
     Candidate,
     Decision,
     Preferences,
-    RoutingConfig,
     decide,
 )
 from hybridagent.routing.preferences import RoutingPreferences
@@ -135,17 +134,9 @@ class CallRouter:
         # Why the requested model did not answer calls of this run, for the notice.
         self.missed: list[str] = []
         self.policy_preferences = Preferences(
-            force_provider=preferences.force_provider,
-            privacy_level=preferences.privacy_level,
-            latency_preference=preferences.latency_preference,
-            token_budget=preferences.token_budget,
-            model=setup.requested,
+            **preferences.preference_values(), model=setup.requested
         )
-        self.config = RoutingConfig(
-            complexity_threshold=setup.complexity_threshold,
-            budget_reserve=setup.budget_reserve,
-            latency_shift=setup.latency_shift,
-        )
+        self.config = setup.thresholds()
         self.candidates = tuple(setup.candidates)
         self.fallbacks = setup.fallbacks
         self.response_cache = setup.response_cache
@@ -292,13 +283,12 @@ class CallRouter:
         """The policy's choice for a call the primary model cannot take: the first model
         of the primary's fallback `chain` that the policy allows (a decision without a
         model when none is), or without a chain its own pick among `candidates`."""
-        unnamed = dataclasses.replace(self.policy_preferences, model=None)
+        unnamed = self.policy_preferences.model_copy(update={"model": None})
         if not chain:
             return decide(facts, unnamed, candidates, self.config)
         for name in chain:
-            attempt = decide(
-                facts, dataclasses.replace(unnamed, model=name), candidates, self.config
-            )
+            named = unnamed.model_copy(update={"model": name})
+            attempt = decide(facts, named, candidates, self.config)
             if attempt.model == name:
                 return attempt
         return Decision(None, attempt.local_only, attempt.reasons, attempt.rejected)
