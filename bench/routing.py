@@ -28,8 +28,8 @@ import statistics
 import time
 from pathlib import Path
 
-from hybridagent.activities.models import RoutingSetup
 from hybridagent.activities.privacy import PrivacyActivities
+from hybridagent.activity_io import RoutingSetup
 from hybridagent.routing.learned import packaged_model
 from hybridagent.routing.policy import Candidate
 from hybridagent.routing.preferences import RoutingPreferences

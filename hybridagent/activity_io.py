@@ -12,12 +12,36 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from hybridagent.agents.spec import AgentSpec
-from hybridagent.routing.preferences import PrivacySettings
+from hybridagent.routing.policy import Candidate
+from hybridagent.routing.preferences import PrivacySettings, RoutingPreferences
+from hybridagent.routing.thresholds import RoutingThresholds
 
 # Activity names (the local activities a run starts with, and the regular ones).
+ROUTING_SETUP = "routing_setup"
 SCAN_PRIVACY = "scan_privacy"
 RESOLVE_AGENT = "resolve_agent"
 PULL_MODEL = "pull_model"
+
+
+class RoutingSetupRequest(BaseModel):
+    requested: str | None = None
+    agent: str = "general"
+
+
+class RoutingSetup(RoutingThresholds):
+    """Everything a run's router needs from the worker's configuration: the thresholds
+    (routing/thresholds.py; their keys stay at the top level, as recorded histories hold
+    them), the candidates, the terms and the agent's configured preferences."""
+
+    candidates: list[Candidate]
+    requested: str | None = None  # the concrete name of the model the run asked for
+    requested_is_local: bool = False
+    agent_preferences: RoutingPreferences | None = None
+    terms: list[str] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    response_cache: bool = False  # the worker caches answers to calls marked cacheable
 
 
 class InputPart(BaseModel):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from pydantic import BaseModel, Field
 from temporalio import activity
 
+from hybridagent.activity_io import ROUTING_SETUP, RoutingSetup, RoutingSetupRequest
 from hybridagent.failures import as_failure
 from hybridagent.providers.errors import CircuitOpenError, ProviderError, ProviderUnreachableError
 from hybridagent.providers.guarded import guarded_of
@@ -24,31 +24,9 @@ from hybridagent.routing.catalog import (
 )
 from hybridagent.routing.names import ModelRef, UnknownModelError, is_default
 from hybridagent.routing.policy import Candidate
-from hybridagent.routing.preferences import PrivacySettings, RoutingPreferences, RoutingSettings
-from hybridagent.routing.thresholds import RoutingThresholds
+from hybridagent.routing.preferences import RoutingSettings
 
 UNKNOWN_CONTEXT = 4096  # Ollama's default context, for a model it cannot describe yet
-
-
-class RoutingSetupRequest(BaseModel):
-    requested: str | None = None
-    agent: str = "general"
-
-
-class RoutingSetup(RoutingThresholds):
-    """Everything a run's router needs from the worker's configuration: the thresholds
-    (routing/thresholds.py; their keys stay at the top level, as recorded histories hold
-    them), the candidates, the terms and the agent's configured preferences."""
-
-    candidates: list[Candidate]
-    requested: str | None = None  # the concrete name of the model the run asked for
-    requested_is_local: bool = False
-    agent_preferences: RoutingPreferences | None = None
-    terms: list[str] = Field(default_factory=list)
-    patterns: list[str] = Field(default_factory=list)
-    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
-    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
-    response_cache: bool = False  # the worker caches answers to calls marked cacheable
 
 
 def _first_sentence(err: Exception) -> str:
@@ -147,7 +125,7 @@ class ModelActivities:
                 ref.name, ref.is_local, 0, available=False, unavailable_reason=_first_sentence(err)
             )
 
-    @activity.defn
+    @activity.defn(name=ROUTING_SETUP)
     async def routing_setup(self, request: RoutingSetupRequest) -> RoutingSetup:
         """Candidates with their capabilities and availability, thresholds, extra terms
         and the agent's configured preferences. Idempotent: reads configuration and asks

@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from agents import TResponseInputItem
 from temporalio.exceptions import ApplicationError
 
-from hybridagent.activities.models import RoutingSetup
-from hybridagent.activity_io import InputPart, PrivacyScanRequest, PrivacyScanResult
+from hybridagent.activity_io import InputPart, PrivacyScanRequest, PrivacyScanResult, RoutingSetup
 from hybridagent.failures import NO_MODEL_FOR_CALL, REQUESTED_MODEL_UNAVAILABLE
 from hybridagent.routing.complexity import complexity
 from hybridagent.routing.policy import (

@@ -23,8 +23,14 @@ with workflow.unsafe.imports_passed_through():
     from agents.result import RunResultBase
     from agents.run import get_default_agent_runner
 
-    from hybridagent.activities.models import ModelActivities, RoutingSetupRequest
-    from hybridagent.activity_io import SCAN_PRIVACY, PrivacyScanRequest, PrivacyScanResult
+    from hybridagent.activity_io import (
+        ROUTING_SETUP,
+        SCAN_PRIVACY,
+        PrivacyScanRequest,
+        PrivacyScanResult,
+        RoutingSetup,
+        RoutingSetupRequest,
+    )
     from hybridagent.agents.build import build_agent
     from hybridagent.agents.spec import AgentSpec, UnknownAgentError
     from hybridagent.agents.storage_tools import ToolUser
@@ -74,9 +80,10 @@ async def make_router(
     `strict`: a requested model that cannot take a call fails the run instead of being
     replaced with a notice (call_router.py)."""
     try:
-        setup = await workflow.execute_local_activity_method(
-            ModelActivities.routing_setup,
+        setup: RoutingSetup = await workflow.execute_local_activity(
+            ROUTING_SETUP,
             RoutingSetupRequest(requested=model or spec.model, agent=spec.name),
+            result_type=RoutingSetup,
             start_to_close_timeout=SETUP_TIMEOUT,
             retry_policy=RetryPolicy(maximum_attempts=3),
         )

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hybridagent.activities.models import RoutingSetup
 from hybridagent.activities.privacy import PrivacyActivities
-from hybridagent.activity_io import PrivacyScanRequest, PrivacyScanResult
+from hybridagent.activity_io import PrivacyScanRequest, PrivacyScanResult, RoutingSetup
 from hybridagent.routing.policy import Candidate
 from hybridagent.routing.preferences import PrivacySettings, RoutingPreferences
 from hybridagent.workflows.call_router import CallRouter, NoFallback, Route, RoutedCall

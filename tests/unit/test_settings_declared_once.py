@@ -20,7 +20,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 import hybridagent
-from hybridagent.activities.models import RoutingSetup
+from hybridagent.activity_io import RoutingSetup
 from hybridagent.routing import policy
 from hybridagent.routing.policy import Preferences, decide
 from hybridagent.routing.preferences import RoutingPreferences, RoutingSettings

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from hybridagent.activities.models import RoutingSetup
+from hybridagent.activity_io import RoutingSetup
 from hybridagent.providers.errors import MissingApiKeyError
 from hybridagent.providers.litellm import LitellmBackend, missing_key
 from hybridagent.routing.policy import Candidate
