@@ -111,7 +111,7 @@ class ModelActivities:
     async def requested_candidate(self, name: str | None) -> Candidate:
         """The model the run names. One the worker cannot use (no key, no such model,
         circuit open) is unavailable with its reason: the router fails a strict run with
-        it, or replaces the model and says so in the run's notice (routing_hooks.py). A
+        it, or replaces the model and says so in the run's notice (workflows/call_router.py). A
         backend that does not answer may still be starting: the model-call activity finds
         out, retried by its retry policy and visible in the history. A name no backend
         can mean (unknown prefix or local alias) fails the run."""

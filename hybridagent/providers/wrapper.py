@@ -131,34 +131,9 @@ class CallModel(Model):
             )  # fmt: skip
         )
 
-    def stream_response(
-        self,
-        system_instructions: str | None,
-        input: str | list[TResponseInputItem],
-        model_settings: ModelSettings,
-        tools: list[Tool],
-        output_schema: AgentOutputSchemaBase | None,
-        handoffs: list[Handoff[Any, Any]],
-        tracing: ModelTracing,
-        *,
-        previous_response_id: str | None = None,
-        conversation_id: str | None = None,
-        prompt: Any | None = None,
-    ) -> AsyncIterator[TResponseStreamEvent]:
-        return self.stream(
-            ModelCall(
-                system_instructions,
-                input,
-                model_settings,
-                tools,
-                output_schema,
-                handoffs,
-                tracing,
-                previous_response_id,
-                conversation_id,
-                prompt,
-            )  # fmt: skip
-        )
+    def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[TResponseStreamEvent]:
+        """The same parameters as `get_response`, in the same order: ModelCall's fields."""
+        return self.stream(ModelCall(*args, **kwargs))
 
 
 class WrapperModel(CallModel):

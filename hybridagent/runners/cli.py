@@ -22,6 +22,14 @@ from hybridagent.runners.kb_cli import kb_app
 from hybridagent.runners.requests import check_request
 from hybridagent.runners.sessions_cli import sessions_app
 
+# --strict of `run` and `chat`.
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict", help="Fail when the named --model cannot be used, instead of replacing it."
+    ),
+]
+
 app = typer.Typer(
     rich_markup_mode=None,
     help="Durable OpenAI Agents SDK agents on Temporal, on local and cloud models.",
@@ -89,12 +97,7 @@ def run(
     explain: Annotated[
         bool, typer.Option("--explain", help="Print each model call's routing decision.")
     ] = False,
-    strict: Annotated[
-        bool,
-        typer.Option(
-            "--strict", help="Fail when the named --model cannot be used, instead of replacing it."
-        ),
-    ] = False,
+    strict: StrictOption = False,
 ) -> None:
     """Start an AgentWorkflow and print the answer, the model used and the Web UI link.
 
@@ -230,12 +233,7 @@ def chat(
     no_stream: Annotated[bool, typer.Option("--no-stream", help="Print replies whole.")] = False,
     force_provider: Annotated[str | None, typer.Option(help=f"{spelled(ForceProvider)}.")] = None,
     privacy_level: Annotated[str | None, typer.Option(help=f"{spelled(PrivacyLevel)}.")] = None,
-    strict: Annotated[
-        bool,
-        typer.Option(
-            "--strict", help="Fail when the named --model cannot be used, instead of replacing it."
-        ),
-    ] = False,
+    strict: StrictOption = False,
 ) -> None:
     """Talk to agents in a durable chat session (a ChatSessionWorkflow): each message is a
     Workflow Update, replies stream where the model streams; /help lists the commands."""
