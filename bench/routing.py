@@ -26,17 +26,15 @@ import os
 import platform
 import statistics
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from hybridagent.activities.models import RoutingSetup
 from hybridagent.activities.privacy import PrivacyActivities
+from hybridagent.activity_io import RoutingSetup
 from hybridagent.routing.learned import packaged_model
 from hybridagent.routing.policy import Candidate
 from hybridagent.routing.preferences import RoutingPreferences
 from hybridagent.routing.privacy import scan
-from hybridagent.workflows.routing_hooks import CallRouter
+from hybridagent.workflows.call_router import CallRouter, RoutedCall
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = {
@@ -89,29 +87,6 @@ def quality(path: Path) -> tuple[dict[str, float], dict[str, float]]:
     return rates(ours), rates(naive)
 
 
-@dataclass
-class _Params:
-    summary_override: str | None = None
-    retry_policy: None = None
-
-
-@dataclass
-class _Stub:
-    """Stands in for the plugin's model stub, which the router points at its choice."""
-
-    model_name: str = ""
-    model_params: _Params = field(default_factory=_Params)
-
-
-@dataclass
-class _Agent:
-    name: str = "general"
-    tools: list[Any] = field(default_factory=list)
-    handoffs: list[Any] = field(default_factory=list)
-    output_type: Any = None
-    model: _Stub = field(default_factory=_Stub)
-
-
 SETUP = RoutingSetup(
     candidates=[
         Candidate("local/smollm2", local=True, context_window=200_000),
@@ -149,15 +124,15 @@ async def decision_latency(tokens: int, runs: int) -> dict[str, tuple[float, flo
     for _ in range(runs):
         router = CallRouter(RoutingPreferences(), SETUP, SCANNER.scan_privacy)
         start = time.perf_counter()
-        decision = await router.route(_Agent(), "You are helpful.", items, 0)
+        decision = await router.route(RoutedCall("general", "You are helpful.", items))
         cold.append((time.perf_counter() - start) * 1000)
         start = time.perf_counter()
-        await router.route(_Agent(), "You are helpful.", [*items, question], 0)
+        await router.route(RoutedCall("general", "You are helpful.", [*items, question]))
         warm.append((time.perf_counter() - start) * 1000)
         start = time.perf_counter()
         scan(text)
         detector.append((time.perf_counter() - start) * 1000)
-    assert decision.local_only, "the secret near the end must be found"
+    assert decision.decision.local_only, "the secret near the end must be found"
     return {
         "cold": percentiles(cold),
         "next call": percentiles(warm),

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel
 from temporalio import activity
 
+from hybridagent.activity_io import RESOLVE_AGENT, ResolveAgentRequest
 from hybridagent.agents.catalog import DEFAULT_AGENT
 from hybridagent.agents.files import AgentStore
 from hybridagent.agents.spec import (
-    AgentSpec,
     InvalidAgentSpecError,
     ResolvedAgent,
     UnknownAgentError,
@@ -21,18 +20,11 @@ from hybridagent.agents.spec import (
 from hybridagent.failures import as_failure
 
 
-class ResolveAgentRequest(BaseModel):
-    """An agent name (built-in or a file in the worker's agents_dir), or an inline spec."""
-
-    agent: str | None = None
-    spec: AgentSpec | None = None
-
-
 class AgentSpecActivities:
     def __init__(self, agents_dir: Path) -> None:
         self.store = AgentStore(agents_dir)
 
-    @activity.defn
+    @activity.defn(name=RESOLVE_AGENT)
     async def resolve_agent(self, request: ResolveAgentRequest) -> ResolvedAgent:
         """Read-only, so retries are harmless; a missing or bad file is non-retryable."""
         try:

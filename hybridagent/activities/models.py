@@ -7,9 +7,9 @@ so the run's decisions replay identically whatever the worker's configuration is
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
 from temporalio import activity
 
+from hybridagent.activity_io import ROUTING_SETUP, RoutingSetup, RoutingSetupRequest
 from hybridagent.failures import as_failure
 from hybridagent.providers.errors import CircuitOpenError, ProviderError, ProviderUnreachableError
 from hybridagent.providers.guarded import guarded_of
@@ -17,31 +17,9 @@ from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.routing.catalog import Capabilities
 from hybridagent.routing.names import ModelRef, UnknownModelError, is_default
 from hybridagent.routing.policy import Candidate
-from hybridagent.routing.preferences import PrivacySettings, RoutingPreferences, RoutingSettings
+from hybridagent.routing.preferences import RoutingSettings
 
 UNKNOWN_CONTEXT = 4096  # Ollama's default context, for a model it cannot describe yet
-
-
-class RoutingSetupRequest(BaseModel):
-    requested: str | None = None
-    agent: str = "general"
-
-
-class RoutingSetup(BaseModel):
-    """Everything a run's router needs from the worker's configuration."""
-
-    candidates: list[Candidate]
-    requested: str | None = None  # the concrete name of the model the run asked for
-    requested_is_local: bool = False
-    complexity_threshold: float = 0.5
-    budget_reserve: float = 0.1
-    latency_shift: float = 0.15
-    agent_preferences: RoutingPreferences | None = None
-    terms: list[str] = Field(default_factory=list)
-    patterns: list[str] = Field(default_factory=list)
-    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
-    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
-    response_cache: bool = False  # the worker caches answers to calls marked cacheable
 
 
 def _first_sentence(err: Exception) -> str:
@@ -120,7 +98,7 @@ class ModelActivities:
     async def requested_candidate(self, name: str | None) -> Candidate:
         """The model the run names. One the worker cannot use (no key, no such model,
         circuit open) is unavailable with its reason: the router fails a strict run with
-        it, or replaces the model and says so in the run's notice (routing_hooks.py). A
+        it, or replaces the model and says so in the run's notice (workflows/call_router.py). A
         backend that does not answer may still be starting: the model-call activity finds
         out, retried by its retry policy and visible in the history. A name no backend
         can mean (unknown prefix or local alias) fails the run."""
@@ -134,7 +112,7 @@ class ModelActivities:
                 ref.name, ref.is_local, 0, available=False, unavailable_reason=_first_sentence(err)
             )
 
-    @activity.defn
+    @activity.defn(name=ROUTING_SETUP)
     async def routing_setup(self, request: RoutingSetupRequest) -> RoutingSetup:
         """Candidates with their capabilities and availability, thresholds, extra terms
         and the agent's configured preferences. Idempotent: reads configuration and asks
@@ -162,9 +140,7 @@ class ModelActivities:
             ],
             requested=requested.name if requested else None,
             requested_is_local=requested.local if requested else False,
-            complexity_threshold=routing.complexity_threshold,
-            budget_reserve=routing.budget_reserve,
-            latency_shift=routing.latency_shift,
+            **routing.thresholds().model_dump(),
             agent_preferences=routing.agents.get(request.agent),
             terms=routing.terms,
             patterns=routing.patterns,

@@ -5,31 +5,11 @@ routing whatever detector or model the worker runs later (DESIGN.md, Privacy).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
 from temporalio import activity
 
+from hybridagent.activity_io import SCAN_PRIVACY, PrivacyScanRequest, PrivacyScanResult
 from hybridagent.routing.learned import LearnedModel, packaged_model
-from hybridagent.routing.preferences import PrivacySettings
 from hybridagent.routing.privacy import scan_parts
-
-
-class InputPart(BaseModel):
-    text: str
-    # Written by a person (a user message): the learned stage reads it too.
-    prose: bool = False
-
-
-class PrivacyScanRequest(BaseModel):
-    parts: list[InputPart]
-    terms: list[str] = Field(default_factory=list)
-    patterns: list[str] = Field(default_factory=list)
-    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
-
-
-class PrivacyScanResult(BaseModel):
-    types: list[list[str]]  # finding types per part, sorted
-    scores: list[float | None]  # the learned stage's highest score per part, if it found one
-    model_version: str | None = None
 
 
 class PrivacyActivities:
@@ -42,7 +22,7 @@ class PrivacyActivities:
             self._model = packaged_model()
         return self._model
 
-    @activity.defn
+    @activity.defn(name=SCAN_PRIVACY)
     async def scan_privacy(self, request: PrivacyScanRequest) -> PrivacyScanResult:
         """Findings per part. Idempotent: a pure function of its input and the model."""
         config = request.privacy.detector_config()

@@ -14,34 +14,22 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from pydantic import BaseModel, ConfigDict, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from hybridagent.activity_io import (
+    PULL_MODEL,
+    PullModelRequest,
+    PullProgress,
+    PullResult,
+    full_name,
+)
 from hybridagent.failures import NO_OLLAMA_BACKEND, PULL_INCOMPLETE
 from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.providers.ollama import OllamaBackend
-from hybridagent.providers.ollama_admin import ModelNotInRegistryError, PullProgress, full_name
+from hybridagent.providers.ollama_admin import ModelNotInRegistryError
 
 log = logging.getLogger(__name__)
-
-# User mistakes: retrying them cannot help.
-NON_RETRYABLE_PULL_ERRORS = ["ModelNotInRegistryError", "NoOllamaBackendError"]
-
-
-class PullModelRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # the PullModelWorkflow's input
-
-    model: str = Field(min_length=1, description="Ollama's name, e.g. llama3.2:3b")
-    heartbeat_seconds: float = Field(30.0, gt=0)
-
-
-class PullResult(BaseModel):
-    model: str
-    status: str
-    layers: int = 0  # layers Ollama reported downloading (or already had)
-    bytes: int = 0  # their total size
-    resumed_from: PullProgress | None = None  # the last progress an earlier attempt reported
 
 
 class _Latest:
@@ -67,7 +55,7 @@ class PullActivities:
     def __init__(self, provider: HybridModelProvider) -> None:
         self._provider = provider
 
-    @activity.defn
+    @activity.defn(name=PULL_MODEL)
     async def pull_model(self, request: PullModelRequest) -> PullResult:
         """Stream Ollama's `/api/pull`, heartbeating each progress line."""
         backend = self._provider.backend("ollama")

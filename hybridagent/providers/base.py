@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from agents import Model
 
-
-@dataclass(frozen=True)
-class ModelListing:
-    """One provider's answer to `hybridagent models`."""
-
-    provider: str
-    endpoint: str
-    reachable: bool
-    models: list[str] = field(default_factory=list)
-    detail: str = ""
+# Every backend's listing type; plain data, so the worker's health report carries it too.
+from hybridagent.worker_health import ModelListing as ModelListing
 
 
 class Backend(Protocol):

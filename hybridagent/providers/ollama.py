@@ -13,12 +13,12 @@ import httpx
 import ollama
 from agents import Model
 
+from hybridagent.activity_io import PullProgress
 from hybridagent.providers import ollama_admin
 from hybridagent.providers.base import ModelListing
 from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.errors import ModelNotFoundError, ProviderUnreachableError
 from hybridagent.providers.guarded import GuardedModel
-from hybridagent.providers.ollama_admin import LoadedModel, PullProgress
 from hybridagent.providers.ollama_native import OllamaNativeModel
 from hybridagent.providers.openai_compat import chat_model, make_openai_client
 from hybridagent.providers.tool_emulation import (
@@ -28,6 +28,7 @@ from hybridagent.providers.tool_emulation import (
 from hybridagent.providers.tool_support import ToolEmulation, ToolsWhereSupported
 from hybridagent.routing.catalog import Capabilities, ollama_capabilities
 from hybridagent.routing.names import UnknownModelError
+from hybridagent.worker_health import LoadedModel
 
 PROBE_TIMEOUT_SECONDS = 2.0
 CAPABILITY_CACHE_SECONDS = 60.0

@@ -7,14 +7,14 @@ document's "Load a model"). OllamaBackend exposes these as methods.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 
 import httpx
 import ollama
-from pydantic import BaseModel
 
+from hybridagent.activity_io import PullProgress
 from hybridagent.providers.errors import ProviderError, ProviderUnreachableError
 from hybridagent.routing.names import UnknownModelError
+from hybridagent.worker_health import LoadedModel
 
 # A download or a model load may pause for minutes between lines (verifying a large
 # layer, reading weights from disk); connecting must still fail fast.
@@ -27,32 +27,6 @@ _REFUSALS = ("file does not exist", "not found", "manifest unknown", "invalid mo
 
 class ModelNotInRegistryError(UnknownModelError, ProviderError):
     """Ollama refused to pull the model: no such model in its registry, or a bad name."""
-
-
-class LoadedModel(BaseModel):
-    """One entry of `/api/ps`: a model Ollama holds in memory right now."""
-
-    name: str
-    size: int = 0
-    size_vram: int = 0
-    expires_at: datetime | None = None
-    context_length: int | None = None
-
-
-class PullProgress(BaseModel):
-    """One line of Ollama's streamed `/api/pull` answer (`total` and `completed` are the
-    bytes of the layer `digest` being downloaded)."""
-
-    status: str
-    digest: str | None = None
-    total: int | None = None
-    completed: int | None = None
-
-
-def full_name(model: str) -> str:
-    """Ollama's own name for a model: the tag defaults to `latest`."""
-    model = model.removeprefix("ollama/")
-    return model if ":" in model.rsplit("/", 1)[-1] else f"{model}:latest"
 
 
 def _unreachable(host: str, err: Exception) -> ProviderUnreachableError:

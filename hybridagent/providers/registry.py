@@ -41,6 +41,7 @@ from hybridagent.providers.ollama import OllamaBackend
 from hybridagent.providers.openai import OpenAIBackend
 from hybridagent.routing.catalog import Capabilities, cloud_capabilities, embedded_capabilities
 from hybridagent.routing.names import BUILTIN_NAMES, ModelNames, NameRule
+from hybridagent.worker_health import EmbeddedStatus, WorkerHealth
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +90,9 @@ async def catalog_capabilities(
     return cloud_capabilities(model)
 
 
-# The CLI's row for a backend: from Settings, never starting a model server. The flag
-# says whether a worker answered the health check (so what it did not report, it does
-# not run).
-ListModels = Callable[[Settings, bool], Awaitable[ModelListing]]
+# The CLI's row for a backend: from Settings, never starting a model server, and the
+# health report of a worker when one answered (what it does not report, it does not run).
+ListModels = Callable[[Settings, WorkerHealth | None], Awaitable[ModelListing]]
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class BackendSpec:
     label: str
     build: Callable[[BuildContext], Awaitable[BuiltBackend]]
     capabilities: CapabilitiesOf = catalog_capabilities
-    list_models: ListModels | None = None  # None: build it, list, close
+    list_models: ListModels | None = None  # None: the worker's row, or build, list, close
     # Its row in a worker's health report (`backends`), or None for none: Ollama's and
     # the embedded server's have their own sections, and cloud APIs are not probed (a
     # health check must cost no call; their circuits tell how calls went).
@@ -117,10 +117,13 @@ class BackendSpec:
     def local(self) -> bool:
         return self.names.local
 
-    async def listing(self, settings: Settings, worker_answered: bool = False) -> ModelListing:
+    async def listing(self, settings: Settings, worker: WorkerHealth | None = None) -> ModelListing:
         """What `hybridagent models` lists for this backend; closes what it opened."""
         if self.list_models is not None:
-            return await self.list_models(settings, worker_answered)
+            return await self.list_models(settings, worker)
+        reported = worker.backend_row(self.prefix) if worker is not None else None
+        if reported is not None:
+            return reported
         built = await self.build(BuildContext(settings, CircuitBreaker()))
         try:
             return await built.backend.list_models()
@@ -233,7 +236,7 @@ async def _ollama_capabilities(
     return shown
 
 
-async def _list_ollama(settings: Settings, worker_answered: bool) -> ModelListing:
+async def _list_ollama(settings: Settings, worker: WorkerHealth | None) -> ModelListing:
     return await probe(OllamaBackend(settings.ollama_host))  # no reachability probe first
 
 
@@ -281,10 +284,22 @@ async def _local_capabilities(backend: Backend, model: str, *, served_context: i
     return embedded_capabilities(served_context)
 
 
-async def _list_local(settings: Settings, worker_answered: bool) -> ModelListing:
+def worker_embedded_listing(embedded: EmbeddedStatus) -> ModelListing:
+    """The local row from the worker's report: reachable as the worker's probe found
+    it, and the supervisor's state (`restarting after it was killed by SIGKILL …`)."""
+    detail = embedded.summary() if embedded.supervised else embedded.detail
+    models = [f"local/{BUNDLED_ALIAS}"] if embedded.reachable else []
+    return ModelListing("local", embedded.endpoint, embedded.reachable, models, detail)
+
+
+async def _list_local(settings: Settings, worker: WorkerHealth | None) -> ModelListing:
+    """As the worker reports its server; else the server HYBRIDAGENT_EMBEDDED_URL
+    names; else whether a worker could start one."""
+    if worker is not None and worker.embedded is not None:
+        return worker_embedded_listing(worker.embedded)
     if settings.embedded_url:
         return await probe(EmbeddedBackend(settings.embedded_url))
-    if worker_answered:
+    if worker is not None:
         return ModelListing(
             "local", "embedded llama.cpp", False, detail="not running on the worker"
         )

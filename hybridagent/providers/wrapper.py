@@ -30,6 +30,7 @@ The guard is next to the adapter because the adapter's client errors are what it
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -64,33 +65,19 @@ class ModelCall:
     conversation_id: str | None = None
     prompt: Any | None = None
 
+    def _arguments(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The call as `Model`'s positional and keyword arguments."""
+        fields = [getattr(self, f.name) for f in dataclasses.fields(self)]
+        keywords = ("previous_response_id", "conversation_id", "prompt")
+        return tuple(fields[:7]), dict(zip(keywords, fields[7:], strict=True))
+
     async def answer_from(self, model: Model) -> ModelResponse:
-        return await model.get_response(
-            self.system_instructions,
-            self.input,
-            self.model_settings,
-            self.tools,
-            self.output_schema,
-            self.handoffs,
-            self.tracing,
-            previous_response_id=self.previous_response_id,
-            conversation_id=self.conversation_id,
-            prompt=self.prompt,
-        )
+        args, kwargs = self._arguments()
+        return await model.get_response(*args, **kwargs)
 
     def stream_from(self, model: Model) -> AsyncIterator[TResponseStreamEvent]:
-        return model.stream_response(
-            self.system_instructions,
-            self.input,
-            self.model_settings,
-            self.tools,
-            self.output_schema,
-            self.handoffs,
-            self.tracing,
-            previous_response_id=self.previous_response_id,
-            conversation_id=self.conversation_id,
-            prompt=self.prompt,
-        )
+        args, kwargs = self._arguments()
+        return model.stream_response(*args, **kwargs)
 
 
 class CallModel(Model):
@@ -131,34 +118,9 @@ class CallModel(Model):
             )  # fmt: skip
         )
 
-    def stream_response(
-        self,
-        system_instructions: str | None,
-        input: str | list[TResponseInputItem],
-        model_settings: ModelSettings,
-        tools: list[Tool],
-        output_schema: AgentOutputSchemaBase | None,
-        handoffs: list[Handoff[Any, Any]],
-        tracing: ModelTracing,
-        *,
-        previous_response_id: str | None = None,
-        conversation_id: str | None = None,
-        prompt: Any | None = None,
-    ) -> AsyncIterator[TResponseStreamEvent]:
-        return self.stream(
-            ModelCall(
-                system_instructions,
-                input,
-                model_settings,
-                tools,
-                output_schema,
-                handoffs,
-                tracing,
-                previous_response_id,
-                conversation_id,
-                prompt,
-            )  # fmt: skip
-        )
+    def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[TResponseStreamEvent]:
+        """The same parameters as `get_response`, in the same order: ModelCall's fields."""
+        return self.stream(ModelCall(*args, **kwargs))
 
 
 class WrapperModel(CallModel):

@@ -9,19 +9,13 @@ call whose input is sensitive, or any call of a run that has seen sensitive cont
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-ForceProvider = Literal["local", "cloud", "none"]
-PrivacyLevel = Literal["standard", "high", "max"]
-LatencyPreference = Literal["speed", "balanced", "quality"]
+from hybridagent.routing.thresholds import ForceProvider, PreferenceFields, RoutingThresholds
 
 
-@dataclass(frozen=True)
-class Preferences:
-    force_provider: ForceProvider = "none"
-    privacy_level: PrivacyLevel = "standard"
-    latency_preference: LatencyPreference = "balanced"
-    token_budget: int | None = None
+class Preferences(PreferenceFields):
+    """The run's preferences (routing/thresholds.py) and the model it named."""
+
     # A model the request or agent named: chosen whenever the rules allow it.
     model: str | None = None
 
@@ -52,11 +46,7 @@ class CallFacts:
     tokens_used: int = 0
 
 
-@dataclass(frozen=True)
-class RoutingConfig:
-    complexity_threshold: float = 0.5
-    budget_reserve: float = 0.1  # the last 10% of a token budget goes to local models
-    latency_shift: float = 0.15  # speed raises the threshold by this much, quality lowers it
+DEFAULT_THRESHOLDS = RoutingThresholds()
 
 
 @dataclass(frozen=True)
@@ -94,7 +84,7 @@ def decide(
     facts: CallFacts,
     preferences: Preferences,
     candidates: tuple[Candidate, ...],
-    config: RoutingConfig = RoutingConfig(),
+    config: RoutingThresholds = DEFAULT_THRESHOLDS,
 ) -> Decision:
     reasons: list[str] = []
     local_only = False
@@ -153,7 +143,7 @@ def decide(
 
 
 def _wants_cloud(
-    facts: CallFacts, preferences: Preferences, config: RoutingConfig, reasons: list[str]
+    facts: CallFacts, preferences: Preferences, config: RoutingThresholds, reasons: list[str]
 ) -> bool:
     if preferences.force_provider == "cloud":
         return True
@@ -166,8 +156,7 @@ def _wants_cloud(
     if preferences.privacy_level == "high":
         reasons.append("privacy_level=high prefers local")
         return False
-    shift = {"speed": config.latency_shift, "balanced": 0.0, "quality": -config.latency_shift}
-    threshold = config.complexity_threshold + shift[preferences.latency_preference]
+    threshold = config.complexity_threshold_for(preferences.latency_preference)
     hard = facts.complexity >= threshold
     reasons.append(
         f"complexity {facts.complexity:.2f} {'>=' if hard else '<'} threshold {threshold:.2f}"

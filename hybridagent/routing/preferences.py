@@ -8,13 +8,13 @@ so an agent can ask for `privacy_level = "high"` and a request still choose its 
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hybridagent.routing.categories import CATEGORIES
 from hybridagent.routing.detector_config import DetectorConfig
 from hybridagent.routing.names import UnknownModelError, parse_model_name
+from hybridagent.routing.thresholds import PreferenceFields, RoutingThresholds
 
 
 def _valid_patterns(patterns: list[str]) -> list[str]:
@@ -28,15 +28,12 @@ def _valid_patterns(patterns: list[str]) -> list[str]:
     return patterns
 
 
-class RoutingPreferences(BaseModel):
-    """What a request, an agent spec or the configuration asks of the router."""
+class RoutingPreferences(PreferenceFields):
+    """What a request, an agent spec or the configuration asks of the router: the
+    preference fields (routing/thresholds.py) and the run's extra sensitive words."""
 
     model_config = ConfigDict(extra="forbid")
 
-    force_provider: Literal["local", "cloud", "none"] = "none"
-    privacy_level: Literal["standard", "high", "max"] = "standard"
-    latency_preference: Literal["speed", "balanced", "quality"] = "balanced"
-    token_budget: int | None = Field(None, ge=1)
     terms: list[str] = Field(default_factory=list)
     patterns: list[str] = Field(default_factory=list)
 
@@ -91,8 +88,9 @@ class PrivacySettings(BaseModel):
         )
 
 
-class RoutingSettings(BaseModel):
-    """The `[routing]` table of hybridagent.toml (see docs/configuration.md)."""
+class RoutingSettings(RoutingThresholds):
+    """The `[routing]` table of hybridagent.toml (see docs/configuration.md): the
+    thresholds (routing/thresholds.py), model lists, terms and per-agent preferences."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -100,9 +98,6 @@ class RoutingSettings(BaseModel):
     # OLLAMA_MODEL or the embedded one). Empty cloud list: HYBRIDAGENT_CLOUD_MODEL if set.
     local_models: list[str] = Field(default_factory=list)
     cloud_models: list[str] = Field(default_factory=list)
-    complexity_threshold: float = Field(0.5, ge=0.0, le=1.0)
-    budget_reserve: float = Field(0.1, ge=0.0, lt=1.0)
-    latency_shift: float = Field(0.15, ge=0.0, le=0.5)
     # Extra sensitive words and regular expressions, for every run on this worker.
     terms: list[str] = Field(default_factory=list)
     patterns: list[str] = Field(default_factory=list)

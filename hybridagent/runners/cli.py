@@ -16,10 +16,19 @@ from rich.table import Table
 from hybridagent.agents.catalog import DEFAULT_AGENT
 from hybridagent.config import load_settings
 from hybridagent.entry import err_console, exit_now, fail, run_cli_command
+from hybridagent.routing.thresholds import ForceProvider, LatencyPreference, PrivacyLevel, spelled
 from hybridagent.runners.agents_cli import agents_app
 from hybridagent.runners.kb_cli import kb_app
 from hybridagent.runners.requests import check_request
 from hybridagent.runners.sessions_cli import sessions_app
+
+# --strict of `run` and `chat`.
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict", help="Fail when the named --model cannot be used, instead of replacing it."
+    ),
+]
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -73,10 +82,10 @@ def run(
     ] = None,
     max_turns: Annotated[int, typer.Option(min=1, max=100)] = 10,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Start the run and return.")] = False,
-    force_provider: Annotated[str | None, typer.Option(help="local, cloud or none.")] = None,
-    privacy_level: Annotated[str | None, typer.Option(help="standard, high or max.")] = None,
+    force_provider: Annotated[str | None, typer.Option(help=f"{spelled(ForceProvider)}.")] = None,
+    privacy_level: Annotated[str | None, typer.Option(help=f"{spelled(PrivacyLevel)}.")] = None,
     latency_preference: Annotated[
-        str | None, typer.Option(help="speed, balanced or quality.")
+        str | None, typer.Option(help=f"{spelled(LatencyPreference)}.")
     ] = None,
     token_budget: Annotated[
         int | None, typer.Option(help="Tokens for the run; near the end calls go local.")
@@ -88,12 +97,7 @@ def run(
     explain: Annotated[
         bool, typer.Option("--explain", help="Print each model call's routing decision.")
     ] = False,
-    strict: Annotated[
-        bool,
-        typer.Option(
-            "--strict", help="Fail when the named --model cannot be used, instead of replacing it."
-        ),
-    ] = False,
+    strict: StrictOption = False,
 ) -> None:
     """Start an AgentWorkflow and print the answer, the model used and the Web UI link.
 
@@ -227,14 +231,9 @@ def chat(
         str | None, typer.Option(help="Resume this session (chat-…) instead of a new one.")
     ] = None,
     no_stream: Annotated[bool, typer.Option("--no-stream", help="Print replies whole.")] = False,
-    force_provider: Annotated[str | None, typer.Option(help="local, cloud or none.")] = None,
-    privacy_level: Annotated[str | None, typer.Option(help="standard, high or max.")] = None,
-    strict: Annotated[
-        bool,
-        typer.Option(
-            "--strict", help="Fail when the named --model cannot be used, instead of replacing it."
-        ),
-    ] = False,
+    force_provider: Annotated[str | None, typer.Option(help=f"{spelled(ForceProvider)}.")] = None,
+    privacy_level: Annotated[str | None, typer.Option(help=f"{spelled(PrivacyLevel)}.")] = None,
+    strict: StrictOption = False,
 ) -> None:
     """Talk to agents in a durable chat session (a ChatSessionWorkflow): each message is a
     Workflow Update, replies stream where the model streams; /help lists the commands."""

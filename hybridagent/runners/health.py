@@ -18,12 +18,10 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import TimeoutError
 
-from hybridagent.activities.health import CircuitStatus, WorkerHealth
 from hybridagent.config import Settings
-from hybridagent.providers.base import ModelListing
-from hybridagent.providers.ollama_admin import LoadedModel
 from hybridagent.providers.registry import BUILTIN
 from hybridagent.runners.start import failure_sentence
+from hybridagent.worker_health import CircuitStatus, LoadedModel, ModelListing, WorkerHealth
 from hybridagent.workers.temporal_client import TemporalUnreachableError, connect
 
 # A live worker answers in well under a second; a poller the server still lists for a

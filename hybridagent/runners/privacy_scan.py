@@ -15,7 +15,7 @@ from hybridagent.routing.findings import Finding
 from hybridagent.routing.learned import LearnedModel, load_model, prose_windows
 from hybridagent.routing.privacy import DetectorConfig, scan
 
-# Roles whose text a person wrote: the learned stage reads them (routing_hooks.py).
+# Roles whose text a person wrote: the learned stage reads them (workflows/call_router.py).
 PROSE_ROLES = ("user",)
 ROLES = ("user", "assistant", "tool", "system")
 

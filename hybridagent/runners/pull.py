@@ -25,9 +25,8 @@ from rich.progress import (
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 
-from hybridagent.activities.pull import PullResult
+from hybridagent.activity_io import PullProgress, PullResult, full_name
 from hybridagent.config import Settings
-from hybridagent.providers.ollama_admin import PullProgress, full_name
 from hybridagent.providers.registry import BUILTIN
 from hybridagent.routing.names import UnknownModelError
 from hybridagent.runners.start import failure_sentence, warn_without_workers

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from hybridagent.activities.health import WorkerHealth
 from hybridagent.config import Settings
 from hybridagent.dev_state import live_record
 from hybridagent.providers.base import ModelListing
@@ -12,6 +11,7 @@ from hybridagent.providers.factory import ProviderStack
 from hybridagent.providers.registry import BUILTIN, Registry
 from hybridagent.runners.devserver import DevServer, port_open
 from hybridagent.runners.start import report, start_run
+from hybridagent.worker_health import WorkerHealth
 from hybridagent.workers.main import describe, serve
 from hybridagent.workflows.io import HaikuInput
 
@@ -97,11 +97,6 @@ async def run_demo(settings: Settings, prompt: str, *, port: int, ui_port: int) 
 async def list_models(
     settings: Settings, worker: WorkerHealth | None = None, registry: Registry = BUILTIN
 ) -> list[ModelListing]:
-    """What each registered backend offers; never starts a model server. A backend the
-    worker runs and reports on (its embedded server) is listed as `worker`, a worker's
-    health report, says."""
-    listings = []
-    for spec in registry:
-        reported = worker.listing(spec.prefix) if worker is not None else None
-        listings.append(reported or await spec.listing(settings, worker is not None))
-    return listings
+    """What each registered backend offers; never starts a model server. What a worker
+    runs itself (its embedded server) is listed as `worker`, its health report, says."""
+    return [await spec.listing(settings, worker) for spec in registry]

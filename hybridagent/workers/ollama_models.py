@@ -13,12 +13,11 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from hybridagent.activities.pull import PullModelRequest, PullResult
+from hybridagent.activity_io import PullModelRequest, PullResult, full_name
 from hybridagent.config import Settings
 from hybridagent.providers.errors import ProviderError
 from hybridagent.providers.factory import ProviderStack
 from hybridagent.providers.ollama import OllamaBackend
-from hybridagent.providers.ollama_admin import full_name
 from hybridagent.routing.names import UnknownModelError
 from hybridagent.workflows.pull_model import pull_workflow_id
 

@@ -10,9 +10,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from hybridagent.activities.agent_specs import AgentSpecActivities, ResolveAgentRequest
+    from hybridagent.activity_io import RESOLVE_AGENT, ResolveAgentRequest
     from hybridagent.agents.catalog import BUILTIN_AGENTS, DEFAULT_AGENT
     from hybridagent.agents.spec import AgentSpec, ResolvedAgent, with_handoffs
+    from hybridagent.workflows.call_router import CallRouter
     from hybridagent.workflows.io import (
         AgentRunInput,
         AgentRunOutput,
@@ -20,7 +21,6 @@ with workflow.unsafe.imports_passed_through():
         RoutingRecord,
         parse_input,
     )
-    from hybridagent.workflows.routing_hooks import CallRouter
     from hybridagent.workflows.run_agent import make_router, run_agent, user_facing
 
 RESOLVE_TIMEOUT = timedelta(seconds=10)
@@ -42,14 +42,16 @@ async def resolve_agent_for(request: AgentRunInput) -> ResolvedAgent:
     if builtin is not None:
         return builtin
     try:
-        return await workflow.execute_local_activity_method(
-            AgentSpecActivities.resolve_agent,
+        resolved: ResolvedAgent = await workflow.execute_local_activity(
+            RESOLVE_AGENT,
             ResolveAgentRequest(agent=request.agent, spec=request.spec),
+            result_type=ResolvedAgent,
             start_to_close_timeout=RESOLVE_TIMEOUT,
             retry_policy=RetryPolicy(maximum_attempts=3),
         )
     except FailureError as err:
         raise user_facing(err) from None
+    return resolved
 
 
 @workflow.defn

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.routing.preferences import RoutingPreferences
     from hybridagent.storage.models import ChatMessage as ChatMessage
     from hybridagent.workflows.agent_workflow import resolve_agent_for
+    from hybridagent.workflows.call_router import CHARS_PER_TOKEN
     from hybridagent.workflows.io import (
         STRICT,
         AgentRunInput,
@@ -45,7 +46,6 @@ with workflow.unsafe.imports_passed_through():
         TokenUsage,
         parse_input,
     )
-    from hybridagent.workflows.routing_hooks import CHARS_PER_TOKEN
     from hybridagent.workflows.run_agent import can_stream, make_router, run_agent
 
 # The topic of the workflow stream that streamed model calls publish their events on.

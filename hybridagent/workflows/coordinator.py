@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.agents.catalog import BUILTIN_AGENTS
     from hybridagent.agents.spec import AgentSpec
     from hybridagent.routing.preferences import RoutingPreferences
+    from hybridagent.workflows.call_router import CHARS_PER_TOKEN, CallRouter
     from hybridagent.workflows.io import (
         STRICT,
         AgentRunInput,
@@ -29,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         TokenUsage,
         parse_input,
     )
-    from hybridagent.workflows.routing_hooks import CHARS_PER_TOKEN, CallRouter
     from hybridagent.workflows.run_agent import make_router, run_agent, user_facing
 
 # Catalog agents the coordinator may pick by itself (not the default or the sample).

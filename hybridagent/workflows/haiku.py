@@ -14,6 +14,12 @@ with workflow.unsafe.imports_passed_through():
 DEFAULT_LITELLM_MODEL = "litellm/anthropic/claude-3-5-haiku-20241022"
 
 
+async def haiku(prompt: str, *, model: str | None, local_only: bool = False) -> AgentRunOutput:
+    spec = get_agent_spec("haiku")
+    router = await make_router(spec, model=model, local_only=local_only)
+    return await run_agent(spec, prompt, router)
+
+
 @workflow.defn
 class LocalHaikuWorkflow:
     """On the worker's default local model (Ollama, else the embedded SmolLM2)."""
@@ -21,9 +27,7 @@ class LocalHaikuWorkflow:
     @workflow.run
     async def run(self, input: RawInput = None) -> AgentRunOutput:
         request = parse_input(HaikuInput, input, "LocalHaikuWorkflow")
-        spec = get_agent_spec("haiku")
-        router = await make_router(spec, model=request.model, local_only=True)
-        return await run_agent(spec, request.prompt, router)
+        return await haiku(request.prompt, model=request.model, local_only=True)
 
 
 @workflow.defn
@@ -33,6 +37,4 @@ class LitellmHaikuWorkflow:
     @workflow.run
     async def run(self, input: RawInput = None) -> AgentRunOutput:
         request = parse_input(HaikuInput, input, "LitellmHaikuWorkflow")
-        spec = get_agent_spec("haiku")
-        router = await make_router(spec, model=request.model or DEFAULT_LITELLM_MODEL)
-        return await run_agent(spec, request.prompt, router)
+        return await haiku(request.prompt, model=request.model or DEFAULT_LITELLM_MODEL)

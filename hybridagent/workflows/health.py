@@ -13,7 +13,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from hybridagent.activities.health import HealthActivities, WorkerHealth
+    from hybridagent.worker_health import WORKER_HEALTH, WorkerHealth
 
 HEALTH_ACTIVITY_TIMEOUT = timedelta(seconds=5)
 
@@ -22,8 +22,10 @@ HEALTH_ACTIVITY_TIMEOUT = timedelta(seconds=5)
 class HealthWorkflow:
     @workflow.run
     async def run(self) -> WorkerHealth:
-        return await workflow.execute_activity_method(
-            HealthActivities.worker_health,
+        health: WorkerHealth = await workflow.execute_activity(
+            WORKER_HEALTH,
+            result_type=WorkerHealth,
             start_to_close_timeout=HEALTH_ACTIVITY_TIMEOUT,
             retry_policy=RetryPolicy(maximum_attempts=2),
         )
+        return health

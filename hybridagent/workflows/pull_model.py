@@ -19,14 +19,14 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from hybridagent.activities.pull import (
+    from hybridagent.activity_io import (
         NON_RETRYABLE_PULL_ERRORS,
-        PullActivities,
+        PULL_MODEL,
         PullModelRequest,
         PullResult,
+        full_name,
     )
     from hybridagent.failures import PULL_TIMEOUT, as_failure
-    from hybridagent.providers.ollama_admin import full_name
     from hybridagent.workflows.io import RawInput, parse_input
 
 # Large models take long; the heartbeat timeout, not this, notices a dead worker.
@@ -64,9 +64,10 @@ class PullModelWorkflow:
             "activity's heartbeat details."
         )
         try:
-            return await workflow.execute_activity_method(
-                PullActivities.pull_model,
+            result: PullResult = await workflow.execute_activity(
+                PULL_MODEL,
                 request,
+                result_type=PullResult,
                 start_to_close_timeout=PULL_START_TO_CLOSE,
                 heartbeat_timeout=timedelta(seconds=request.heartbeat_seconds),
                 retry_policy=RetryPolicy(
@@ -78,3 +79,4 @@ class PullModelWorkflow:
             )
         except ActivityError as err:
             raise _failure(model, err) from None
+        return result

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -16,22 +15,21 @@ from temporalio.openai_agents import AgentsWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from agents import (
-        Agent,
         AgentsException,
         ModelSettings,
-        RunContextWrapper,
-        RunHooks,
         Runner,
         TResponseInputItem,
     )
     from agents.result import RunResultBase
     from agents.run import get_default_agent_runner
 
-    from hybridagent.activities.models import ModelActivities, RoutingSetupRequest
-    from hybridagent.activities.privacy import (
-        PrivacyActivities,
+    from hybridagent.activity_io import (
+        ROUTING_SETUP,
+        SCAN_PRIVACY,
         PrivacyScanRequest,
         PrivacyScanResult,
+        RoutingSetup,
+        RoutingSetupRequest,
     )
     from hybridagent.agents.build import build_agent
     from hybridagent.agents.spec import AgentSpec, UnknownAgentError
@@ -44,38 +42,12 @@ with workflow.unsafe.imports_passed_through():
         failure_cause,
     )
     from hybridagent.routing.preferences import RoutingPreferences, merge
+    from hybridagent.workflows.call_router import CallRouter
     from hybridagent.workflows.io import AgentRunOutput, TokenUsage
     from hybridagent.workflows.routed_stub import with_routed_models
-    from hybridagent.workflows.routing_hooks import CallRouter
 
 SETUP_TIMEOUT = timedelta(seconds=30)
 SCAN_TIMEOUT = timedelta(seconds=30)
-
-
-class _RunHooks(RunHooks[Any]):
-    """Routes each model call; collects the models used."""
-
-    def __init__(self, router: CallRouter) -> None:
-        self.router = router
-        self.models: list[str] = []
-
-    async def on_llm_start(
-        self,
-        context: RunContextWrapper[Any],
-        agent: Agent[Any],
-        system_prompt: str | None,
-        input_items: list[Any],
-    ) -> None:
-        await self.router.route(agent, system_prompt, input_items, context.usage.total_tokens)
-
-    async def on_llm_end(
-        self, context: RunContextWrapper[Any], agent: Agent[Any], response: Any
-    ) -> None:
-        # Inside the plugin the agent's model is a stub that carries the name.
-        model = agent.model
-        name = model if isinstance(model, str) else str(getattr(model, "model_name", model))
-        if name not in self.models:
-            self.models.append(name)
 
 
 def user_facing(err: FailureError) -> ApplicationError:
@@ -106,11 +78,12 @@ async def make_router(
     router. Preferences, most specific first: the request's, the spec's, the
     configuration's for this agent; terms and patterns of all of them add up.
     `strict`: a requested model that cannot take a call fails the run instead of being
-    replaced with a notice (routing_hooks.py)."""
+    replaced with a notice (call_router.py)."""
     try:
-        setup = await workflow.execute_local_activity_method(
-            ModelActivities.routing_setup,
+        setup: RoutingSetup = await workflow.execute_local_activity(
+            ROUTING_SETUP,
             RoutingSetupRequest(requested=model or spec.model, agent=spec.name),
+            result_type=RoutingSetup,
             start_to_close_timeout=SETUP_TIMEOUT,
             retry_policy=RetryPolicy(maximum_attempts=3),
         )
@@ -135,12 +108,14 @@ async def make_router(
 
 async def scan_privacy(request: PrivacyScanRequest) -> PrivacyScanResult:
     """The privacy verdict on new input parts, recorded in the history (a marker)."""
-    return await workflow.execute_local_activity_method(
-        PrivacyActivities.scan_privacy,
+    result: PrivacyScanResult = await workflow.execute_local_activity(
+        SCAN_PRIVACY,
         request,
+        result_type=PrivacyScanResult,
         start_to_close_timeout=SCAN_TIMEOUT,
         retry_policy=RetryPolicy(maximum_attempts=3),
     )
+    return result
 
 
 async def run_agent(
@@ -153,7 +128,8 @@ async def run_agent(
     user: str = "default",
     stream: bool = False,
 ) -> AgentRunOutput:
-    """Every model call of the run is routed by `router` (see routing_hooks.py).
+    """Every model call of the run is routed by `router`, through the agent's routed
+    model stubs (routed_stub.py).
     `handoffs`: the specs of the agents `spec` can hand off to (ResolvedAgent).
     `stream`: model calls run as the plugin's streaming activity, which publishes the
     model's events to the workflow's stream while the call runs (see can_stream)."""
@@ -166,7 +142,6 @@ async def run_agent(
         agent = with_routed_models(build_agent(spec, first[0], handoffs), router)
     except UnknownAgentError as err:
         raise as_failure(err) from None
-    hooks = _RunHooks(router)
     calls_before = len(router.trail)
     try:
         result: RunResultBase
@@ -174,15 +149,13 @@ async def run_agent(
             # Streamed chat completions report token usage only when asked to.
             agent.model_settings = agent.model_settings.resolve(ModelSettings(include_usage=True))
             streamed = Runner.run_streamed(
-                agent, prompt, max_turns=max_turns, hooks=hooks, context=ToolUser(user)
+                agent, prompt, max_turns=max_turns, context=ToolUser(user)
             )
             async for _ in streamed.stream_events():
                 pass  # subscribers read the model's events from the workflow's stream
             result = streamed
         else:
-            result = await Runner.run(
-                agent, prompt, max_turns=max_turns, hooks=hooks, context=ToolUser(user)
-            )
+            result = await Runner.run(agent, prompt, max_turns=max_turns, context=ToolUser(user))
     except FailureError as err:
         raise user_facing(err) from None
     except AgentsWorkflowError as err:
@@ -195,7 +168,7 @@ async def run_agent(
     usage = result.context_wrapper.usage
     output = result.final_output
     structured = output if isinstance(output, dict) else None
-    models_used = hooks.models or [first[0]]
+    models_used = router.models_used or [first[0]]
     return AgentRunOutput(
         final_output=(
             output

@@ -17,9 +17,9 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
-from hybridagent.activities.health import WorkerHealth
 from hybridagent.providers.embedded import bundled_weights
 from hybridagent.providers.embedded_supervisor import EmbeddedSupervisor
+from hybridagent.worker_health import WorkerHealth
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.io import AgentRunOutput
 from tests.conftest import RunningWorker, make_settings, running_worker

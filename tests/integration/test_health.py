@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from hybridagent.activities.health import WorkerHealth
 from hybridagent.runners.health import task_queue_pollers
 from hybridagent.testing.stub_server import StubServer
+from hybridagent.worker_health import WorkerHealth
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.io import AgentRunOutput
 from tests.conftest import CLOSED_PORT, RunningWorker, make_settings, running_worker

@@ -20,8 +20,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from hybridagent.activities.pull import PullResult
-from hybridagent.providers.ollama_admin import PullProgress
+from hybridagent.activity_io import PullProgress, PullResult
 from hybridagent.routing.preferences import RoutingSettings
 from hybridagent.workers.ollama_models import start_pull
 from hybridagent.workers.temporal_client import connect

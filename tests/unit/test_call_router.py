@@ -3,45 +3,22 @@ reads from a call's input, what it asks the privacy scan, how it pins a run."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from temporalio.common import RetryPolicy
-
-from hybridagent.activities.models import RoutingSetup
-from hybridagent.activities.privacy import (
-    PrivacyActivities,
-    PrivacyScanRequest,
-    PrivacyScanResult,
-)
+from hybridagent.activities.privacy import PrivacyActivities
+from hybridagent.activity_io import PrivacyScanRequest, PrivacyScanResult, RoutingSetup
 from hybridagent.routing.policy import Candidate
 from hybridagent.routing.preferences import PrivacySettings, RoutingPreferences
-from hybridagent.workflows.routing_hooks import CallRouter
+from hybridagent.workflows.call_router import CallRouter, NoFallback, Route, RoutedCall
 
 LOCAL = Candidate("local/smollm2", local=True, context_window=4096)
 CLOUD = Candidate("openai/gpt-4o", local=False, context_window=128_000, vision=True)
 CONFIDENTIAL = "Keep this confidential: the launch moves to May."
 
 
-@dataclass
-class Params:
-    summary_override: str | None = None
-    retry_policy: RetryPolicy | None = None
-
-
-@dataclass
-class Stub:
-    model_name: str = ""
-    model_params: Params = field(default_factory=Params)
-
-
-@dataclass
-class FakeAgent:
-    name: str = "general"
-    tools: list[Any] = field(default_factory=list)
-    handoffs: list[Any] = field(default_factory=list)
-    output_type: Any = None
-    model: Stub = field(default_factory=Stub)
+def call(system_prompt: str | None, items: list[Any], tools: int = 0) -> RoutedCall:
+    """A call of the general agent, as the routed stub hands it to the router."""
+    return RoutedCall("general", system_prompt, items, tools=tools)
 
 
 class Scanner:
@@ -70,23 +47,22 @@ DISCLOSURE = "my son Theo has autism and gets bullied at Hillcrest Primary, writ
 
 async def test_learned_stage_pins_a_disclosure_with_no_format() -> None:
     route = router()
-    agent = FakeAgent()
-    first = await route.route(agent, "Be brief.", user(DISCLOSURE), 0)
-    assert first.model == "local/smollm2" and first.local_only
+    first = await route.route(call("Be brief.", user(DISCLOSURE)))
+    assert first.model == "local/smollm2" and first.decision.local_only
     [kind] = route.trail[0].finding_types
     assert kind.startswith("learned_")
-    assert agent.model.model_params.summary_override.startswith(
+    assert first.summary.startswith(
         f"general · local/smollm2 · local only: sensitive input ({kind})"
     )
-    later = await route.route(agent, "Be brief.", user("Thanks, what else?"), 50)
-    assert later.model == "local/smollm2" and "run is privacy-pinned" in later.reasons
+    later = await route.route(call("Be brief.", user("Thanks, what else?")))
+    assert later.model == "local/smollm2" and "run is privacy-pinned" in later.decision.reasons
 
 
 async def test_user_words_are_prose_the_rest_is_read_by_the_rules() -> None:
     scanner = Scanner()
     route = router(scanner)
     tool_result = {"type": "function_call_output", "call_id": "c1", "output": DISCLOSURE}
-    decision = await route.route(FakeAgent(), "Be brief.", [*user("Summarise it."), tool_result], 0)
+    decision = await route.route(call("Be brief.", [*user("Summarise it."), tool_result]))
     assert decision.model == "openai/gpt-4o"  # a tool result's prose is not the user's
     parts = scanner.requests[0].parts
     assert [p.prose for p in parts] == [False, True, False]
@@ -96,7 +72,7 @@ async def test_user_words_are_prose_the_rest_is_read_by_the_rules() -> None:
 async def test_the_privacy_configuration_reaches_the_scan() -> None:
     scanner = Scanner()
     off = router(scanner, privacy=PrivacySettings(learned=False))
-    assert (await off.route(FakeAgent(), None, user(DISCLOSURE), 0)).model == "openai/gpt-4o"
+    assert (await off.route(call(None, user(DISCLOSURE)))).model == "openai/gpt-4o"
     assert scanner.requests[0].privacy.learned is False
 
 
@@ -111,15 +87,18 @@ async def test_image_input_needs_a_model_with_vision() -> None:
         }
     ]
     route = router(requested="local/smollm2")
-    decision = await route.route(FakeAgent(), None, image, 0)
+    decision = await route.route(call(None, image))
     assert decision.model == "openai/gpt-4o"
-    assert decision.rejected == {"local/smollm2": "cannot read images"}
-    assert "requested model local/smollm2 rejected: cannot read images" in decision.reasons
+    assert decision.decision.rejected == {"local/smollm2": "cannot read images"}
+    assert "requested model local/smollm2 rejected: cannot read images" in (
+        decision.decision.reasons
+    )
 
 
 async def test_trail_records_complexity_factors_and_tokens() -> None:
     route = router()
-    await route.route(FakeAgent(), "Explain why, step by step.", user("Compare designs."), 120)
+    route.answered("openai/gpt-4o", 120)  # an earlier call of the run used 120 tokens
+    await route.route(call("Explain why, step by step.", user("Compare designs.")))
     [record] = route.trail
     assert record.complexity_factors["reasoning"] == 1.0
     assert record.tokens_used == 120 and record.input_tokens > 0
@@ -130,11 +109,11 @@ async def test_later_calls_scan_only_new_items_and_still_catch_them() -> None:
     history = user("Plan the migration step by step.") + [
         {"role": "assistant", "content": "First, list the services."}
     ]
-    assert not (await route.route(FakeAgent(), None, history, 0)).local_only
+    assert not (await route.route(call(None, history))).decision.local_only
     seen = len(route._scanned)
     tool_result = {"type": "function_call_output", "output": "owner: ana.kowalski@northwind.io"}
-    decision = await route.route(FakeAgent(), None, [*history, tool_result], 40)
-    assert decision.local_only and route.trail[-1].finding_types == ["email"]
+    decision = await route.route(call(None, [*history, tool_result]))
+    assert decision.decision.local_only and route.trail[-1].finding_types == ["email"]
     assert len(route._scanned) == seen + 1  # only the tool result was new
 
 
@@ -149,84 +128,82 @@ def fallback_router(
     return CallRouter(preferences or RoutingPreferences(), setup, Scanner())
 
 
+def rerouted(outcome: Route | NoFallback) -> Route:
+    assert isinstance(outcome, Route), outcome
+    return outcome
+
+
 async def test_fallback_without_chain_is_the_policys_next_choice() -> None:
     route = fallback_router()
-    agent = FakeAgent()
-    assert (await route.route(agent, None, user("Say hi."), 0)).model == "ollama/small"
-    decision = route.fallback(agent.model, "general", "ProviderUnreachableError", larger=False)
-    assert decision.model == "local/smollm2" and agent.model.model_name == "local/smollm2"
-    assert decision.reasons[0] == "fallback: ollama/small failed (ProviderUnreachableError)"
-    assert decision.rejected["ollama/small"] == "failed: ProviderUnreachableError"
+    assert (await route.route(call(None, user("Say hi.")))).model == "ollama/small"
+    decision = rerouted(
+        route.fallback("general", "ollama/small", "ProviderUnreachableError", larger=False)
+    )
+    assert decision.model == "local/smollm2"
+    reasons = decision.decision.reasons
+    assert reasons[0] == "fallback: ollama/small failed (ProviderUnreachableError)"
+    assert decision.decision.rejected["ollama/small"] == "failed: ProviderUnreachableError"
     record = route.trail[-1]
     assert (record.call, record.fallback_from, record.failure) == (
         1, "ollama/small", "ProviderUnreachableError"
     )  # fmt: skip
     # The failed model is not chosen again in this run.
-    assert (await route.route(agent, None, user("Again."), 0)).model == "local/smollm2"
+    assert (await route.route(call(None, user("Again.")))).model == "local/smollm2"
 
 
 async def test_fallback_follows_the_configured_chain() -> None:
     route = fallback_router({"ollama/small": ["openai/gpt-4o", "ollama/big"]})
-    agent = FakeAgent()
-    await route.route(agent, None, user("Say hi."), 0)
-    first = route.fallback(agent.model, "general", "ModelNotFoundError", larger=False)
+    await route.route(call(None, user("Say hi.")))
+    first = rerouted(route.fallback("general", "ollama/small", "ModelNotFoundError", larger=False))
     assert first.model == "openai/gpt-4o"
-    second = route.fallback(agent.model, "general", "ProviderServerError", larger=False)
+    second = rerouted(route.fallback("general", first.model, "ProviderServerError", larger=False))
     assert second.model == "ollama/big"  # next in the chain of the call's primary
-    last = route.fallback(agent.model, "general", "ProviderServerError", larger=False)
-    assert last.model is None and last.error is not None
-    assert "no model of its fallback chain can take the call" in last.error
+    last = route.fallback("general", second.model, "ProviderServerError", larger=False)
+    assert isinstance(last, NoFallback) and last.decision.error is not None
+    assert "no model of its fallback chain can take the call" in last.decision.error
 
 
 async def test_fallback_of_a_pinned_call_never_goes_to_the_cloud() -> None:
     route = fallback_router({"ollama/small": ["openai/gpt-4o"]})
-    agent = FakeAgent()
-    await route.route(agent, None, user("My SSN is 512-48-7730."), 0)
-    decision = route.fallback(agent.model, "general", "ProviderUnreachableError", larger=False)
-    assert decision.model is None
-    assert decision.rejected["openai/gpt-4o"] == "cloud model, call must stay local"
+    await route.route(call(None, user("My SSN is 512-48-7730.")))
+    refused = route.fallback("general", "ollama/small", "ProviderUnreachableError", larger=False)
+    assert isinstance(refused, NoFallback)
+    assert refused.decision.rejected["openai/gpt-4o"] == "cloud model, call must stay local"
     unchained = fallback_router()
-    agent = FakeAgent()
-    await unchained.route(agent, None, user("My SSN is 512-48-7730."), 0)
+    model = (await unchained.route(call(None, user("My SSN is 512-48-7730.")))).model
     for _ in range(2):
-        local = unchained.fallback(agent.model, "general", "ProviderServerError", larger=False)
-        assert local.model in ("local/smollm2", "ollama/big") and local.local_only
-    assert unchained.fallback(agent.model, "general", "X", larger=False).model is None
+        local = rerouted(unchained.fallback("general", model, "ProviderServerError", larger=False))
+        assert local.model in ("local/smollm2", "ollama/big") and local.decision.local_only
+        model = local.model
+    assert isinstance(unchained.fallback("general", model, "X", larger=False), NoFallback)
 
 
 async def test_context_too_long_falls_back_to_a_larger_context() -> None:
     route = fallback_router(preferences=RoutingPreferences(force_provider="local"))
-    agent = FakeAgent()
-    await route.route(agent, None, user("Summarise this."), 0)
-    decision = route.fallback(agent.model, "general", "ContextTooLongError", larger=True)
+    await route.route(call(None, user("Summarise this.")))
+    decision = rerouted(
+        route.fallback("general", "ollama/small", "ContextTooLongError", larger=True)
+    )
     # local/smollm2 (4096) would fit the estimate, but not more than the failed 2048
     # window is known to fit: any larger window is a candidate, the smallest first.
     assert decision.model == "local/smollm2"
-    bigger = route.fallback(agent.model, "general", "ContextTooLongError", larger=True)
+    bigger = rerouted(route.fallback("general", decision.model, "ContextTooLongError", larger=True))
     assert bigger.model == "ollama/big"
-    assert bigger.rejected["local/smollm2"] == "failed: ContextTooLongError"
+    assert bigger.decision.rejected["local/smollm2"] == "failed: ContextTooLongError"
 
 
 async def test_refused_connections_fail_over_at_once_only_when_another_model_can_take_it() -> None:
     route = fallback_router()
-    agent = FakeAgent()
-    await route.route(agent, None, user("Say hi."), 0)
-    retry = agent.model.model_params.retry_policy
-    assert retry is not None and "ProviderUnreachableError" in retry.non_retryable_error_types
+    assert (await route.route(call(None, user("Say hi.")))).fail_fast
     alone = CallRouter(RoutingPreferences(), RoutingSetup(candidates=[LOCAL]), Scanner())
-    agent = FakeAgent()
-    await alone.route(agent, None, user("Say hi."), 0)
-    retry = agent.model.model_params.retry_policy
-    assert retry is not None and "ProviderUnreachableError" not in (
-        retry.non_retryable_error_types or []
-    )
+    assert not (await alone.route(call(None, user("Say hi.")))).fail_fast
 
 
 async def test_largest_context_is_the_largest_model_that_may_take_the_run() -> None:
     route = router()
     assert route.largest_context(local_only=False) == CLOUD.context_window
     assert route.largest_context(local_only=True) == LOCAL.context_window
-    await route.route(FakeAgent(), None, user("My SSN is 512-48-7730."), 0)  # pins the run
+    await route.route(call(None, user("My SSN is 512-48-7730.")))  # pins the run
     assert route.largest_context(local_only=False) == LOCAL.context_window
     route.failed[LOCAL.name] = "ProviderUnreachableError"
     assert route.largest_context(local_only=False) == 0  # nothing local left

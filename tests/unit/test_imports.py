@@ -206,3 +206,34 @@ print(seen)
 
 def test_litellm_is_imported_with_the_local_cost_map() -> None:
     assert fresh_interpreter(LITELLM_IMPORT) == "['True']"
+
+
+# What workflow code may import of the activities and providers: plain-data modules,
+# the tool activities agents are given as tools (activity_as_tool needs the function),
+# and the provider modules that hold no client (error types, the cache marker, the
+# ModelCall the routed stub forwards).
+WORKFLOW_MAY_IMPORT = {
+    "hybridagent.activities",
+    "hybridagent.activities.storage",
+    "hybridagent.activities.weather",
+    "hybridagent.providers",
+    "hybridagent.providers.errors",
+    "hybridagent.providers.response_cache",
+    "hybridagent.providers.wrapper",
+}
+
+
+def test_workflows_do_not_import_the_provider_stack() -> None:
+    """Types a workflow shares with an activity live in activity_io.py and
+    worker_health.py; a workflow calls the activity by its name."""
+    workflows = [name for name in MODULES if name.startswith("hybridagent.workflows.")]
+    assert "hybridagent.workflows.run_agent" in workflows
+    for name in workflows:
+        pulled = {
+            m
+            for m in reachable(name)
+            if m.startswith(("hybridagent.activities", "hybridagent.providers"))
+        }
+        assert pulled <= WORKFLOW_MAY_IMPORT, (
+            f"{name} imports {sorted(pulled - WORKFLOW_MAY_IMPORT)}"
+        )

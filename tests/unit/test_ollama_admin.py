@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 
 from hybridagent.activities.health import provider_of
+from hybridagent.activity_io import full_name
 from hybridagent.config import Settings
 from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.embedded import EmbeddedBackend
@@ -16,7 +17,7 @@ from hybridagent.providers.errors import ProviderUnreachableError
 from hybridagent.providers.guarded import guarded_of
 from hybridagent.providers.litellm import LitellmBackend
 from hybridagent.providers.ollama import OllamaBackend
-from hybridagent.providers.ollama_admin import ModelNotInRegistryError, full_name
+from hybridagent.providers.ollama_admin import ModelNotInRegistryError
 from hybridagent.providers.openai import OpenAIBackend
 from hybridagent.routing.names import UnknownModelError
 from hybridagent.workflows.pull_model import pull_workflow_id

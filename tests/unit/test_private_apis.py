@@ -60,7 +60,7 @@ def parameters(function: Any) -> tuple[list[str], list[str]]:
     return positional, keyword
 
 
-STUB_USER = "workflows/routed_stub.py (RoutedModelStub) and workflows/routing_hooks.py"
+STUB_USER = "workflows/routed_stub.py (RoutedModelStub)"
 
 
 def temporal_model_stub() -> Any:

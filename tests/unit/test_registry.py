@@ -10,7 +10,6 @@ import httpx
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from hybridagent.activities.health import WorkerHealth
 from hybridagent.activities.models import ModelActivities, RoutingSetupRequest
 from hybridagent.config import Settings
 from hybridagent.providers.base import Backend, ModelBackend, ModelListing
@@ -29,6 +28,7 @@ from hybridagent.providers.registry import (
 from hybridagent.routing.catalog import Capabilities
 from hybridagent.routing.names import BUILTIN_NAMES, NameRule, UnknownModelError
 from hybridagent.testing.scripted_model import ScriptedModel
+from hybridagent.worker_health import WorkerHealth
 
 
 def refuse(request: httpx.Request) -> httpx.Response:
@@ -205,12 +205,14 @@ async def test_a_spec_without_a_listing_is_built_listed_and_closed(tmp_path: Pat
     assert log.events == ["build fake (offered before: None)", "close fake"]
 
 
-def test_the_workers_report_lists_what_it_runs_itself() -> None:
-    row = ModelListing("fake", "in-process", True, ["fake/echo"])
+async def test_a_row_the_worker_reports_is_listed_as_it_says(tmp_path: Path) -> None:
+    log = Log()
+    row = ModelListing("fake", "on the worker", False, detail="unplugged")
     health = WorkerHealth(
         identity="w", pid=1, hostname="h", task_queue="q", default_model=None, ollama=None,
         backends=[row],
     )  # fmt: skip
-    assert health.listing("fake") == row
-    assert health.listing("local") is None and health.listing("openai") is None
+    assert health.backend_row("fake") == row and health.backend_row("openai") is None
     assert WorkerHealth.model_validate_json(health.model_dump_json()) == health
+    assert await log.spec("fake").listing(settings(tmp_path), health) == row
+    assert log.events == []  # nothing built

@@ -12,7 +12,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from hybridagent.activities.models import ModelActivities, RoutingSetupRequest
+from hybridagent.activities.models import ModelActivities
+from hybridagent.activity_io import RoutingSetupRequest
 from hybridagent.config import ConfigError, Settings, load_settings
 from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.embedded import EmbeddedBackend

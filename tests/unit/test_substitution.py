@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from hybridagent.activities.models import RoutingSetup
+from hybridagent.activity_io import RoutingSetup
 from hybridagent.providers.errors import MissingApiKeyError
 from hybridagent.providers.litellm import LitellmBackend, missing_key
 from hybridagent.routing.policy import Candidate
 from hybridagent.routing.preferences import RoutingPreferences
-from hybridagent.workflows.routing_hooks import CallRouter
-from tests.unit.test_call_router import LOCAL, FakeAgent, Scanner, user
+from hybridagent.workflows.call_router import CallRouter, NoFallback, Route
+from tests.unit.test_call_router import LOCAL, Scanner, call, user
 
 OLLAMA = Candidate("ollama/llama3.2:3b", local=True, context_window=4096)
 NO_KEY = Candidate(
@@ -36,40 +36,38 @@ def named(requested: Candidate, *, strict: bool = False, **prefs: Any) -> CallRo
 
 async def test_a_named_model_without_a_key_is_replaced_with_a_notice() -> None:
     route = named(NO_KEY)
-    decision = await route.route(FakeAgent(), None, user("Say hi."), 0)
+    decision = await route.route(call(None, user("Say hi.")))
     assert decision.model == "local/smollm2"
     assert route.notices(["local/smollm2"]) == [
         "litellm/anthropic/claude-3-5-haiku-latest could not be used (no ANTHROPIC_API_KEY is "
         "set on the worker); answered by local/smollm2"
     ]
-    await route.route(FakeAgent(), None, user("Again."), 0)
+    await route.route(call(None, user("Again.")))
     assert len(route.notices(["local/smollm2"])) == 1  # said once per run
 
 
 async def test_a_strict_run_fails_with_the_reason_before_any_call() -> None:
     route = named(NO_KEY, strict=True)
-    agent = FakeAgent()
     with pytest.raises(ApplicationError) as caught:
-        await route.route(agent, None, user("Say hi."), 0)
+        await route.route(call(None, user("Say hi.")))
     assert caught.value.type == "RequestedModelUnavailable" and caught.value.non_retryable
     assert caught.value.message == (
         "litellm/anthropic/claude-3-5-haiku-latest cannot take this call (no ANTHROPIC_API_KEY "
         "is set on the worker); the run is strict, so no other model answered."
     )
-    assert agent.model.model_name == ""  # no model call was pointed anywhere
+    assert route.models_used == [] and route.tokens_used == 0  # no model was called
 
 
 async def test_a_named_model_that_fails_is_replaced_with_its_own_reason() -> None:
     route = named(OLLAMA)
-    agent = FakeAgent()
-    assert (await route.route(agent, None, user("Say hi."), 0)).model == OLLAMA.name
+    assert (await route.route(call(None, user("Say hi.")))).model == OLLAMA.name
     assert route.notices([OLLAMA.name]) == []  # it answered: nothing to say
     why = "Ollama is not reachable at http://127.0.0.1:9 (APIConnectionError)."
     decision = route.fallback(
-        agent.model, "general", "ProviderUnreachableError", larger=False, detail=why
+        "general", OLLAMA.name, "ProviderUnreachableError", larger=False, detail=why
     )
-    assert decision.model == "local/smollm2"
-    await route.route(agent, None, user("Again."), 0)  # the failed model is not noted twice
+    assert isinstance(decision, Route) and decision.model == "local/smollm2"
+    await route.route(call(None, user("Again.")))  # the failed model is not noted twice
     assert route.notices(["local/smollm2"]) == [
         "ollama/llama3.2:3b could not be used (Ollama is not reachable at http://127.0.0.1:9 "
         "(APIConnectionError)); answered by local/smollm2"
@@ -78,36 +76,32 @@ async def test_a_named_model_that_fails_is_replaced_with_its_own_reason() -> Non
 
 async def test_a_strict_run_does_not_fall_back_from_the_named_model() -> None:
     route = named(OLLAMA, strict=True)
-    agent = FakeAgent()
-    await route.route(agent, None, user("Say hi."), 0)
+    first = await route.route(call(None, user("Say hi.")))
     # No other model may answer: an unreachable backend is retried, not skipped.
-    assert "ProviderUnreachableError" not in (
-        agent.model.model_params.retry_policy.non_retryable_error_types or []
-    )
-    decision = route.fallback(agent.model, "general", "ProviderUnreachableError", larger=False)
-    assert decision.model is None  # the stub re-raises the model's own error
-    assert agent.model.model_name == OLLAMA.name
+    assert first.model == OLLAMA.name and not first.fail_fast
+    decision = route.fallback("general", OLLAMA.name, "ProviderUnreachableError", larger=False)
+    assert isinstance(decision, NoFallback)  # the stub re-raises the model's own error
 
 
 async def test_a_call_the_policy_keeps_off_the_named_model_is_said_too() -> None:
     setup = RoutingSetup(candidates=[CLOUD, LOCAL], requested=CLOUD.name)
     route = CallRouter(RoutingPreferences(), setup, Scanner())
-    assert (await route.route(FakeAgent(), None, user("Say hi."), 0)).model == CLOUD.name
+    assert (await route.route(call(None, user("Say hi.")))).model == CLOUD.name
     secret = user("My SSN is 512-48-7730, which form?")
-    assert (await route.route(FakeAgent(), None, secret, 0)).model == "local/smollm2"
+    assert (await route.route(call(None, secret))).model == "local/smollm2"
     assert route.notices([CLOUD.name, "local/smollm2"]) == [
         "openai/gpt-4o could not take every call (cloud model, call must stay local); "
         "answered by local/smollm2"
     ]
     strict = CallRouter(RoutingPreferences(), setup, Scanner(), strict=True)
     with pytest.raises(ApplicationError, match="cloud model, call must stay local"):
-        await strict.route(FakeAgent(), None, secret, 0)
+        await strict.route(call(None, secret))
 
 
 async def test_no_named_model_means_no_notice_and_nothing_strict() -> None:
     setup = RoutingSetup(candidates=[NO_KEY, LOCAL])
     route = CallRouter(RoutingPreferences(), setup, Scanner(), strict=True)
-    assert (await route.route(FakeAgent(), None, user("Say hi."), 0)).model == "local/smollm2"
+    assert (await route.route(call(None, user("Say hi.")))).model == "local/smollm2"
     assert route.notices(["local/smollm2"]) == []
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import random
 
+from hybridagent.workflows.call_router import CHARS_PER_TOKEN
 from hybridagent.workflows.coordinator import (
     CLIPPED,
     SpecialistAnswer,
     _fitted_synthesis_prompt,
     fit_texts,
 )
-from hybridagent.workflows.routing_hooks import CHARS_PER_TOKEN
 from tests.unit.test_call_router import CLOUD, LOCAL, router
 
 

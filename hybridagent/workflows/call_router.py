@@ -1,6 +1,8 @@
-"""Per-call routing inside a workflow: before every model call, scan that call's whole
-input, decide with the pure policy, record the decision, and point the plugin's model
-stub at the chosen model.
+"""Per-call routing inside a workflow: the routed model stub (routed_stub.py) hands the
+router each call it is about to make (a `RoutedCall`: the call's whole input and what the
+agent needs); the router scans it, decides with the pure policy, records the decision,
+and answers with a `Route` the stub calls with. When the call fails, the stub asks for
+the next `Route` (`fallback`).
 
 Deterministic: the privacy verdict comes from a local activity whose answer the history
 records (activities/privacy.py), and the policy is pure, so a replay makes the same
@@ -17,14 +19,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
-from temporalio.common import RetryPolicy
+from agents import TResponseInputItem
 from temporalio.exceptions import ApplicationError
 
-from hybridagent.activities.models import RoutingSetup
-from hybridagent.activities.privacy import InputPart, PrivacyScanRequest, PrivacyScanResult
+from hybridagent.activity_io import InputPart, PrivacyScanRequest, PrivacyScanResult, RoutingSetup
 from hybridagent.failures import NO_MODEL_FOR_CALL, REQUESTED_MODEL_UNAVAILABLE
 from hybridagent.routing.complexity import complexity
 from hybridagent.routing.policy import (
@@ -32,7 +33,6 @@ from hybridagent.routing.policy import (
     Candidate,
     Decision,
     Preferences,
-    RoutingConfig,
     decide,
 )
 from hybridagent.routing.preferences import RoutingPreferences
@@ -41,14 +41,40 @@ from hybridagent.workflows.io import RoutingRecord
 # The router's token estimate: characters of the call's input (as JSON) per token.
 CHARS_PER_TOKEN = 4
 
-# Retried on the same model only when no other model could take the call.
-FAIL_FAST_WHEN_ALTERNATIVE = ("ProviderUnreachableError",)
-
 # Scans new input parts: the `scan_privacy` local activity in a workflow.
 Scanner = Callable[[PrivacyScanRequest], Awaitable[PrivacyScanResult]]
 
 
-def _user_text(content: Any) -> str | None:
+@dataclass(frozen=True)
+class RoutedCall:
+    """One model call as the stub is about to make it: what the router reads."""
+
+    agent: str
+    system_prompt: str | None
+    items: Sequence[TResponseInputItem]
+    tools: int = 0  # tools and handoffs the model may call
+    needs_schema: bool = False  # the answer must follow an output schema
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one call goes, and how the stub makes it."""
+
+    model: str
+    summary: str  # the model activity's summary in the Web UI: the decision, in a line
+    fail_fast: bool  # another model could take the call: no retry backoff on a refusal
+    cacheable: bool  # nothing private in the call: the worker may answer from its cache
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class NoFallback:
+    """No model may take the call after a failure: `decision` says why (its error)."""
+
+    decision: Decision
+
+
+def _user_text(content: object) -> str | None:
     """The words of a user message (its text parts), which the learned stage reads."""
     if isinstance(content, str):
         return content
@@ -58,7 +84,16 @@ def _user_text(content: Any) -> str | None:
     return None
 
 
-def _input_parts(system_prompt: str | None, items: list[Any]) -> tuple[list[InputPart], int, bool]:
+def _as_dict(item: object) -> dict[str, object]:
+    if isinstance(item, dict):
+        return item
+    dump = getattr(item, "model_dump", None)
+    return dump() if callable(dump) else {}
+
+
+def _input_parts(
+    system_prompt: str | None, items: Sequence[TResponseInputItem]
+) -> tuple[list[InputPart], int, bool]:
     """The call's whole input as parts (instructions, then each message, tool call and
     tool result), the number of conversation turns, and whether it holds an image. A
     user message's words are a prose part of their own; everything else the rules read
@@ -67,7 +102,7 @@ def _input_parts(system_prompt: str | None, items: list[Any]) -> tuple[list[Inpu
     turns = 0
     image = False
     for item in items:
-        data = item if isinstance(item, dict) else getattr(item, "model_dump", lambda: {})()
+        data = _as_dict(item)
         if data.get("role") in ("user", "assistant"):
             turns += 1
         content = data.get("content")
@@ -98,24 +133,18 @@ class CallRouter:
         # Why the requested model did not answer calls of this run, for the notice.
         self.missed: list[str] = []
         self.policy_preferences = Preferences(
-            force_provider=preferences.force_provider,
-            privacy_level=preferences.privacy_level,
-            latency_preference=preferences.latency_preference,
-            token_budget=preferences.token_budget,
-            model=setup.requested,
+            **preferences.preference_values(), model=setup.requested
         )
-        self.config = RoutingConfig(
-            complexity_threshold=setup.complexity_threshold,
-            budget_reserve=setup.budget_reserve,
-            latency_shift=setup.latency_shift,
-        )
+        self.config = setup.thresholds()
         self.candidates = tuple(setup.candidates)
         self.fallbacks = setup.fallbacks
         self.response_cache = setup.response_cache
         # Models whose calls failed in this run (and how): not chosen again in this run.
         self.failed: dict[str, str] = {}
+        # Tokens the run's answered calls used (the budget reads it), and their models.
+        self.tokens_used = 0
+        self.models_used: list[str] = []
         self._last_facts: CallFacts | None = None
-        self._base_retry: RetryPolicy | None = None
         self._primary: str | None = None
         self.scanner = scanner
         self.privacy = setup.privacy
@@ -160,29 +189,35 @@ class CallRouter:
         )
         return (chosen.name, chosen.local) if chosen else None
 
-    async def route(
-        self, agent: Any, system_prompt: str | None, items: list[Any], tokens_used: int
-    ) -> Decision:
-        parts, turns, image = _input_parts(system_prompt, items)
+    async def route(self, call: RoutedCall) -> Route:
+        """Where `call` goes. Raises a non-retryable ApplicationError when no model may
+        take it, or when a strict run's requested model cannot."""
+        parts, turns, image = _input_parts(call.system_prompt, call.items)
         text = "\n".join(part.text for part in parts)
         types = await self._sensitive_types(parts)
-        score = complexity(text, turns=max(turns, 1), tools=len(agent.tools) + len(agent.handoffs))
+        score = complexity(text, turns=max(turns, 1), tools=call.tools)
         facts = CallFacts(
             input_tokens=len(text) // CHARS_PER_TOKEN,
-            needs_tools=bool(agent.tools or agent.handoffs),
-            needs_schema=agent.output_type not in (None, str),
+            needs_tools=call.tools > 0,
+            needs_schema=call.needs_schema,
             needs_vision=image,
             sensitive_types=tuple(types),
             pinned=self.pinned,
             complexity=score.score,
-            tokens_used=tokens_used,
+            tokens_used=self.tokens_used,
         )
         decision = decide(facts, self.policy_preferences, self._live_candidates(), self.config)
         self.pinned = self.pinned or bool(types)
         self._last_facts, self._primary = facts, decision.model
-        self._record(agent, decision, facts, score.factors)
+        self._record(call.agent, decision, facts, factors=score.factors)
         self._requested_passed_over(decision)
-        return self._apply(agent.model, agent.name, decision, facts)
+        return self._route(call.agent, decision, facts)
+
+    def answered(self, model: str, total_tokens: int) -> None:
+        """`model` answered a call of the run, using `total_tokens`."""
+        self.tokens_used += total_tokens
+        if model not in self.models_used:
+            self.models_used.append(model)
 
     def _requested_passed_over(self, decision: Decision) -> None:
         """The requested model is not the one for this call: fail a strict run, else
@@ -241,75 +276,80 @@ class CallRouter:
             for c in self.candidates
         )
 
-    def fallback(
-        self, stub: Any, agent_name: str, failure: str, larger: bool, detail: str = ""
+    def _choose(
+        self, facts: CallFacts, candidates: tuple[Candidate, ...], chain: list[str] | None
     ) -> Decision:
-        """After the call to `stub.model_name` failed with `failure` (`detail`: its
-        sentence), point `stub` at the next model for the same call: the next one in the
+        """The policy's choice for a call the primary model cannot take: the first model
+        of the primary's fallback `chain` that the policy allows (a decision without a
+        model when none is), or without a chain its own pick among `candidates`."""
+        unnamed = self.policy_preferences.model_copy(update={"model": None})
+        if not chain:
+            return decide(facts, unnamed, candidates, self.config)
+        for name in chain:
+            named = unnamed.model_copy(update={"model": name})
+            attempt = decide(facts, named, candidates, self.config)
+            if attempt.model == name:
+                return attempt
+        return Decision(None, attempt.local_only, attempt.reasons, attempt.rejected)
+
+    def fallback(
+        self, agent: str, failed_model: str, failure: str, *, larger: bool, detail: str = ""
+    ) -> Route | NoFallback:
+        """After the call to `failed_model` failed with `failure` (`detail`: its
+        sentence), the route of the next model for the same call: the next one in the
         primary's fallback chain that the policy allows, or without a chain the policy's
-        choice among the models not yet failed (a decision without a model if none is
-        allowed, or when a strict run's requested model failed). `larger`: the input did
-        not fit, so only models with a larger context qualify."""
-        failed_model = stub.model_name
+        choice among the models not yet failed. NoFallback when no model is allowed, or
+        when a strict run's requested model failed: the caller re-raises the failure
+        itself, the clearer error. `larger`: the input did not fit, so only models with a larger
+        context qualify."""
         if failed_model == self.requested:
             if self.strict:
-                return Decision(None, False, ("strict run: only the requested model answers",))
+                return NoFallback(
+                    Decision(None, False, ("strict run: only the requested model answers",))
+                )
             self._miss(detail or failure)
         self.failed[failed_model] = failure
         facts = self._last_facts or CallFacts(input_tokens=0)
         if larger:
             window = next((c.context_window for c in self.candidates if c.name == failed_model), 0)
             facts = dataclasses.replace(facts, input_tokens=max(facts.input_tokens, window + 1))
-        candidates = self._live_candidates()
         chain = self.fallbacks.get(self._primary or failed_model)
-        if chain:
-            decision = None
-            for name in chain:
-                attempt = decide(
-                    facts,
-                    dataclasses.replace(self.policy_preferences, model=name),
-                    candidates,
-                    self.config,
-                )
-                if attempt.model == name:
-                    decision = attempt
-                    break
-            if decision is None:
-                decision = Decision(
-                    None,
-                    attempt.local_only,
-                    attempt.reasons,
-                    attempt.rejected,
-                    error=f"{failed_model} failed ({failure}) and no model of its fallback "
-                    f"chain can take the call: "
-                    + "; ".join(f"{n}: {attempt.rejected.get(n, 'not configured')}" for n in chain)
-                    + ".",
-                )
-        else:
-            decision = decide(
-                facts,
-                dataclasses.replace(self.policy_preferences, model=None),
-                candidates,
-                self.config,
+        decision = self._choose(facts, self._live_candidates(), chain)
+        if decision.model is None and chain:
+            decision = dataclasses.replace(
+                decision,
+                error=f"{failed_model} failed ({failure}) and no model of its fallback "
+                "chain can take the call: "
+                + "; ".join(f"{n}: {decision.rejected.get(n, 'not configured')}" for n in chain)
+                + ".",
             )
-            if decision.model is None:
-                decision = dataclasses.replace(
-                    decision, error=f"{failed_model} failed ({failure}); {decision.error}"
-                )
+        elif decision.model is None:
+            decision = dataclasses.replace(
+                decision, error=f"{failed_model} failed ({failure}); {decision.error}"
+            )
         decision = dataclasses.replace(
             decision, reasons=(f"fallback: {failed_model} failed ({failure})", *decision.reasons)
         )
-        self._record_fallback(agent_name, decision, facts, failed_model, failure)
+        self._record(agent, decision, facts, fallback_from=failed_model, failure=failure)
         if decision.model is None:
-            return decision  # the caller re-raises the failure itself: the clearer error
-        return self._apply(stub, agent_name, decision, facts)
+            return NoFallback(decision)
+        return self._route(agent, decision, facts)
 
-    def _record_fallback(
-        self, agent: str, decision: Decision, facts: CallFacts, failed_model: str, failure: str
+    def _record(
+        self,
+        agent: str,
+        decision: Decision,
+        facts: CallFacts,
+        *,
+        factors: dict[str, float] | None = None,
+        fallback_from: str | None = None,
+        failure: str | None = None,
     ) -> None:
+        """The decision into the run's trail: a new call, or a fallback of the last one."""
+        last = self.trail[-1].call if self.trail else 0
         self.trail.append(
             RoutingRecord(
-                call=self.trail[-1].call if self.trail else 1,
+                call=max(last, 1) if fallback_from else last + 1,
                 agent=agent,
                 model=decision.model,
                 local_only=decision.local_only,
@@ -317,30 +357,11 @@ class CallRouter:
                 rejected=decision.rejected,
                 finding_types=list(facts.sensitive_types),
                 complexity=facts.complexity,
+                complexity_factors=factors or {},
                 input_tokens=facts.input_tokens,
                 tokens_used=facts.tokens_used,
-                fallback_from=failed_model,
+                fallback_from=fallback_from,
                 failure=failure,
-                cloud_configured=self._cloud_configured(),
-            )
-        )
-
-    def _record(
-        self, agent: Any, decision: Decision, facts: CallFacts, factors: dict[str, float]
-    ) -> None:
-        self.trail.append(
-            RoutingRecord(
-                call=(self.trail[-1].call + 1) if self.trail else 1,
-                agent=agent.name,
-                model=decision.model,
-                local_only=decision.local_only,
-                reasons=list(decision.reasons),
-                rejected=decision.rejected,
-                finding_types=list(facts.sensitive_types),
-                complexity=facts.complexity,
-                complexity_factors=factors,
-                input_tokens=facts.input_tokens,
-                tokens_used=facts.tokens_used,
                 cloud_configured=self._cloud_configured(),
             )
         )
@@ -358,47 +379,24 @@ class CallRouter:
             for c in self._live_candidates()
         )
         chain = self.fallbacks.get(self._primary or chosen)
-        unnamed = dataclasses.replace(self.policy_preferences, model=None)
-        if chain:
-            return any(
-                decide(facts, dataclasses.replace(unnamed, model=n), others, self.config).model == n
-                for n in chain
-            )
-        return decide(facts, unnamed, others, self.config).model is not None
+        return self._choose(facts, others, chain).model is not None
 
-    def _apply(self, stub: Any, agent_name: str, decision: Decision, facts: CallFacts) -> Decision:
+    def _route(self, agent: str, decision: Decision, facts: CallFacts) -> Route:
         if decision.model is None:
             raise ApplicationError(
                 decision.error or "No model can take this call.",
                 type=NO_MODEL_FOR_CALL,
                 non_retryable=True,
             )
-        # The plugin replaced the agent's model by an activity stub: its `model_name` is
-        # what the model activity asks the worker's provider for, and its summary is what
-        # the Web UI shows for that activity — the decision, so every call explains itself.
-        stub.model_name = decision.model
-        if self._base_retry is None:
-            self._base_retry = stub.model_params.retry_policy or RetryPolicy()
-        retry = self._base_retry
-        if self._has_alternative(facts, decision.model):
-            # Another model can take the call: a backend that refuses connections is
-            # not worth the retry backoff — fall back at once.
-            retry = dataclasses.replace(
-                retry,
-                non_retryable_error_types=[
-                    *(retry.non_retryable_error_types or []),
-                    *FAIL_FAST_WHEN_ALTERNATIVE,
-                ],
-            )
-        stub.model_params = dataclasses.replace(
-            stub.model_params,
-            summary_override=summary(agent_name, decision),
-            retry_policy=retry,
+        return Route(
+            model=decision.model,
+            summary=summary(agent, decision),
+            fail_fast=self._has_alternative(facts, decision.model),
+            # Nothing private in the call and the run is not pinned: the worker may
+            # answer it from its response cache, if it keeps one.
+            cacheable=self.response_cache and not (facts.sensitive_types or facts.pinned),
+            decision=decision,
         )
-        # Nothing private in the call and the run is not pinned: the worker may answer it
-        # from its response cache, if it keeps one.
-        stub.cacheable = self.response_cache and not (facts.sensitive_types or facts.pinned)
-        return decision
 
 
 def summary(agent: str, decision: Decision) -> str:
