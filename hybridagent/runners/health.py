@@ -19,7 +19,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import TimeoutError
 
 from hybridagent.config import Settings
-from hybridagent.providers.registry import BUILTIN
+from hybridagent.routing.names import BUILTIN_NAMES
 from hybridagent.runners.start import failure_sentence
 from hybridagent.worker_health import CircuitStatus, LoadedModel, ModelListing, WorkerHealth
 from hybridagent.workers.temporal_client import TemporalUnreachableError, connect
@@ -124,7 +124,7 @@ def loaded_line(models: list[LoadedModel]) -> str:
 
 def circuits_table(health: WorkerHealth) -> Table:
     table = Table("provider", "state", "failures", "last failure", "retry in", "endpoint")
-    prefixes = BUILTIN.names.prefixes
+    prefixes = BUILTIN_NAMES.prefixes  # a backend registered on the worker: under others
     others = [c for c in health.circuits if c.provider not in prefixes]
     for prefix in prefixes:
         mine = [c for c in health.circuits if c.provider == prefix]
