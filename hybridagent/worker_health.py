@@ -5,6 +5,7 @@ workflow imports it without the provider stack that fills it in (activities/heal
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -14,6 +15,18 @@ WORKER_HEALTH = "worker_health"  # the activity's name
 
 State = Literal["closed", "open", "half-open"]
 _SEVERITY: dict[State, int] = {"closed": 0, "half-open": 1, "open": 2}
+
+
+@dataclass(frozen=True)
+class ModelListing:
+    """One provider's answer to `hybridagent models` (every backend's `list_models`),
+    and a backend's row in this report."""
+
+    provider: str
+    endpoint: str
+    reachable: bool
+    models: list[str] = field(default_factory=list)
+    detail: str = ""
 
 
 class LoadedModel(BaseModel):
@@ -90,6 +103,8 @@ class WorkerHealth(BaseModel):
     ollama: OllamaStatus | None  # None: the worker has no Ollama backend
     circuits: list[CircuitStatus] = Field(default_factory=list)
     embedded: EmbeddedStatus | None = None  # None: the worker runs no embedded model
+    # The rows of the backends whose spec reports health (providers/registry.py).
+    backends: list[ModelListing] = Field(default_factory=list)
 
     def local_model_problem(self) -> str | None:
         """One sentence when the embedded model is this worker's only local model and it
@@ -104,6 +119,10 @@ class WorkerHealth(BaseModel):
             f"{embedded.summary() if embedded.supervised else 'not reachable'} "
             f"at {embedded.endpoint}."
         )
+
+    def backend_row(self, provider: str) -> ModelListing | None:
+        """A backend's row in `backends`, if its spec reports health."""
+        return next((row for row in self.backends if row.provider == provider), None)
 
     def provider_circuit(self, provider: str) -> CircuitStatus:
         """The worst circuit of a provider's endpoints; closed when none has failed."""

@@ -18,27 +18,21 @@ from hybridagent.providers.embedded import EmbeddedBackend
 from hybridagent.providers.errors import ProviderError
 from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.providers.ollama import OllamaBackend
+from hybridagent.providers.registry import BUILTIN, Registry
 from hybridagent.worker_health import (
     WORKER_HEALTH,
     CircuitStatus,
     EmbeddedStatus,
+    ModelListing,
     OllamaStatus,
     WorkerHealth,
 )
 
-# Circuit keys are "<backend label> <endpoint>" (providers/guarded.py); the labels the
-# backends give their models, mapped to model-name prefixes.
-_LABELS = (
-    ("Ollama ", "ollama"),
-    ("The embedded model server ", "local"),
-    ("OpenAI ", "openai"),
-    ("LiteLLM ", "litellm"),
-)
 
-
-def provider_of(circuit_key: str) -> str:
-    """The model-name prefix of a circuit key, or "other" for an unknown label."""
-    return next((prefix for label, prefix in _LABELS if circuit_key.startswith(label)), "other")
+def provider_of(circuit_key: str, registry: Registry = BUILTIN) -> str:
+    """The model-name prefix of a circuit key (`<backend label> <endpoint>`,
+    providers/guarded.py), by the labels of the registry's specs; "other" for none."""
+    return registry.provider_of(circuit_key)
 
 
 class HealthActivities:
@@ -79,6 +73,14 @@ class HealthActivities:
             status.loaded = loaded
         return status
 
+    async def _backends(self) -> list[ModelListing]:
+        rows = []
+        for spec in self._provider.registry:
+            backend = self._provider.backend(spec.prefix)
+            if spec.health is not None and backend is not None:
+                rows.append(await spec.health(backend))
+        return rows
+
     async def _embedded(self) -> EmbeddedStatus | None:
         backend = self._provider.backend("local")
         if not isinstance(backend, EmbeddedBackend) or not backend.available:
@@ -108,7 +110,8 @@ class HealthActivities:
     @activity.defn(name=WORKER_HEALTH)
     async def worker_health(self) -> WorkerHealth:
         """This worker's identity, default model, Ollama's and the embedded model
-        server's state, and its circuits."""
+        server's state, the rows of other backends that report health, and its
+        circuits."""
         return WorkerHealth(
             identity=self._identity,
             pid=os.getpid(),
@@ -117,10 +120,11 @@ class HealthActivities:
             default_model=self._provider.default_model,
             ollama=await self._ollama(),
             embedded=await self._embedded(),
+            backends=await self._backends(),
             circuits=[
                 CircuitStatus(
                     key=c.key,
-                    provider=provider_of(c.key),
+                    provider=provider_of(c.key, self._provider.registry),
                     state=c.state,
                     failures=c.failures,
                     last_failure=c.last_error,

@@ -7,8 +7,6 @@ so the run's decisions replay identically whatever the worker's configuration is
 
 from __future__ import annotations
 
-import dataclasses
-
 from temporalio import activity
 
 from hybridagent.activity_io import ROUTING_SETUP, RoutingSetup, RoutingSetupRequest
@@ -16,12 +14,7 @@ from hybridagent.failures import as_failure
 from hybridagent.providers.errors import CircuitOpenError, ProviderError, ProviderUnreachableError
 from hybridagent.providers.guarded import guarded_of
 from hybridagent.providers.hybrid import HybridModelProvider
-from hybridagent.providers.ollama import OllamaBackend
-from hybridagent.routing.catalog import (
-    Capabilities,
-    cloud_capabilities,
-    embedded_capabilities,
-)
+from hybridagent.routing.catalog import Capabilities
 from hybridagent.routing.names import ModelRef, UnknownModelError, is_default
 from hybridagent.routing.policy import Candidate
 from hybridagent.routing.preferences import RoutingSettings
@@ -62,18 +55,12 @@ class ModelActivities:
         return local, list(dict.fromkeys(cloud))
 
     async def _capabilities(self, ref: ModelRef) -> Capabilities:
-        if ref.prefix == "local":
-            return embedded_capabilities(self._embedded_context)
-        if ref.prefix != "ollama":
-            return cloud_capabilities(ref.model)
-        backend = self._provider.backend("ollama")
-        if not isinstance(backend, OllamaBackend):  # a test double: Ollama's defaults
-            return Capabilities(context_window=4096)
-        shown = await backend.capabilities(ref.model)
-        if not shown.tools and backend.tool_emulation != "never":
-            # Its tool calls are emulated (providers/tool_support.py).
-            shown = dataclasses.replace(shown, tools=True)
-        return shown
+        """From the backend's spec (providers/registry.py); `candidate` got its model
+        first, so the backend exists."""
+        spec = self._provider.registry.spec(ref.prefix)
+        backend = self._provider.backend(ref.prefix)
+        assert spec is not None and backend is not None, ref.name
+        return await spec.capabilities(backend, ref.model, served_context=self._embedded_context)
 
     async def candidate(self, name: str) -> Candidate:
         """The model with its capabilities; raises UnknownModelError or ProviderError when

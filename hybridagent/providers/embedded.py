@@ -208,6 +208,7 @@ class EmbeddedBackend:
     """
 
     prefix = "local"
+    label = "The embedded model server"  # starts its circuit keys (providers/registry.py)
 
     def __init__(
         self,
@@ -259,9 +260,7 @@ class EmbeddedBackend:
                 "and keep HYBRIDAGENT_EMBEDDED at auto or on."
             )
         if model not in self._models:
-            inner = chat_model(
-                self._client, model, backend="The embedded model server", circuits=self.circuits
-            )
+            inner = chat_model(self._client, model, backend=self.label, circuits=self.circuits)
             if self.supervisor is not None:
                 inner = SupervisedModel(inner, self.supervisor)
             self._models[model] = ToolEmulatingModel(inner)

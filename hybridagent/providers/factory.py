@@ -1,32 +1,23 @@
-"""Builds a worker's provider stack from Settings: probes Ollama, starts the embedded
-model (under a supervisor that restarts it) when it is needed, and picks the default
-model.
+"""Builds a worker's provider stack from Settings: every registered backend in turn
+(providers/registry.py: Ollama is probed, the embedded model started under a supervisor
+when it is needed), then the default model.
 """
 
 from __future__ import annotations
 
-import logging
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 import httpx
 
 from hybridagent.config import Settings
 from hybridagent.providers.circuit import CircuitBreaker
-from hybridagent.providers.embedded import (
-    BUNDLED_ALIAS,
-    EmbeddedBackend,
-    EmbeddedModelServer,
-    llama_server_installed,
-)
+from hybridagent.providers.embedded import EmbeddedBackend
 from hybridagent.providers.embedded_supervisor import EmbeddedSupervisor
 from hybridagent.providers.hybrid import HybridModelProvider
-from hybridagent.providers.litellm import LitellmBackend
-from hybridagent.providers.ollama import OllamaBackend
-from hybridagent.providers.openai import OpenAIBackend
+from hybridagent.providers.registry import BUILTIN, BuildContext, BuiltBackend, Registry
 from hybridagent.providers.response_cache import ResponseCache
 from hybridagent.routing.names import is_default
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,94 +25,60 @@ class ProviderStack:
     """Everything with a lifecycle that a worker owns for model calls."""
 
     provider: HybridModelProvider
-    embedded_server: EmbeddedModelServer | None
-    ollama_reachable: bool
+    built: dict[str, BuiltBackend]  # by prefix, in build order
     circuits: CircuitBreaker = field(default_factory=CircuitBreaker)
-    supervisor: EmbeddedSupervisor | None = None  # watches embedded_server
+
+    @property
+    def ollama_reachable(self) -> bool:
+        built = self.built.get("ollama")
+        return built is not None and built.reachable is True
+
+    @property
+    def supervisor(self) -> EmbeddedSupervisor | None:
+        """The embedded server's, when this worker started it."""
+        backend = self.provider.backend("local")
+        return backend.supervisor if isinstance(backend, EmbeddedBackend) else None
 
     async def aclose(self) -> None:
-        """The supervisor stops first, so nothing restarts the server during shutdown."""
-        if self.supervisor is not None:
-            await self.supervisor.stop()
-        await self.provider.aclose()
-        if self.embedded_server is not None:
-            self.embedded_server.stop()
+        """Every backend closes what its build started, in reverse build order; one that
+        fails to close does not keep the others open."""
+        async with AsyncExitStack() as closing:
+            for built in self.built.values():
+                closing.push_async_callback(built.aclose)
 
 
-def choose_default_model(
-    configured: str, *, ollama_reachable: bool, ollama_model: str, embedded_running: bool
-) -> str | None:
-    """`auto` means Ollama's model when Ollama answers, else the embedded one."""
-    if not is_default(configured):
-        return configured
-    if ollama_reachable:
-        return f"ollama/{ollama_model}"
-    if embedded_running:
-        return f"local/{BUNDLED_ALIAS}"
-    return None
+def choose_default_model(configured: str, offered: str | None) -> str | None:
+    """`auto` means the first backend's offer (Ollama's model when Ollama answers, else
+    the embedded one); a configured name stands."""
+    return offered if is_default(configured) else configured
 
 
 async def build_provider_stack(
-    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    registry: Registry = BUILTIN,
 ) -> ProviderStack:
+    registry = registry.copy()
     circuits = CircuitBreaker(
         failure_threshold=settings.circuit_failure_threshold,
         cooldown_seconds=settings.circuit_cooldown_seconds,
     )
-    ollama = OllamaBackend(
-        settings.ollama_host,
-        served_context=settings.ollama_context_length,
-        transport=transport,
-        circuits=circuits,
-        api_mode=settings.ollama_api_mode,
-        keep_alive=settings.ollama_keep_alive,
-        tool_emulation=settings.tool_emulation,
-    )
-    ollama_reachable = await ollama.is_reachable()
-    embedded_url = settings.embedded_url
-    server: EmbeddedModelServer | None = None
-    supervisor: EmbeddedSupervisor | None = None
-    wants_embedded = settings.embedded == "on" or (
-        settings.embedded == "auto" and not ollama_reachable and llama_server_installed()
-    )
-    if embedded_url is None and wants_embedded:
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
-        server = EmbeddedModelServer(
-            settings.embedded_model_path,
-            context=settings.embedded_context,
-            startup_timeout=settings.embedded_startup_seconds,
-            log_path=settings.state_dir / "embedded-model.log",
-        )
-        supervisor = EmbeddedSupervisor(server)
-        embedded_url = await supervisor.start()
-        log.info("embedded model server started at %s", embedded_url)
-    default = choose_default_model(
-        settings.default_model,
-        ollama_reachable=ollama_reachable,
-        ollama_model=settings.ollama_model,
-        embedded_running=embedded_url is not None,
-    )
+    built: dict[str, BuiltBackend] = {}
+    offered: str | None = None
+    async with AsyncExitStack() as on_failure:
+        for spec in registry:
+            one = await spec.build(BuildContext(settings, circuits, transport, offered))
+            on_failure.push_async_callback(one.aclose)
+            built[spec.prefix] = one
+            offered = offered or one.default_model
+        on_failure.pop_all()  # built: the stack closes them now
     provider = HybridModelProvider(
-        {
-            "ollama": ollama,
-            "local": EmbeddedBackend(
-                embedded_url, transport=transport, circuits=circuits, supervisor=supervisor
-            ),
-            "openai": OpenAIBackend(
-                settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
-                settings.openai_base_url,
-                transport=transport,
-                circuits=circuits,
-            ),
-            "litellm": LitellmBackend(
-                settings.litellm_api_base,
-                settings.litellm_api_key.get_secret_value() if settings.litellm_api_key else None,
-                circuits=circuits,
-            ),
-        },
-        default,
+        {prefix: one.backend for prefix, one in built.items()},
+        choose_default_model(settings.default_model, offered),
         ResponseCache(settings.response_cache_max_entries, settings.response_cache_ttl_seconds)
         if settings.response_cache
         else None,
+        registry=registry,
     )
-    return ProviderStack(provider, server, ollama_reachable, circuits, supervisor)
+    return ProviderStack(provider, built, circuits)

@@ -10,8 +10,9 @@ from agents import Model, ModelProvider
 
 from hybridagent.providers.base import Backend, ModelListing
 from hybridagent.providers.errors import NoLocalModelError
+from hybridagent.providers.registry import BUILTIN, Registry
 from hybridagent.providers.response_cache import CacheLayer, ResponseCache
-from hybridagent.routing.names import PREFIXES, ModelRef, is_default, parse_model_name
+from hybridagent.routing.names import ModelRef, is_default
 
 
 class HybridModelProvider(ModelProvider):
@@ -20,14 +21,20 @@ class HybridModelProvider(ModelProvider):
         backends: Mapping[str, Backend],
         default_model: str | None,
         cache: ResponseCache | None = None,
+        *,
+        registry: Registry = BUILTIN,
     ) -> None:
         """`default_model` is a full `prefix/model` name, or None when no model is available;
-        `cache` answers repeated calls the workflow marked cacheable (response_cache.py)."""
+        `cache` answers repeated calls the workflow marked cacheable (response_cache.py);
+        `registry` says which names exist and what each backend can do (a snapshot of it
+        is taken: the worker's names stay what they were when it was built)."""
         self._backends = dict(backends)
         self.cache = cache
         self._layers: dict[str, CacheLayer] = {}
+        self.registry = registry.copy()
+        self.names = self.registry.names
         self.default_model = default_model
-        self._default_ref = parse_model_name(default_model) if default_model else None
+        self._default_ref = self.names.parse(default_model) if default_model else None
 
     def resolve(self, name: str | None) -> ModelRef:
         """The concrete model a (possibly default or bare) name means on this worker."""
@@ -40,7 +47,7 @@ class HybridModelProvider(ModelProvider):
             return self._default_ref
         default_prefix = self._default_ref.prefix if self._default_ref else None
         assert name is not None
-        return parse_model_name(name, default_prefix)
+        return self.names.parse(name, default_prefix)
 
     def get_model(self, model_name: str | None) -> Model:
         ref = self.resolve(model_name)
@@ -60,7 +67,7 @@ class HybridModelProvider(ModelProvider):
         return self._backends.get(prefix)
 
     async def list_models(self) -> list[ModelListing]:
-        return [await self._backends[p].list_models() for p in PREFIXES if p in self._backends]
+        return [await backend.list_models() for backend in self._backends.values()]
 
     async def aclose(self) -> None:
         for backend in self._backends.values():

@@ -68,6 +68,7 @@ def missing_key(model: str, api_key: str | None, api_base: str | None) -> str | 
 
 class LitellmBackend:
     prefix = "litellm"
+    label = "LiteLLM"  # starts its circuit keys (providers/registry.py)
 
     def __init__(
         self,
@@ -90,7 +91,7 @@ class LitellmBackend:
             inner = litellm_model(model=model, base_url=self.api_base, api_key=self.api_key)  # type: ignore[call-arg]
             self._models[model] = GuardedModel(
                 inner,
-                backend=f"LiteLLM ({model.split('/', 1)[0]})",
+                backend=f"{self.label} ({model.split('/', 1)[0]})",
                 endpoint=self.api_base or "the provider's default endpoint",
                 model=model,
                 circuits=self.circuits,

@@ -36,6 +36,7 @@ CAPABILITY_CACHE_SECONDS = 60.0
 
 class OllamaBackend:
     prefix = "ollama"
+    label = "Ollama"  # starts its circuit keys (providers/registry.py)
 
     def __init__(
         self,
@@ -68,12 +69,12 @@ class OllamaBackend:
         """The adapter for OLLAMA_API_MODE, failures typed: `/v1` Chat Completions, or
         native `/api/chat`, which sizes `num_ctx` to each call (ollama_native.py)."""
         if self.api_mode == "openai":
-            return chat_model(self._openai, model, backend="Ollama", circuits=self.circuits)
+            return chat_model(self._openai, model, backend=self.label, circuits=self.circuits)
         native = OllamaNativeModel(
             self._native, model, served_context=self.served_context, keep_alive=self.keep_alive
         )
         return GuardedModel(
-            native, backend="Ollama", endpoint=self.host, model=model, circuits=self.circuits
+            native, backend=self.label, endpoint=self.host, model=model, circuits=self.circuits
         )
 
     def get_model(self, model: str) -> Model:

@@ -19,6 +19,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 class OpenAIBackend:
     prefix = "openai"
+    label = "OpenAI"  # starts its circuit keys (providers/registry.py)
 
     def __init__(
         self,
@@ -41,7 +42,7 @@ class OpenAIBackend:
             raise MissingApiKeyError("no OPENAI_API_KEY is set on the worker")
         if model not in self._models:
             self._models[model] = chat_model(
-                self._client, model, backend="OpenAI", circuits=self.circuits
+                self._client, model, backend=self.label, circuits=self.circuits
             )
         return self._models[model]
 

@@ -19,9 +19,9 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import TimeoutError
 
 from hybridagent.config import Settings
-from hybridagent.routing.names import PREFIXES
+from hybridagent.routing.names import BUILTIN_NAMES
 from hybridagent.runners.start import failure_sentence
-from hybridagent.worker_health import CircuitStatus, LoadedModel, WorkerHealth
+from hybridagent.worker_health import CircuitStatus, LoadedModel, ModelListing, WorkerHealth
 from hybridagent.workers.temporal_client import TemporalUnreachableError, connect
 
 # A live worker answers in well under a second; a poller the server still lists for a
@@ -124,8 +124,9 @@ def loaded_line(models: list[LoadedModel]) -> str:
 
 def circuits_table(health: WorkerHealth) -> Table:
     table = Table("provider", "state", "failures", "last failure", "retry in", "endpoint")
-    others = [c for c in health.circuits if c.provider not in PREFIXES]
-    for prefix in PREFIXES:
+    prefixes = BUILTIN_NAMES.prefixes  # a backend registered on the worker: under others
+    others = [c for c in health.circuits if c.provider not in prefixes]
+    for prefix in prefixes:
         mine = [c for c in health.circuits if c.provider == prefix]
         for c in mine or [CircuitStatus(key="", provider=prefix, state="closed")]:
             table.add_row(
@@ -169,9 +170,17 @@ def embedded_line(health: WorkerHealth) -> str:
     return f"Embedded     {state} at {embedded.endpoint}{log}"
 
 
+def backend_line(row: ModelListing) -> str:
+    """`fake         reachable at in-process: fake/echo` for a backend whose spec reports
+    health (providers/registry.py)."""
+    state = "reachable" if row.reachable else "not reachable"
+    shown = ", ".join(row.models) or row.detail
+    return f"{row.provider:<12} {state} at {row.endpoint}" + (f": {shown}" if shown else "")
+
+
 def health_report(health: WorkerHealth) -> RenderableType:
     """The worker's own report: identity, default model, Ollama, the embedded model
-    server, circuits."""
+    server, other backends that report health, circuits."""
     who = health.identity
     if who != f"{health.pid}@{health.hostname}":
         who += f" (pid {health.pid} on {health.hostname})"
@@ -188,6 +197,7 @@ def health_report(health: WorkerHealth) -> RenderableType:
         if ollama.detail:
             lines.append(f"  note       {ollama.detail}")
     lines.append(embedded_line(health))
+    lines.extend(backend_line(row) for row in health.backends)
     lines.append("Circuits     (this worker process; a provider that keeps failing is skipped)")
     return Group(*(Text(line) for line in lines), circuits_table(health))
 

@@ -27,7 +27,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 
 from hybridagent.activity_io import PullProgress, PullResult, full_name
 from hybridagent.config import Settings
-from hybridagent.routing.names import PREFIXES, UnknownModelError
+from hybridagent.routing.names import BUILTIN_NAMES, UnknownModelError
 from hybridagent.runners.start import failure_sentence, warn_without_workers
 from hybridagent.workers.ollama_models import start_pull
 from hybridagent.workers.temporal_client import connect
@@ -55,7 +55,7 @@ class PullOutcome:
 def ollama_model_name(name: str) -> str:
     """`llama3.2`, `ollama/llama3.2:3b`, `library/llama3.2`; other prefixes are refused."""
     prefix = name.split("/", 1)[0]
-    if "/" in name and prefix in PREFIXES and prefix != "ollama":
+    if "/" in name and prefix in BUILTIN_NAMES.prefixes and prefix != "ollama":
         raise UnknownModelError(
             f"Only Ollama models can be pulled, and {name!r} is not one "
             "(name an Ollama model, e.g. llama3.2:3b)."

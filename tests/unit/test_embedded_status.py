@@ -3,7 +3,7 @@ agree even when the worker's probe and the supervisor's state disagree for a mom
 
 from __future__ import annotations
 
-from hybridagent.runners.stack import worker_embedded_listing
+from hybridagent.providers.registry import worker_embedded_listing
 from hybridagent.worker_health import EmbeddedStatus
 
 

@@ -6,11 +6,14 @@ from hybridagent.routing.names import ModelRef, UnknownModelError, is_default, p
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("ollama/llama3.2:3b", ModelRef("ollama", "llama3.2:3b")),
-        ("ollama/hf.co/org/model:Q4", ModelRef("ollama", "hf.co/org/model:Q4")),
-        ("local/smollm2", ModelRef("local", "smollm2")),
-        ("openai/gpt-4o-mini", ModelRef("openai", "gpt-4o-mini")),
-        ("litellm/anthropic/claude-3-5-haiku", ModelRef("litellm", "anthropic/claude-3-5-haiku")),
+        ("ollama/llama3.2:3b", ModelRef("ollama", "llama3.2:3b", is_local=True)),
+        ("ollama/hf.co/org/model:Q4", ModelRef("ollama", "hf.co/org/model:Q4", is_local=True)),
+        ("local/smollm2", ModelRef("local", "smollm2", is_local=True)),
+        ("openai/gpt-4o-mini", ModelRef("openai", "gpt-4o-mini", is_local=False)),
+        (
+            "litellm/anthropic/claude-3-5-haiku",
+            ModelRef("litellm", "anthropic/claude-3-5-haiku", is_local=False),
+        ),
     ],
 )
 def test_parses_prefixed_names(name: str, expected: ModelRef) -> None:
@@ -18,7 +21,7 @@ def test_parses_prefixed_names(name: str, expected: ModelRef) -> None:
 
 
 def test_bare_name_belongs_to_default_prefix() -> None:
-    assert parse_model_name("qwen3:4b", "ollama") == ModelRef("ollama", "qwen3:4b")
+    assert parse_model_name("qwen3:4b", "ollama") == ModelRef("ollama", "qwen3:4b", is_local=True)
 
 
 def test_bare_name_without_default_is_an_error() -> None:

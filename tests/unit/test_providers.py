@@ -188,12 +188,6 @@ def test_hybrid_reuses_one_model_object_per_name() -> None:
 def test_default_model_choice(
     configured: str, ollama: bool, embedded: bool, expected: str | None
 ) -> None:
-    assert (
-        choose_default_model(
-            configured,
-            ollama_reachable=ollama,
-            ollama_model="llama3.2:3b",
-            embedded_running=embedded,
-        )
-        == expected
-    )
+    # The first backend's offer: Ollama's model when Ollama answers, else the embedded one.
+    offered = "ollama/llama3.2:3b" if ollama else "local/smollm2" if embedded else None
+    assert choose_default_model(configured, offered) == expected
