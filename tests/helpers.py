@@ -55,18 +55,30 @@ def activity_attempts(history: WorkflowHistory) -> list[int]:
     ]
 
 
+def local_activity_results(history: WorkflowHistory) -> list[tuple[str, Any]]:
+    """The activity type and recorded result of each local activity a run executed, in
+    order (the markers of `workflow.patched` are left out)."""
+    found = []
+    for event in history.events:
+        attributes = event.marker_recorded_event_attributes
+        if (
+            event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+            and attributes.marker_name == "core_local_activity"
+        ):
+            data = json.loads(attributes.details["data"].payloads[0].data)
+            result = attributes.details.get("result")
+            value = json.loads(result.payloads[0].data) if result and result.payloads else None
+            found.append((data["activity_type"], value))
+    return found
+
+
 def local_activity_markers(history: WorkflowHistory) -> int:
-    return sum(1 for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED)
+    return len(local_activity_results(history))
 
 
 def local_activities(history: WorkflowHistory) -> list[str]:
     """The activity types of the local activities a run executed, in order."""
-    names = []
-    for event in history.events:
-        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
-            data = event.marker_recorded_event_attributes.details["data"].payloads[0].data
-            names.append(json.loads(data)["activity_type"])
-    return names
+    return [name for name, _ in local_activity_results(history)]
 
 
 async def replay(history: WorkflowHistory, settings: Settings) -> None:

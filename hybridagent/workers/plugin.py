@@ -21,6 +21,7 @@ from hybridagent.activities.health import HealthActivities
 from hybridagent.activities.models import ModelActivities
 from hybridagent.activities.privacy import PrivacyActivities
 from hybridagent.activities.pull import PullActivities
+from hybridagent.activities.run_start import RunStartActivities
 from hybridagent.activities.storage import StorageActivities
 from hybridagent.activities.weather import get_weather
 from hybridagent.config import Settings
@@ -115,16 +116,19 @@ def activities(
         cloud_model=settings.cloud_model,
         embedded_context=settings.embedded_context,
     )
+    privacy = PrivacyActivities(load_model(settings.privacy_model))
+    agents = AgentSpecActivities(settings.agents_path)
     return [
         get_weather,
+        RunStartActivities(agents, models, privacy).start_run,
         models.routing_setup,
-        PrivacyActivities(load_model(settings.privacy_model)).scan_privacy,
+        privacy.scan_privacy,
         health.worker_health,
         PullActivities(provider).pull_model,
         *StorageActivities(
             storage or open_storage(settings.database_url, settings.state_dir)
         ).all(),
-        AgentSpecActivities(settings.agents_path).resolve_agent,
+        agents.resolve_agent,
     ]
 
 

@@ -10,10 +10,18 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from hybridagent.activity_io import RESOLVE_AGENT, ResolveAgentRequest
+    from agents import TResponseInputItem
+
+    from hybridagent.activity_io import (
+        RESOLVE_AGENT,
+        START_RUN,
+        ResolveAgentRequest,
+        StartedRun,
+        StartRunRequest,
+    )
     from hybridagent.agents.catalog import BUILTIN_AGENTS, DEFAULT_AGENT
     from hybridagent.agents.spec import AgentSpec, ResolvedAgent, with_handoffs
-    from hybridagent.workflows.call_router import CallRouter
+    from hybridagent.workflows.call_router import CallRouter, prompt_parts
     from hybridagent.workflows.io import (
         AgentRunInput,
         AgentRunOutput,
@@ -21,9 +29,19 @@ with workflow.unsafe.imports_passed_through():
         RoutingRecord,
         parse_input,
     )
-    from hybridagent.workflows.run_agent import make_router, run_agent, user_facing
+    from hybridagent.workflows.run_agent import (
+        SETUP_TIMEOUT,
+        make_router,
+        router_for,
+        run_agent,
+        user_facing,
+    )
 
 RESOLVE_TIMEOUT = timedelta(seconds=10)
+# Runs started since this patch begin with one local activity (start_run) instead of
+# resolve_agent (for user agents), routing_setup and the first scan_privacy; histories
+# recorded before it replay the way they ran.
+ONE_START_ACTIVITY = "start-run-in-one-local-activity"
 
 
 def resolve_builtin(request: AgentRunInput) -> ResolvedAgent | None:
@@ -54,6 +72,47 @@ async def resolve_agent_for(request: AgentRunInput) -> ResolvedAgent:
     return resolved
 
 
+async def start_agent_run(
+    request: AgentRunInput, prompt: str | list[TResponseInputItem]
+) -> tuple[ResolvedAgent, CallRouter]:
+    """The request's agent and the router of its run, whose first call is `prompt`."""
+    builtin = resolve_builtin(request)
+    if not workflow.patched(ONE_START_ACTIVITY):
+        resolved = builtin or await resolve_agent_for(request)
+        router = await make_router(
+            resolved.spec, model=request.model, preferences=request.routing,
+            strict=request.strict,
+        )  # fmt: skip
+        return resolved, router
+    items: list[TResponseInputItem] = (
+        [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+    )
+    start = StartRunRequest(
+        spec=builtin.spec if builtin else None,
+        resolve=None if builtin else ResolveAgentRequest(agent=request.agent, spec=request.spec),
+        model=request.model,
+        preferences=request.routing,
+        prompt=prompt_parts(items),
+    )
+    try:
+        started: StartedRun = await workflow.execute_local_activity(
+            START_RUN,
+            start,
+            result_type=StartedRun,
+            start_to_close_timeout=SETUP_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=3),
+        )
+    except FailureError as err:
+        raise user_facing(err) from None
+    agent = started.agent or builtin
+    assert agent is not None  # the worker resolved it when the workflow could not
+    router = router_for(
+        started.setup, agent.spec, preferences=request.routing, strict=request.strict,
+        prescan=started.prescan,
+    )  # fmt: skip
+    return agent, router
+
+
 @workflow.defn
 class AgentWorkflow:
     def __init__(self) -> None:
@@ -67,11 +126,8 @@ class AgentWorkflow:
     @workflow.run
     async def run(self, input: RawInput = None) -> AgentRunOutput:
         request = parse_input(AgentRunInput, input, "AgentWorkflow")
-        resolved = await resolve_agent_for(request)
+        resolved, self._router = await start_agent_run(request, request.prompt)
         spec = resolved.spec
-        self._router = await make_router(
-            spec, model=request.model, preferences=request.routing, strict=request.strict
-        )
         return await run_agent(
             spec,
             request.prompt,

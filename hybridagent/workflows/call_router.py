@@ -17,7 +17,6 @@ says so in a notice (`notices`), which the run's output carries (docs/fallback.m
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,15 @@ from dataclasses import dataclass
 from agents import TResponseInputItem
 from temporalio.exceptions import ApplicationError
 
-from hybridagent.activity_io import InputPart, PrivacyScanRequest, PrivacyScanResult, RoutingSetup
+from hybridagent.activity_io import (
+    InputPart,
+    PrescannedInput,
+    PrivacyScanRequest,
+    PrivacyScanResult,
+    RoutingSetup,
+    part_key,
+    scan_digest,
+)
 from hybridagent.failures import NO_MODEL_FOR_CALL, REQUESTED_MODEL_UNAVAILABLE
 from hybridagent.routing.complexity import complexity
 from hybridagent.routing.policy import (
@@ -91,6 +98,12 @@ def _as_dict(item: object) -> dict[str, object]:
     return dump() if callable(dump) else {}
 
 
+def prompt_parts(items: Sequence[TResponseInputItem]) -> list[InputPart]:
+    """The parts a first call with input `items` holds after its instructions: what a
+    run's start scans ahead (activities/run_start.py)."""
+    return _input_parts(None, items)[0][1:]
+
+
 def _input_parts(
     system_prompt: str | None, items: Sequence[TResponseInputItem]
 ) -> tuple[list[InputPart], int, bool]:
@@ -126,6 +139,7 @@ class CallRouter:
         scanner: Scanner,
         *,
         strict: bool = False,
+        prescan: PrescannedInput | None = None,
     ) -> None:
         self.preferences = preferences
         self.requested = setup.requested
@@ -153,6 +167,9 @@ class CallRouter:
         # Finding types per input part already scanned (by digest): a run's next call
         # repeats the previous input and adds a few items; only those are scanned.
         self._scanned: dict[bytes, tuple[str, ...]] = {}
+        # The first call's verdict as the run's start scanned it, used when that call's
+        # scan is the one it made (same parts, terms, patterns): no second local activity.
+        self._prescan = prescan
 
     async def sensitive_types(self, text: str) -> list[str]:
         """What the run's detectors (with its terms and patterns) find in `text`, a
@@ -163,19 +180,20 @@ class CallRouter:
         """Finding types of the whole input. The parts not seen before are scanned
         together in one local activity (a finding crossing two parts counts for both),
         and each part's types are remembered for the run's later calls."""
-        keys = [
-            hashlib.blake2b(f"{p.prose:d}{p.text}".encode(), digest_size=16).digest() for p in parts
-        ]
+        keys = [part_key(p) for p in parts]
         new = {key: part for key, part in zip(keys, parts, strict=True) if key not in self._scanned}
         if new:
-            result = await self.scanner(
-                PrivacyScanRequest(
-                    parts=list(new.values()),
-                    terms=self.preferences.terms,
-                    patterns=self.preferences.patterns,
-                    privacy=self.privacy,
-                )
+            request = PrivacyScanRequest(
+                parts=list(new.values()),
+                terms=self.preferences.terms,
+                patterns=self.preferences.patterns,
+                privacy=self.privacy,
             )
+            prescan, self._prescan = self._prescan, None
+            if prescan is not None and prescan.digest == scan_digest(request):
+                result = prescan.result
+            else:
+                result = await self.scanner(request)
             for key, types in zip(new, result.types, strict=True):
                 self._scanned[key] = tuple(types)
         return sorted({kind for key in keys for kind in self._scanned[key]})

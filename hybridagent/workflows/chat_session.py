@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.routing.names import UnknownModelError, is_default, parse_model_name
     from hybridagent.routing.preferences import RoutingPreferences
     from hybridagent.storage.models import ChatMessage as ChatMessage
-    from hybridagent.workflows.agent_workflow import resolve_agent_for
+    from hybridagent.workflows.agent_workflow import resolve_agent_for, start_agent_run
     from hybridagent.workflows.call_router import CHARS_PER_TOKEN
     from hybridagent.workflows.io import (
         STRICT,
@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         TokenUsage,
         parse_input,
     )
-    from hybridagent.workflows.run_agent import can_stream, make_router, run_agent
+    from hybridagent.workflows.run_agent import can_stream, run_agent
 
 # The topic of the workflow stream that streamed model calls publish their events on.
 MODEL_EVENTS_TOPIC = "model-events"
@@ -243,20 +243,16 @@ class ChatSessionWorkflow:
             request = AgentRunInput(
                 prompt=message, agent=self._agent, model=self._model,
                 routing=self._input.routing, user=self._input.user,
-                max_turns=self._input.max_turns,
+                max_turns=self._input.max_turns, strict=self._input.strict,
             )  # fmt: skip
-            resolved = await resolve_agent_for(request)
-            router = await make_router(
-                resolved.spec, model=self._model, preferences=self._input.routing,
-                strict=self._input.strict,
-            )  # fmt: skip
-            router.pinned = self._private
-            self._trail = router.trail
             conversation: list[TResponseInputItem] = [
                 {"role": m.role, "content": m.content}
                 for m in recent_window(self._messages, self._input.history_tokens)
             ]
             conversation.append({"role": "user", "content": message})
+            resolved, router = await start_agent_run(request, conversation)
+            router.pinned = self._private
+            self._trail = router.trail
             streaming = self._streaming()
             if streaming:
                 # Earlier replies' events have been read; keep only this one's.

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.activity_io import (
         ROUTING_SETUP,
         SCAN_PRIVACY,
+        PrescannedInput,
         PrivacyScanRequest,
         PrivacyScanResult,
         RoutingSetup,
@@ -41,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
         as_failure,
         failure_cause,
     )
-    from hybridagent.routing.preferences import RoutingPreferences, merge
+    from hybridagent.routing.preferences import RoutingPreferences
     from hybridagent.workflows.call_router import CallRouter
     from hybridagent.workflows.io import AgentRunOutput, TokenUsage
     from hybridagent.workflows.routed_stub import with_routed_models
@@ -89,21 +90,29 @@ async def make_router(
         )
     except ActivityError as err:
         raise user_facing(err) from None
+    return router_for(setup, spec, preferences=preferences, local_only=local_only, strict=strict)
+
+
+def router_for(
+    setup: RoutingSetup,
+    spec: AgentSpec,
+    *,
+    preferences: RoutingPreferences | None = None,
+    local_only: bool = False,
+    strict: bool = False,
+    prescan: PrescannedInput | None = None,
+) -> CallRouter:
+    """The run's router from its routing setup (see make_router)."""
     if local_only and setup.requested and not setup.requested_is_local:
         raise ApplicationError(
             f"This workflow runs on local models only, and {setup.requested} is a cloud model.",
             type=LOCAL_MODEL_REQUIRED,
             non_retryable=True,
         )
-    merged = merge(
-        preferences,
-        spec.routing,
-        setup.agent_preferences,
-        RoutingPreferences(terms=setup.terms, patterns=setup.patterns),
-    )
+    merged = setup.preferences_for(preferences, spec.routing)
     if local_only:
         merged = merged.model_copy(update={"force_provider": "local"})
-    return CallRouter(merged, setup, scan_privacy, strict=strict)
+    return CallRouter(merged, setup, scan_privacy, strict=strict, prescan=prescan)
 
 
 async def scan_privacy(request: PrivacyScanRequest) -> PrivacyScanResult:

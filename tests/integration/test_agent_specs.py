@@ -80,7 +80,8 @@ async def test_user_agent_from_file_reaches_the_model(
     assert system_prompt(call.body) == PIRATE.instructions
     assert [t["function"]["name"] for t in call.body["tools"]] == ["get_weather"]
     history = await history_of(client, handle)
-    assert local_activities(history) == ["resolve_agent", "routing_setup", "scan_privacy"]
+    # One local activity starts the run: agent, routing setup and the prompt's scan.
+    assert local_activities(history) == ["start_run"]
     # The spec is in the history: a later edit or deletion of the file cannot change
     # the replay.
     await replay(history, worker.settings)
@@ -113,7 +114,7 @@ async def test_inline_spec_of_builtins_needs_no_activity(
     handle = await start(client, worker, request)
     assert (await handle.result()).final_output == "stub answer"
     assert system_prompt(stub.requests[0].body) == "Answer in French."
-    assert local_activities(await history_of(client, handle)) == ["routing_setup", "scan_privacy"]
+    assert local_activities(await history_of(client, handle)) == ["start_run"]
 
 
 async def test_unknown_agent_fails_at_once_naming_the_directory(

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
 from hybridagent.routing.categories import category_of
@@ -23,7 +22,7 @@ from hybridagent.testing.stub_server import StubServer
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.io import AgentRunOutput, RoutingRecord
 from tests.conftest import RunningWorker, make_settings, running_worker
-from tests.helpers import replay
+from tests.helpers import local_activity_results, replay
 
 # (category, kind, prompt, a piece of it the cloud must never see)
 PROMPTS = [
@@ -185,14 +184,14 @@ async def test_private_prompts_never_reach_the_cloud_even_when_it_is_forced(
 
 
 def scan_results(history: Any) -> list[dict[str, Any]]:
-    """The recorded results of the run's scan_privacy local activities."""
+    """The recorded privacy verdicts of the run: its scan_privacy local activities' and
+    the one its start_run made of the prompt."""
     results = []
-    for event in history.events:
-        if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
-            continue
-        details = event.marker_recorded_event_attributes.details
-        if json.loads(details["data"].payloads[0].data)["activity_type"] == "scan_privacy":
-            results.append(json.loads(details["result"].payloads[0].data))
+    for name, result in local_activity_results(history):
+        if name == "scan_privacy":
+            results.append(result)
+        elif name == "start_run" and result["prescan"]:
+            results.append(result["prescan"]["result"])
     return results
 
 

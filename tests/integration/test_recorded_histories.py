@@ -1,8 +1,12 @@
-"""Histories recorded from real runs (dev server, embedded model, worker of commit
-1c509b1, 2026-12-02) replay on today's workflows without non-determinism: refactors of
-routing, providers and workflows must keep old runs replayable. Recorded by
-tests/data/record_histories.py; re-record only on an intended, documented break of
-replay compatibility."""
+"""Histories recorded from real runs (dev server, embedded model) replay on today's
+workflows without non-determinism: refactors of routing, providers and workflows must
+keep old runs replayable. Recorded by tests/data/record_histories.py on the worker of
+- commit 1c509b1 (2026-12-02): the runs without a prefix below but the two user-agent ones;
+- commit 16dd222 (2026-12-03): `agent_user_file` and `chat_user_agent`, runs of a user
+  agent that start with resolve_agent, routing_setup and scan_privacy;
+- the commit that added start_run (2026-12-03): `start_run_*`, runs that start with
+  the one local activity.
+Re-record only on an intended, documented break of replay compatibility."""
 
 from __future__ import annotations
 
@@ -27,6 +31,11 @@ def test_the_recorded_set_covers_every_kind_of_run() -> None:
         "local_haiku",
         "coordinator",  # child workflows and the synthesis
         "chat_session",  # Updates, then end
+        "agent_user_file",  # a user agent's file resolved by the worker
+        "chat_user_agent",  # the same in a chat session's Updates
+        "start_run_private",  # since runs start with one local activity
+        "start_run_user_file",
+        "start_run_chat",
     }
 
 
