@@ -22,13 +22,11 @@ DB_FILE = "temporal.db"
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
-@dataclass(frozen=True)
-class DevRecord:
-    pid: int  # the `temporal server start-dev` process
+class DevPorts:
+    """A dev server's addresses, from its frontend and Web UI ports."""
+
     port: int
     ui_port: int
-    started_at: float  # time.time() when it was started
-    owner_pid: int  # the `hybridagent dev` (or `demo`) that started it
 
     @property
     def address(self) -> str:
@@ -37,6 +35,15 @@ class DevRecord:
     @property
     def ui_url(self) -> str:
         return f"http://localhost:{self.ui_port}"
+
+
+@dataclass(frozen=True)
+class DevRecord(DevPorts):
+    pid: int  # the `temporal server start-dev` process
+    port: int
+    ui_port: int
+    started_at: float  # time.time() when it was started
+    owner_pid: int  # the `hybridagent dev` (or `demo`) that started it
 
     def serves(self, temporal_address: str) -> bool:
         """Whether `temporal_address` (host:port) is this server."""

@@ -155,37 +155,34 @@ def _new_id() -> str:
 
 
 # tool signature -> (activity, request from the model's arguments and the user)
-_USER_TOOLS: dict[str, tuple[Callable[..., Any], Callable[..., Any], Callable[..., BaseModel]]] = {
-    "list_tasks": (
-        list_tasks,
-        StorageActivities.list_tasks,
-        lambda args, user: ListTasksRequest(user=user, **args),
+_UserTool = tuple[Callable[..., Any], Callable[..., Any], Callable[..., BaseModel]]
+
+
+def _user_tool(
+    tool: Callable[..., Any],
+    activity: Callable[..., Any],
+    request: type[BaseModel],
+    new_id: str | None = None,
+) -> _UserTool:
+    """`new_id`: the request field a fresh ID goes in (what the tool creates)."""
+
+    def make(args: dict[str, Any], user: str) -> BaseModel:
+        return request(user=user, **({new_id: _new_id()} if new_id else {}), **args)
+
+    return tool, activity, make
+
+
+_USER_TOOLS: dict[str, _UserTool] = {
+    "list_tasks": _user_tool(list_tasks, StorageActivities.list_tasks, ListTasksRequest),
+    "create_task": _user_tool(
+        create_task, StorageActivities.create_task, CreateTaskRequest, "task_id"
     ),
-    "create_task": (
-        create_task,
-        StorageActivities.create_task,
-        lambda args, user: CreateTaskRequest(user=user, task_id=_new_id(), **args),
+    "update_task": _user_tool(update_task, StorageActivities.update_task, UpdateTaskRequest),
+    "complete_task": _user_tool(
+        complete_task, StorageActivities.complete_task, CompleteTaskRequest
     ),
-    "update_task": (
-        update_task,
-        StorageActivities.update_task,
-        lambda args, user: UpdateTaskRequest(user=user, **args),
-    ),
-    "complete_task": (
-        complete_task,
-        StorageActivities.complete_task,
-        lambda args, user: CompleteTaskRequest(user=user, **args),
-    ),
-    "remember": (
-        remember,
-        StorageActivities.remember,
-        lambda args, user: RememberRequest(user=user, memory_id=_new_id(), **args),
-    ),
-    "recall": (
-        recall,
-        StorageActivities.recall,
-        lambda args, user: RecallRequest(user=user, **args),
-    ),
+    "remember": _user_tool(remember, StorageActivities.remember, RememberRequest, "memory_id"),
+    "recall": _user_tool(recall, StorageActivities.recall, RecallRequest),
 }
 
 

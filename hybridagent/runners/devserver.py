@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from hybridagent.dev_state import (
+    DevPorts,
     DevRecord,
     clear_record,
     db_path,
@@ -50,7 +51,7 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-class DevServer:
+class DevServer(DevPorts):
     """`temporal server start-dev` as a child process; SQLite file under `state_dir`.
 
     `launch` starts the process on the calling thread (the Linux parent-death signal
@@ -65,14 +66,6 @@ class DevServer:
         self.ui_port = ui_port
         self.reused: DevRecord | None = None  # the running server taken over, if any
         self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def ui_url(self) -> str:
-        return f"http://localhost:{self.ui_port}"
 
     def start(self, timeout: float = 60.0) -> None:
         self.launch()

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
@@ -31,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from hybridagent.workflows.run_agent import (
         SETUP_TIMEOUT,
+        local_activity,
         make_router,
         router_for,
         run_agent,
@@ -60,13 +60,8 @@ async def resolve_agent_for(request: AgentRunInput) -> ResolvedAgent:
     if builtin is not None:
         return builtin
     try:
-        resolved: ResolvedAgent = await workflow.execute_local_activity(
-            RESOLVE_AGENT,
-            ResolveAgentRequest(agent=request.agent, spec=request.spec),
-            result_type=ResolvedAgent,
-            start_to_close_timeout=RESOLVE_TIMEOUT,
-            retry_policy=RetryPolicy(maximum_attempts=3),
-        )
+        resolve = ResolveAgentRequest(agent=request.agent, spec=request.spec)
+        resolved = await local_activity(RESOLVE_AGENT, resolve, ResolvedAgent, RESOLVE_TIMEOUT)
     except FailureError as err:
         raise user_facing(err) from None
     return resolved
@@ -95,13 +90,7 @@ async def start_agent_run(
         prompt=prompt_parts(items),
     )
     try:
-        started: StartedRun = await workflow.execute_local_activity(
-            START_RUN,
-            start,
-            result_type=StartedRun,
-            start_to_close_timeout=SETUP_TIMEOUT,
-            retry_policy=RetryPolicy(maximum_attempts=3),
-        )
+        started = await local_activity(START_RUN, start, StartedRun, SETUP_TIMEOUT)
     except FailureError as err:
         raise user_facing(err) from None
     agent = started.agent or builtin

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import TypeVar
 
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
@@ -50,6 +52,23 @@ with workflow.unsafe.imports_passed_through():
 SETUP_TIMEOUT = timedelta(seconds=30)
 SCAN_TIMEOUT = timedelta(seconds=30)
 
+T = TypeVar("T", bound=BaseModel)
+
+
+async def local_activity(
+    name: str, request: BaseModel, result_type: type[T], timeout: timedelta
+) -> T:
+    """One of the worker's quick local activities of a run (start, setup, scan, agent
+    resolution): read-only, so a few attempts are safe; their failures are final."""
+    result: T = await workflow.execute_local_activity(
+        name,
+        request,
+        result_type=result_type,
+        start_to_close_timeout=timeout,
+        retry_policy=RetryPolicy(maximum_attempts=3),
+    )
+    return result
+
 
 def user_facing(err: FailureError) -> ApplicationError:
     """The failure under the Temporal wrappers (failure_cause), final: the sentence the
@@ -81,13 +100,8 @@ async def make_router(
     `strict`: a requested model that cannot take a call fails the run instead of being
     replaced with a notice (call_router.py)."""
     try:
-        setup: RoutingSetup = await workflow.execute_local_activity(
-            ROUTING_SETUP,
-            RoutingSetupRequest(requested=model or spec.model, agent=spec.name),
-            result_type=RoutingSetup,
-            start_to_close_timeout=SETUP_TIMEOUT,
-            retry_policy=RetryPolicy(maximum_attempts=3),
-        )
+        request = RoutingSetupRequest(requested=model or spec.model, agent=spec.name)
+        setup = await local_activity(ROUTING_SETUP, request, RoutingSetup, SETUP_TIMEOUT)
     except ActivityError as err:
         raise user_facing(err) from None
     return router_for(setup, spec, preferences=preferences, local_only=local_only, strict=strict)
@@ -117,14 +131,7 @@ def router_for(
 
 async def scan_privacy(request: PrivacyScanRequest) -> PrivacyScanResult:
     """The privacy verdict on new input parts, recorded in the history (a marker)."""
-    result: PrivacyScanResult = await workflow.execute_local_activity(
-        SCAN_PRIVACY,
-        request,
-        result_type=PrivacyScanResult,
-        start_to_close_timeout=SCAN_TIMEOUT,
-        retry_policy=RetryPolicy(maximum_attempts=3),
-    )
-    return result
+    return await local_activity(SCAN_PRIVACY, request, PrivacyScanResult, SCAN_TIMEOUT)
 
 
 async def run_agent(
