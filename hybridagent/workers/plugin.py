@@ -31,6 +31,7 @@ from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.routing.learned import load_model
 from hybridagent.storage import Storage, open_storage
 from hybridagent.workflows.agent_workflow import AgentWorkflow
+from hybridagent.workflows.chat_completion import ChatCompletionWorkflow
 from hybridagent.workflows.chat_session import MODEL_EVENTS_TOPIC, ChatSessionWorkflow
 from hybridagent.workflows.coordinator import CoordinatorWorkflow
 from hybridagent.workflows.haiku import LitellmHaikuWorkflow, LocalHaikuWorkflow
@@ -39,6 +40,7 @@ from hybridagent.workflows.pull_model import PullModelWorkflow
 
 WORKFLOWS: Sequence[type] = (
     AgentWorkflow,
+    ChatCompletionWorkflow,
     ChatSessionWorkflow,
     CoordinatorWorkflow,
     LocalHaikuWorkflow,

@@ -379,11 +379,16 @@ class ChatSessionWorkflow:
 
     def _memo(self) -> dict[str, Any]:
         """What `hybridagent sessions list` shows without asking each workflow."""
-        return {
+        memo: dict[str, Any] = {
             "agent": self._agent,
             "messages": self._total(),
             "title": self._title,
         }
+        # The API key that opened the session (hybridagent/api) stays its owner.
+        owner = workflow.memo_value("api_key", None)
+        if owner is not None:
+            memo["api_key"] = owner
+        return memo
 
     def _stream_end(self) -> int:
         """The stream's next offset; WorkflowStream exposes it only as its query handler."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -17,6 +17,7 @@ from temporalio.openai_agents import AgentsWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from agents import (
+        Agent,
         AgentsException,
         ModelSettings,
         Runner,
@@ -134,6 +135,16 @@ async def scan_privacy(request: PrivacyScanRequest) -> PrivacyScanResult:
     return await local_activity(SCAN_PRIVACY, request, PrivacyScanResult, SCAN_TIMEOUT)
 
 
+def first_model(router: CallRouter) -> str:
+    """The model the run's agents are built with, before their first call is routed."""
+    first = router.first_model
+    if first is None:
+        raise ApplicationError(
+            "No model is configured on this worker.", type=NO_MODEL_FOR_CALL, non_retryable=True
+        )
+    return first[0]
+
+
 async def run_agent(
     spec: AgentSpec,
     prompt: str | list[TResponseInputItem],
@@ -149,15 +160,29 @@ async def run_agent(
     `handoffs`: the specs of the agents `spec` can hand off to (ResolvedAgent).
     `stream`: model calls run as the plugin's streaming activity, which publishes the
     model's events to the workflow's stream while the call runs (see can_stream)."""
-    first = router.first_model
-    if first is None:
-        raise ApplicationError(
-            "No model is configured on this worker.", type=NO_MODEL_FOR_CALL, non_retryable=True
-        )
     try:
-        agent = with_routed_models(build_agent(spec, first[0], handoffs), router)
+        agent = build_agent(spec, first_model(router), handoffs)
     except UnknownAgentError as err:
         raise as_failure(err) from None
+    output, _ = await run_built_agent(
+        agent, prompt, router, max_turns=max_turns, user=user, stream=stream
+    )
+    return output
+
+
+async def run_built_agent(
+    agent: Agent[Any],
+    prompt: str | list[TResponseInputItem],
+    router: CallRouter,
+    *,
+    max_turns: int = 10,
+    user: str = "default",
+    stream: bool = False,
+) -> tuple[AgentRunOutput, RunResultBase]:
+    """run_agent for an agent built by the caller (see build_agent); also returns the
+    SDK's result, for callers that read its items."""
+    first = first_model(router)
+    agent = with_routed_models(agent, router)
     calls_before = len(router.trail)
     try:
         result: RunResultBase
@@ -184,8 +209,8 @@ async def run_agent(
     usage = result.context_wrapper.usage
     output = result.final_output
     structured = output if isinstance(output, dict) else None
-    models_used = router.models_used or [first[0]]
-    return AgentRunOutput(
+    models_used = router.models_used or [first]
+    output_record = AgentRunOutput(
         final_output=(
             output
             if isinstance(output, str)
@@ -205,6 +230,7 @@ async def run_agent(
             total_tokens=usage.total_tokens,
         ),
     )
+    return output_record, result
 
 
 def can_stream() -> bool:

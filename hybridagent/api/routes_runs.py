@@ -1,0 +1,217 @@
+"""The runs API: an AgentWorkflow started now and read later.
+
+`POST /v1/runs` answers 202 at once; `Idempotency-Key` becomes the workflow ID, so a
+retried POST starts nothing twice. `GET /v1/runs/{id}/events` follows the run's history
+as Server-Sent Events: model calls, tool calls, fallbacks and the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.service import RPCError
+
+from hybridagent.api.context import ApiContext, Who, context_of, result_of
+from hybridagent.api.errors import failed_run, request_id_of
+from hybridagent.api.gate import Admission, Caller
+from hybridagent.api.runs_common import check_agent, check_model, owned_handle, start
+from hybridagent.workflows.io import AgentRunInput, AgentRunOutput, RoutingRecord
+
+router = APIRouter(prefix="/v1/runs", tags=["runs"])
+CHARS_PER_TOKEN = 4
+DEFAULT_RUN_TOKENS = 4096  # reserved for a run's calls until it reports its usage
+MODEL_ACTIVITY = "invoke_model_activity"
+
+_STATUS = {
+    WorkflowExecutionStatus.RUNNING: "running",
+    WorkflowExecutionStatus.COMPLETED: "completed",
+    WorkflowExecutionStatus.FAILED: "failed",
+    WorkflowExecutionStatus.CANCELED: "cancelled",
+    WorkflowExecutionStatus.TERMINATED: "terminated",
+    WorkflowExecutionStatus.TIMED_OUT: "timed_out",
+    WorkflowExecutionStatus.CONTINUED_AS_NEW: "running",
+}
+
+
+def run_id_for(caller: Caller, idempotency_key: str | None) -> tuple[str, bool]:
+    """The workflow ID, and whether a repeat may start a new run: a key's
+    Idempotency-Key maps to one ID (other keys' cannot collide with it)."""
+    if not idempotency_key:
+        return f"run-{uuid.uuid4().hex}", True
+    digest = hashlib.sha256(f"{caller.name}\0{idempotency_key}".encode()).hexdigest()[:32]
+    return f"run-{digest}", False
+
+
+async def _settle_when_done(context: ApiContext, admission: Admission, workflow_id: str) -> None:
+    """A run's reservation is settled with its usage when it ends (in this process)."""
+    tokens = 0
+    try:
+        output = await result_of(context, workflow_id, AgentRunOutput)
+        tokens = output.usage.total_tokens
+    except (WorkflowFailureError, RPCError):
+        tokens = 0
+    finally:
+        await context.gate.settle(admission, tokens=tokens, cost_usd=0.0)
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+@router.post("", status_code=202)
+async def create_run(
+    body: AgentRunInput,
+    request: Request,
+    who: Who,
+    idempotency_key: str | None = Header(None, max_length=200),
+) -> JSONResponse:
+    """Start an AgentWorkflow (its input, as `hybridagent run` sends it)."""
+    context = context_of(request)
+    if body.agent:
+        check_agent(context, body.agent, who)
+    model = check_model(body.model, who) if body.model else None
+    arg = body.model_copy(update={"model": model})
+    workflow_id, reuse = run_id_for(who, idempotency_key)
+    estimate = len(body.prompt) // CHARS_PER_TOKEN + DEFAULT_RUN_TOKENS
+    admission = await context.gate.admit(who, estimated_tokens=estimate, estimated_cost_usd=0.0)
+    try:
+        handle = await start(
+            context, "AgentWorkflow", arg.model_dump(mode="json", exclude_defaults=True),
+            workflow_id=workflow_id, caller=who, request_id=request_id_of(request), reuse=reuse,
+        )  # fmt: skip
+    except BaseException:
+        await context.gate.settle(admission, tokens=0, cost_usd=0.0)
+        raise
+    task = asyncio.create_task(_settle_when_done(context, admission, handle.id))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    described = await handle.describe()
+    body_out = {
+        "id": handle.id,
+        "status": _STATUS.get(described.status or WorkflowExecutionStatus.RUNNING, "running"),
+        "web_ui_url": context.settings.workflow_url(handle.id),
+    }
+    return JSONResponse(
+        body_out,
+        status_code=202,
+        headers={**admission.headers, "x-hybridagent-workflow-id": handle.id},
+    )
+
+
+@router.get("/{run_id}")
+async def get_run(run_id: str, request: Request, who: Who) -> dict[str, Any]:
+    """Status; when finished, the result and usage; the routing trail so far."""
+    context = context_of(request)
+    handle, described = await owned_handle(context, run_id, who, "run")
+    status = _STATUS.get(described.status or WorkflowExecutionStatus.RUNNING, "running")
+    out: dict[str, Any] = {
+        "id": run_id,
+        "status": status,
+        "web_ui_url": context.settings.workflow_url(run_id),
+        "result": None,
+        "usage": None,
+        "error": None,
+        "routing_trail": [],
+    }
+    if status == "completed":
+        result = await result_of(context, run_id, AgentRunOutput)
+        out["result"] = result.model_dump(mode="json", exclude={"usage"})
+        out["usage"] = result.usage.model_dump(mode="json")
+    elif status in ("failed", "timed_out", "cancelled", "terminated"):
+        try:
+            await handle.result()
+        except WorkflowFailureError as err:
+            failure = failed_run(err)
+            out["error"] = {"message": failure.message, "code": failure.code}
+    try:
+        trail = await asyncio.wait_for(
+            handle.query("routing_trail", result_type=list[RoutingRecord]), timeout=5
+        )
+        out["routing_trail"] = [record.model_dump(mode="json") for record in trail]
+    except (RPCError, TimeoutError, WorkflowFailureError):
+        pass  # no worker to answer the query right now: the trail is left out
+    return out
+
+
+@router.post("/{run_id}/cancel", status_code=202)
+async def cancel_run(run_id: str, request: Request, who: Who) -> dict[str, str]:
+    context = context_of(request)
+    handle, described = await owned_handle(context, run_id, who, "run")
+    if described.status == WorkflowExecutionStatus.RUNNING:
+        await handle.cancel()
+        return {"id": run_id, "status": "cancelling"}
+    return {
+        "id": run_id,
+        "status": _STATUS.get(described.status or WorkflowExecutionStatus.RUNNING, "running"),
+    }
+
+
+def _event(kind: str, **data: Any) -> str:
+    return f"event: {kind}\ndata: {json.dumps({'type': kind, **data}, default=str)}\n\n"
+
+
+@router.get("/{run_id}/events")
+async def run_events(run_id: str, request: Request, who: Who) -> StreamingResponse:
+    """SSE of the run as it happens: `model_call`, `tool_call`, `activity_failed`
+    (then a fallback's next `model_call`), `completed` / `failed`."""
+    context = context_of(request)
+    handle, _ = await owned_handle(context, run_id, who, "run")
+
+    async def events() -> AsyncIterator[str]:
+        scheduled: dict[int, str] = {}
+        async for event in handle.fetch_history_events(wait_new_event=True):
+            kind = event.event_type
+            if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                attributes = event.activity_task_scheduled_event_attributes
+                name = attributes.activity_type.name
+                scheduled[event.event_id] = name
+                summary = (
+                    event.user_metadata.summary.data.decode(errors="replace")
+                    if event.HasField("user_metadata")
+                    else ""
+                )
+                if name == MODEL_ACTIVITY:
+                    yield _event("model_call", summary=summary.strip('"'))
+                else:
+                    yield _event("tool_call", tool=name)
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+                failed = event.activity_task_failed_event_attributes
+                name = scheduled.get(failed.scheduled_event_id, "")
+                yield _event("activity_failed", activity=name, failure=failed.failure.message[:200])
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                done = event.activity_task_completed_event_attributes
+                yield _event(
+                    "activity_completed", activity=scheduled.get(done.scheduled_event_id, "")
+                )
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+                result = await result_of(context, run_id, AgentRunOutput)
+                yield _event(
+                    "completed", final_output=result.final_output, usage=result.usage.model_dump()
+                )
+                return
+            elif kind in (
+                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+            ):
+                try:
+                    await handle.result()
+                    message, code = "The run ended.", "ended"
+                except WorkflowFailureError as err:
+                    failure = failed_run(err)
+                    message, code = failure.message, failure.code
+                yield _event("failed", message=message, code=code)
+                return
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"cache-control": "no-cache"}
+    )

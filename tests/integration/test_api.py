@@ -1,0 +1,225 @@
+"""The HTTP API on a real uvicorn server on loopback, in front of a real worker on the
+Temporal dev server (embedded model as local, the recording stub as the cloud model and
+privacy canary), driven by the `openai` SDK and plain HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import openai
+import pytest
+import uvicorn
+
+from hybridagent.api.app import create_app
+from hybridagent.api.gate import Admission, Caller
+from hybridagent.testing.stub_server import StubServer, text_reply, tool_then_text
+from hybridagent.workers.temporal_client import connect
+from tests.conftest import RunningWorker
+
+SECRET = "hya_test-key-for-the-api"
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str = "tester"
+
+    def allows_model(self, model: str) -> bool:
+        return True
+
+
+class OneKeyGate:
+    """One key, no limits: the routes' behaviour (limits have tests of their own)."""
+
+    def __init__(self) -> None:
+        self.settled: list[int] = []
+
+    async def authenticate(self, secret: str) -> Caller | None:
+        return Key() if secret == SECRET else None
+
+    async def admit(
+        self, caller: Caller, *, estimated_tokens: int, estimated_cost_usd: float
+    ) -> Admission:
+        return Admission(caller)
+
+    async def settle(self, admission: Admission, *, tokens: int, cost_usd: float) -> None:
+        self.settled.append(tokens)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Api:
+    url: str
+    gate: OneKeyGate
+
+
+@pytest.fixture(scope="module")
+async def api(worker: RunningWorker) -> AsyncIterator[Api]:
+    gate = OneKeyGate()
+    app = create_app(worker.settings, gate, client=await connect(worker.settings))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)  # polling a flag uvicorn sets, not waiting out a race
+    yield Api(f"http://127.0.0.1:{port}", gate)
+    server.should_exit = True
+    await task
+
+
+def sdk(api: Api) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=f"{api.url}/v1", api_key=SECRET, max_retries=0)
+
+
+async def test_a_completion_on_a_named_cloud_model(api: Api, stub: StubServer) -> None:
+    stub.reply = text_reply("Hello from the cloud.")
+    raw = await sdk(api).chat.completions.with_raw_response.create(
+        model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "Say hello."}]
+    )
+    completion = raw.parse()
+    assert completion.choices[0].message.content == "Hello from the cloud."
+    assert completion.choices[0].finish_reason == "stop"
+    assert raw.headers["x-hybridagent-model"] == "openai/gpt-4o-mini"
+    assert raw.headers["x-hybridagent-route"] == "cloud"
+    assert raw.headers["x-hybridagent-workflow-id"] == completion.id
+    assert raw.headers["x-request-id"].startswith("req_")
+    [call] = stub.requests
+    assert call.body["messages"][-1] == {"role": "user", "content": "Say hello."}
+
+
+async def test_a_sensitive_prompt_never_reaches_the_cloud(api: Api, stub: StubServer) -> None:
+    secret = "DB_PASSWORD=Tr0ub4dor&3"
+    raw = await sdk(api).chat.completions.with_raw_response.create(
+        model="openai/gpt-4o-mini",
+        messages=[{"role": "user", "content": f"Is this config line fine? {secret}"}],
+        max_tokens=16,
+    )
+    assert raw.headers["x-hybridagent-route"] == "local"
+    assert raw.headers["x-hybridagent-model"] == "local/smollm2"
+    assert stub.requests == []
+
+
+async def test_client_tools_come_back_as_tool_calls(api: Api, stub: StubServer) -> None:
+    stub.reply = tool_then_text("lookup_order", {"order": "A-17"}, "unused")
+    tools: Any = [
+        {
+            "type": "function",
+            "function": {
+                "name": "lookup_order",
+                "description": "Find an order.",
+                "parameters": {"type": "object", "properties": {"order": {"type": "string"}}},
+            },
+        }
+    ]
+    completion = await sdk(api).chat.completions.create(
+        model="openai/gpt-4o-mini", tools=tools,
+        messages=[{"role": "user", "content": "Where is order A-17?"}],
+    )  # fmt: skip
+    choice = completion.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    [call] = choice.message.tool_calls or []
+    assert call.function.name == "lookup_order"  # type: ignore[union-attr]
+    assert json.loads(call.function.arguments) == {"order": "A-17"}  # type: ignore[union-attr]
+    assert len(stub.requests) == 1  # the client's tool was not run: no second call
+    [sent] = stub.requests[0].body["tools"]
+    assert sent["function"]["name"] == "lookup_order"
+
+
+async def test_streamed_completion_on_the_local_model(api: Api) -> None:
+    stream = await sdk(api).chat.completions.create(
+        model="local/smollm2", stream=True, max_tokens=12,
+        stream_options={"include_usage": True},
+        messages=[{"role": "user", "content": "Count to three."}],
+    )  # fmt: skip
+    chunks = [chunk async for chunk in stream]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.strip()
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
+    assert finishes[-1] == "stop"
+    assert chunks[-1].usage is not None and chunks[-1].choices == []  # the usage chunk
+    # llama.cpp's stream reports no usage: the limits are charged the estimate.
+    assert api.gate.settled[-1] >= len(text) // 4 > 0
+
+
+async def test_errors_are_one_envelope(api: Api) -> None:
+    async with httpx.AsyncClient(base_url=api.url) as http:
+        no_key = await http.post("/v1/chat/completions", json={})
+        assert no_key.status_code == 401
+        assert no_key.json()["error"]["code"] == "invalid_api_key"
+        headers = {"authorization": f"Bearer {SECRET}"}
+        hello = [{"role": "user", "content": "hi"}]
+        bad = await http.post(
+            "/v1/chat/completions", headers=headers, json={"model": "nope/x", "messages": hello}
+        )
+        assert bad.status_code == 404 and bad.json()["error"]["code"] == "model_not_found"
+        invalid = await http.post("/v1/chat/completions", headers=headers, json={"model": "auto"})
+        assert invalid.status_code == 400
+        error = invalid.json()["error"]
+        assert error["code"] == "invalid_request" and error["param"] == "messages"
+        assert error["request_id"] == invalid.headers["x-request-id"]
+        huge = await http.post("/v1/chat/completions", headers=headers, content=b"x" * (2 << 20))
+        assert huge.status_code == 413
+
+
+async def test_models_list_auto_the_local_model_and_agents(api: Api) -> None:
+    models = [m.id async for m in sdk(api).models.list()]
+    assert models[0] == "auto"
+    assert "local/smollm2" in models and "openai/gpt-4o-mini" in models
+    assert "agent/general" in models
+
+
+async def test_runs_start_once_per_idempotency_key(api: Api, stub: StubServer) -> None:
+    stub.reply = text_reply("Run answer.")
+    headers = {"authorization": f"Bearer {SECRET}", "idempotency-key": uuid.uuid4().hex}
+    body = {"prompt": "Say something.", "model": "openai/gpt-4o-mini"}
+    async with httpx.AsyncClient(base_url=api.url, timeout=120) as http:
+        first = await http.post("/v1/runs", headers=headers, json=body)
+        again = await http.post("/v1/runs", headers=headers, json=body)
+        assert first.status_code == again.status_code == 202
+        run_id = first.json()["id"]
+        assert again.json()["id"] == run_id and "/workflows/" in first.json()["web_ui_url"]
+        async with http.stream("GET", f"/v1/runs/{run_id}/events", headers=headers) as events:
+            kinds = [
+                json.loads(line[6:])["type"]
+                async for line in events.aiter_lines()
+                if line.startswith("data: ")
+            ]
+        assert "model_call" in kinds and kinds[-1] == "completed"
+        run = (await http.get(f"/v1/runs/{run_id}", headers=headers)).json()
+        assert run["status"] == "completed" and run["result"]["final_output"] == "Run answer."
+        assert run["routing_trail"][0]["model"] == "openai/gpt-4o-mini"
+    assert len(stub.requests) == 1  # the repeated POST started nothing
+
+
+async def test_a_session_over_http(api: Api, stub: StubServer) -> None:
+    stub.reply = text_reply("Session reply.")
+    headers = {"authorization": f"Bearer {SECRET}"}
+    async with httpx.AsyncClient(base_url=api.url, timeout=120) as http:
+        created = await http.post(
+            "/v1/sessions", headers=headers, json={"model": "openai/gpt-4o-mini"}
+        )
+        assert created.status_code == 201
+        session = created.json()["id"]
+        reply = await http.post(
+            f"/v1/sessions/{session}/messages", headers=headers, json={"content": "Hi!"}
+        )
+        assert reply.status_code == 200 and reply.json()["reply"] == "Session reply."
+        assert reply.headers["x-hybridagent-route"] == "cloud"
+        state = (await http.get(f"/v1/sessions/{session}", headers=headers)).json()
+        assert [m["role"] for m in state["messages"]] == ["user", "assistant"]
+        ended = await http.delete(f"/v1/sessions/{session}", headers=headers)
+        assert ended.json()["state"]["ended"] is True
