@@ -254,8 +254,7 @@ class KeyStore:
         with self.storage.transaction() as conn:
             changed = conn.execute(
                 text(
-                    "UPDATE api_keys SET revoked_at = :at WHERE name = :name "
-                    "AND revoked_at IS NULL"
+                    "UPDATE api_keys SET revoked_at = :at WHERE name = :name AND revoked_at IS NULL"
                 ),
                 {"at": now(), "name": name},
             ).rowcount
