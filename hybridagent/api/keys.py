@@ -126,8 +126,12 @@ def limits_for(
     base = ApiTier()
     if tier is not None:
         if tier not in tiers:
-            known = ", ".join(sorted(tiers)) or "none are configured"
-            raise UnknownTierError(f"There is no tier {tier!r} ([api.tiers.*]: {known}).")
+            known = (
+                f"the configured tiers are {', '.join(sorted(tiers))}"
+                if tiers
+                else "no tiers are configured (api.tiers in the configuration file)"
+            )
+            raise UnknownTierError(f"There is no tier {tier!r}: {known}.")
         base = tiers[tier]
     limits = KeyLimits(
         rpm=base.rpm if rpm is None else rpm,

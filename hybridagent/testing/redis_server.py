@@ -1,4 +1,4 @@
-"""A throwaway Redis server for the test suite, from the Debian package's binary.
+"""A throwaway Redis server for the tests and bench/limits.py, from the Debian package's binary.
 
 No persistence (no RDB snapshots, no AOF), loopback only, in a temporary directory.
 Never skips: without redis-server the fixture fails with the reason, so CI cannot go
