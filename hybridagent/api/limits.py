@@ -22,10 +22,9 @@ The semantics:
   keeps concurrent requests from overshooting a TPM limit; reconciling gives back what
   it did not use.
 - Only admitted requests count. A refused request consumes nothing.
-- The budget is lifetime spend per key (a prepaid allowance: make a new key, or a new
-  budget, to go on). spent + reserved + this estimate must stay within it, so
-  concurrent requests cannot overshoot it by more than what their actual usage exceeds
-  their reservation. With Redis, spend lives in Redis: run it with persistence (AOF)
+- The budget is lifetime spend per key (a prepaid allowance: to go on, create a new
+  key). spent + reserved + this estimate must stay within it, so concurrent requests
+  cannot overshoot it by more than what their actual usage exceeds their reservation. With Redis, spend lives in Redis: run it with persistence (AOF)
   in production, or a restart forgets what keys have spent.
 - A concurrency slot is a lease (15 minutes by default): a slot whose API process died
   before reconciling frees itself when the lease ends, and its reserved cost with it.
@@ -51,7 +50,7 @@ from hybridagent.api.keys import ApiKey
 
 WINDOW_SECONDS = 60.0
 LEASE_SECONDS = 900.0
-CONCURRENCY_RETRY_MS = 1000  # a hint: when a running request ends is unknown
+CONCURRENCY_RETRY_MS = 1000  # a hint: when a running request ends is unknown (ADMIT too)
 NANO = 1_000_000_000  # nano-USD per USD
 
 Clock = Callable[[], float]  # seconds
