@@ -24,8 +24,9 @@ The semantics:
 - Only admitted requests count. A refused request consumes nothing.
 - The budget is lifetime spend per key (a prepaid allowance: to go on, create a new
   key). spent + reserved + this estimate must stay within it, so concurrent requests
-  cannot overshoot it by more than what their actual usage exceeds their reservation. With Redis, spend lives in Redis: run it with persistence (AOF)
-  in production, or a restart forgets what keys have spent.
+  cannot overshoot it by more than what their actual usage exceeds their reservation.
+  With Redis, spend lives in Redis: run it with persistence (AOF) in production, or a
+  restart forgets what keys have spent.
 - A concurrency slot is a lease (15 minutes by default): a slot whose API process died
   before reconciling frees itself when the lease ends, and its reserved cost with it.
 - Order of checks: budget first (waiting does not help), then concurrency, requests,
