@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install postgresql demo test lint dev worker bench bench-quick clean
+.PHONY: install postgresql redis demo test lint dev worker bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,13 @@ demo: install
 postgresql:
 	bash scripts/ensure_postgresql.sh
 
+## The Redis server package the limit tests start (installed when missing).
+redis:
+	bash scripts/ensure_redis.sh
+
 ## The whole test suite (what CI runs), after lint and type checks; then every benchmark
 ## for a few iterations, so a broken one fails CI too.
-test: install postgresql lint
+test: install postgresql redis lint
 	$(BIN)/pytest -q
 	$(MAKE) --no-print-directory bench-quick
 

@@ -16,6 +16,8 @@ from typing import Literal
 
 from pydantic import (
     AliasChoices,
+    BaseModel,
+    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -51,6 +53,43 @@ def config_file() -> Path | None:
 
 def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
+
+
+class ApiTier(BaseModel):
+    """A named preset of API key limits, `[api.tiers.<name>]`; unset = unlimited.
+    `hybridagent keys create --tier NAME` copies it into the key (flags override)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rpm: int | None = Field(None, ge=1)
+    tpm: int | None = Field(None, ge=1)
+    max_concurrent: int | None = Field(None, ge=1)
+    budget_usd: float | None = Field(None, ge=0)
+    # fnmatch patterns of the model names a key may ask for; empty: every model.
+    models: list[str] = Field(default_factory=list)
+
+
+class ApiTable(BaseModel):
+    """The configuration file's `[api]` table: what does not fit in a variable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tiers: dict[str, ApiTier] = Field(default_factory=dict)
+
+
+class ApiSettings(BaseModel):
+    """What the HTTP API process needs, gathered from Settings (`Settings.api_settings`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str
+    port: int
+    # None: limits are enforced in this process's memory only (one API process).
+    redis_url: SecretStr | None
+    # None: the secret file in the state dir (hybridagent/api/keys.py).
+    key_secret: SecretStr | None
+    max_body_bytes: int
+    tiers: dict[str, ApiTier]
 
 
 class Settings(BaseSettings):
@@ -199,6 +238,23 @@ class Settings(BaseSettings):
     # User-defined agent files (<name>.toml / <name>.yaml); default <state_dir>/agents.
     agents_dir: Path | None = Field(None, validation_alias=_env("HYBRIDAGENT_AGENTS_DIR"))
 
+    # The HTTP API (hybridagent/api/, `hybridagent serve`).
+    api_host: str = Field("127.0.0.1", validation_alias=_env("HYBRIDAGENT_API_HOST"))
+    api_port: int = Field(8400, ge=1, le=65535, validation_alias=_env("HYBRIDAGENT_API_PORT"))
+    # Shared by every API process, so the limits hold across them; unset = in memory.
+    # A secret: a Redis URL may carry a password.
+    redis_url: SecretStr | None = Field(None, validation_alias=_env("HYBRIDAGENT_REDIS_URL"))
+    # The server secret API keys are hashed with (HMAC-SHA256); every API process serving
+    # the same database needs the same one. Unset: <state_dir>/api_key_secret, created once.
+    api_key_secret: SecretStr | None = Field(
+        None, validation_alias=_env("HYBRIDAGENT_API_KEY_SECRET")
+    )
+    api_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, validation_alias=_env("HYBRIDAGENT_API_MAX_BODY_BYTES")
+    )
+    # `[api.tiers.<name>]`: named presets of key limits.
+    api: ApiTable = Field(default_factory=ApiTable)
+
     @field_validator("ollama_host")
     @classmethod
     def _with_scheme(cls, value: str) -> str:
@@ -229,6 +285,17 @@ class Settings(BaseSettings):
     @property
     def agents_path(self) -> Path:
         return (self.agents_dir or self.state_dir / "agents").expanduser()
+
+    @property
+    def api_settings(self) -> ApiSettings:
+        return ApiSettings(
+            host=self.api_host,
+            port=self.api_port,
+            redis_url=self.redis_url,
+            key_secret=self.api_key_secret,
+            max_body_bytes=self.api_max_body_bytes,
+            tiers=self.api.tiers,
+        )
 
     @property
     def model_start_to_close(self) -> timedelta:

@@ -192,3 +192,13 @@ def postgres_url() -> Iterator[str]:
 
     with postgres_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis server (Debian package) on a free loopback port, no persistence.
+    Fails, never skips, when redis-server is missing (hybridagent/testing/redis_server.py)."""
+    from hybridagent.testing.redis_server import redis_server
+
+    with redis_server() as url:
+        yield url

@@ -51,6 +51,26 @@ _CHAT_V2 = [
     )""",
 ]
 
+# 3: the HTTP API's keys (hybridagent/api/keys.py). Only a keyed hash of a key is stored
+# (HMAC-SHA256 with the server's secret) and a short display prefix; the limits are
+# copied from the tier at creation, so changing a tier later changes no existing key.
+_API_KEYS_V3 = [
+    """CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        key_hash TEXT NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        rpm INTEGER CHECK (rpm IS NULL OR rpm > 0),
+        tpm INTEGER CHECK (tpm IS NULL OR tpm > 0),
+        max_concurrent INTEGER CHECK (max_concurrent IS NULL OR max_concurrent > 0),
+        budget_usd DOUBLE PRECISION CHECK (budget_usd IS NULL OR budget_usd >= 0),
+        tier TEXT,
+        models TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    )""",
+]
+
 MIGRATIONS: dict[str, list[list[str]]] = {
     "sqlite": [
         [
@@ -75,6 +95,7 @@ MIGRATIONS: dict[str, list[list[str]]] = {
             END""",
         ],
         _CHAT_V2,
+        _API_KEYS_V3,
     ],
     "postgresql": [
         [
@@ -90,6 +111,7 @@ MIGRATIONS: dict[str, list[list[str]]] = {
             "CREATE INDEX chunks_tsv ON chunks USING GIN (tsv)",
         ],
         _CHAT_V2,
+        _API_KEYS_V3,
     ],
 }
 

@@ -1,0 +1,1 @@
+"""The HTTP API: OpenAI-compatible routes, runs, sessions, keys and limits."""
