@@ -26,6 +26,7 @@ from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from hybridagent.agents.catalog import BUILTIN_AGENTS
 from hybridagent.agents.files import AgentStore
 from hybridagent.api.context import ApiContext, Who, context_of, result_of
+from hybridagent.api.costs import cost_usd
 from hybridagent.api.errors import ApiError, failed_run, request_id_of
 from hybridagent.api.gate import Admission, Caller
 from hybridagent.api.runs_common import check_agent, check_model, start
@@ -122,13 +123,6 @@ def prompt_tokens(body: ChatCompletionRequest) -> int:
     return len(json.dumps(body.messages, ensure_ascii=False, default=str)) // CHARS_PER_TOKEN
 
 
-def estimated_tokens(body: ChatCompletionRequest) -> int:
-    """What the limits reserve: the prompt's estimate plus the answer's allowance."""
-    return prompt_tokens(body) + (
-        body.max_completion_tokens or body.max_tokens or DEFAULT_MAX_TOKENS
-    )
-
-
 def _headers(workflow_id: str, route: CallRoute | None) -> dict[str, str]:
     headers = {"x-hybridagent-workflow-id": workflow_id}
     if route is not None:
@@ -189,11 +183,16 @@ async def settle(
     """Settle with the usage the model reported; a model that reports none (llama.cpp's
     streams) is charged the router's estimate of the prompt and the answer, so a
     streamed call counts against the limits too."""
-    tokens = 0
+    tokens = cost = 0.0
     if output is not None:
+        usage = output.usage
         answer = len(output.content or "") // CHARS_PER_TOKEN
-        tokens = output.usage.total_tokens or prompt + answer
-    await context.gate.settle(admission, tokens=tokens, cost_usd=0.0)
+        inputs, outputs = (
+            (usage.input_tokens, usage.output_tokens) if usage.total_tokens else (prompt, answer)
+        )
+        tokens = inputs + outputs
+        cost = cost_usd(output.model, inputs, outputs)
+    await context.gate.settle(admission, tokens=int(tokens), cost_usd=cost)
 
 
 @router.post("/chat/completions")
@@ -201,8 +200,11 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, who: W
     """A chat completion as OpenAI's API makes it, on a durable workflow."""
     context = context_of(request)
     arg = _workflow_input(body, who, context)
+    answer = body.max_completion_tokens or body.max_tokens or DEFAULT_MAX_TOKENS
     admission = await context.gate.admit(
-        who, estimated_tokens=estimated_tokens(body), estimated_cost_usd=0.0
+        who,
+        estimated_tokens=prompt_tokens(body) + answer,
+        estimated_cost_usd=cost_usd(arg.model or body.model, prompt_tokens(body), answer),
     )
     workflow_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())

@@ -21,6 +21,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError
 
 from hybridagent.api.context import ApiContext, Who, context_of, result_of
+from hybridagent.api.costs import cost_usd
 from hybridagent.api.errors import failed_run, request_id_of
 from hybridagent.api.gate import Admission, Caller
 from hybridagent.api.runs_common import check_agent, check_model, owned_handle, start
@@ -53,14 +54,16 @@ def run_id_for(caller: Caller, idempotency_key: str | None) -> tuple[str, bool]:
 
 async def _settle_when_done(context: ApiContext, admission: Admission, workflow_id: str) -> None:
     """A run's reservation is settled with its usage when it ends (in this process)."""
-    tokens = 0
+    tokens, cost = 0, 0.0
     try:
-        output = await result_of(context, workflow_id, AgentRunOutput)
-        tokens = output.usage.total_tokens
+        output: AgentRunOutput = await result_of(context, workflow_id, AgentRunOutput)
+        usage = output.usage
+        tokens = usage.total_tokens
+        cost = cost_usd(output.models_used[-1], usage.input_tokens, usage.output_tokens)
     except (WorkflowFailureError, RPCError):
-        tokens = 0
+        tokens, cost = 0, 0.0
     finally:
-        await context.gate.settle(admission, tokens=tokens, cost_usd=0.0)
+        await context.gate.settle(admission, tokens=tokens, cost_usd=cost)
 
 
 _background: set[asyncio.Task[None]] = set()
@@ -81,7 +84,13 @@ async def create_run(
     arg = body.model_copy(update={"model": model})
     workflow_id, reuse = run_id_for(who, idempotency_key)
     estimate = len(body.prompt) // CHARS_PER_TOKEN + DEFAULT_RUN_TOKENS
-    admission = await context.gate.admit(who, estimated_tokens=estimate, estimated_cost_usd=0.0)
+    admission = await context.gate.admit(
+        who,
+        estimated_tokens=estimate,
+        estimated_cost_usd=cost_usd(
+            model or "auto", estimate - DEFAULT_RUN_TOKENS, DEFAULT_RUN_TOKENS
+        ),
+    )
     try:
         handle = await start(
             context, "AgentWorkflow", arg.model_dump(mode="json", exclude_defaults=True),

@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 
 from hybridagent.agents.catalog import DEFAULT_AGENT
 from hybridagent.api.context import Who, context_of
+from hybridagent.api.costs import cost_usd
 from hybridagent.api.errors import ApiError, failed_run, request_id_of
 from hybridagent.api.runs_common import check_agent, check_model, owned_handle, start
 from hybridagent.routing.preferences import RoutingPreferences
@@ -74,7 +75,11 @@ async def send_message(
     context = context_of(request)
     handle, _ = await owned_handle(context, session_id, who, "session")
     estimate = len(body.content) // CHARS_PER_TOKEN + DEFAULT_REPLY_TOKENS
-    admission = await context.gate.admit(who, estimated_tokens=estimate, estimated_cost_usd=0.0)
+    admission = await context.gate.admit(
+        who,
+        estimated_tokens=estimate,
+        estimated_cost_usd=cost_usd("auto", estimate - DEFAULT_REPLY_TOKENS, DEFAULT_REPLY_TOKENS),
+    )
     reply: ChatReply | None = None
     try:
         reply = await handle.execute_update(
@@ -86,8 +91,12 @@ async def send_message(
     except RPCError as err:
         raise ApiError("upstream_unavailable", "The session did not take the message.") from err
     finally:
-        used = reply.usage.total_tokens if reply else 0
-        await context.gate.settle(admission, tokens=used, cost_usd=0.0)
+        used, cost = 0, 0.0
+        if reply is not None and reply.models_used:
+            usage = reply.usage
+            used = usage.total_tokens
+            cost = cost_usd(reply.models_used[-1], usage.input_tokens, usage.output_tokens)
+        await context.gate.settle(admission, tokens=used, cost_usd=cost)
     model = reply.models_used[-1] if reply.models_used else ""
     headers = {**admission.headers, "x-hybridagent-workflow-id": session_id}
     if model:

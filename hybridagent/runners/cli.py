@@ -266,11 +266,23 @@ def worker() -> None:
 
 
 @app.command()
+def serve() -> None:
+    """Run the HTTP API (OpenAI-compatible and runs API) on HYBRIDAGENT_API_HOST:_PORT."""
+    from hybridagent.runners.serve import serve_api
+
+    def ready(url: str) -> None:
+        print(f"HTTP API at {url} (docs: {url}/docs); Ctrl-C to stop.", file=sys.stderr, flush=True)
+
+    run_cli_command(lambda: asyncio.run(serve_api(load_settings(), on_ready=ready)))
+
+
+@app.command()
 def dev(
     port: Annotated[int, typer.Option(help="Temporal frontend port.")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port.")] = 8233,
 ) -> None:
-    """Start the Temporal dev server, the embedded model (when Ollama is absent) and a worker."""
+    """Start the Temporal dev server, the embedded model (when Ollama is absent), a worker
+    and the HTTP API."""
     from hybridagent.runners.stack import run_dev_stack
 
     run_cli_command(lambda: asyncio.run(run_dev_stack(load_settings(), port=port, ui_port=ui_port)))

@@ -10,6 +10,7 @@ from hybridagent.providers.base import ModelListing
 from hybridagent.providers.factory import ProviderStack
 from hybridagent.providers.registry import BUILTIN, Registry
 from hybridagent.runners.devserver import DevServer, port_open
+from hybridagent.runners.serve import dev_key, serve_api
 from hybridagent.runners.start import report, start_run
 from hybridagent.worker_health import WorkerHealth
 from hybridagent.workers.main import describe, serve
@@ -38,13 +39,25 @@ async def run_dev_stack(settings: Settings, *, port: int, ui_port: int) -> None:
         await _start_server(server)
         settings = _with_server(settings, server)
 
+        key = dev_key(settings)
+        worker_ready = asyncio.Event()
+
         def ready(stack: ProviderStack) -> None:
             print(describe(stack, settings), flush=True)
             print(f"Temporal at {server.address}; Web UI at {settings.web_ui_url}", flush=True)
+            worker_ready.set()
+
+        def api_ready(url: str) -> None:
+            print(f"HTTP API at {url} (docs: {url}/docs); for OpenAI clients:", flush=True)
+            print(f"  export OPENAI_BASE_URL={url}/v1 OPENAI_API_KEY={key}", flush=True)
             print('Try: hybridagent run "What\'s the weather in Tokyo?" --agent haiku', flush=True)
             print("Press Ctrl-C to stop.", flush=True)
 
-        await serve(settings, on_ready=ready)
+        async def api_after_worker() -> None:
+            await worker_ready.wait()
+            await serve_api(settings, on_ready=api_ready)
+
+        await asyncio.gather(serve(settings, on_ready=ready), api_after_worker())
     finally:
         server.stop()
 

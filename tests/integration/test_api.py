@@ -18,38 +18,25 @@ import pytest
 import uvicorn
 
 from hybridagent.api.app import create_app
-from hybridagent.api.gate import Admission, Caller
+from hybridagent.api.gate import Admission
+from hybridagent.api.key_gate import KeyGate
+from hybridagent.api.keys import KeyLimits, KeyStore, open_key_store
+from hybridagent.api.limits import MemoryLimiter
 from hybridagent.testing.stub_server import StubServer, text_reply, tool_then_text
 from hybridagent.workers.temporal_client import connect
 from tests.conftest import RunningWorker
 
-SECRET = "hya_test-key-for-the-api"
 
+class CountingGate(KeyGate):
+    """The real gate (keys in SQLite, limits in memory), recording what it settles."""
 
-@dataclass(frozen=True)
-class Key:
-    name: str = "tester"
-
-    def allows_model(self, model: str) -> bool:
-        return True
-
-
-class OneKeyGate:
-    """One key, no limits: the routes' behaviour (limits have tests of their own)."""
-
-    def __init__(self) -> None:
+    def __init__(self, store: KeyStore) -> None:
+        super().__init__(store, MemoryLimiter())
         self.settled: list[int] = []
-
-    async def authenticate(self, secret: str) -> Caller | None:
-        return Key() if secret == SECRET else None
-
-    async def admit(
-        self, caller: Caller, *, estimated_tokens: int, estimated_cost_usd: float
-    ) -> Admission:
-        return Admission(caller)
 
     async def settle(self, admission: Admission, *, tokens: int, cost_usd: float) -> None:
         self.settled.append(tokens)
+        await super().settle(admission, tokens=tokens, cost_usd=cost_usd)
 
 
 def free_port() -> int:
@@ -62,12 +49,17 @@ def free_port() -> int:
 @dataclass
 class Api:
     url: str
-    gate: OneKeyGate
+    gate: CountingGate
+    key: str  # no limits
+    slow_key: str  # two requests per minute
 
 
 @pytest.fixture(scope="module")
 async def api(worker: RunningWorker) -> AsyncIterator[Api]:
-    gate = OneKeyGate()
+    store = open_key_store(worker.settings)
+    _, key = store.create(f"tester-{uuid.uuid4().hex[:6]}")
+    _, slow = store.create(f"slow-{uuid.uuid4().hex[:6]}", KeyLimits(rpm=2))
+    gate = CountingGate(store)
     app = create_app(worker.settings, gate, client=await connect(worker.settings))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -76,13 +68,14 @@ async def api(worker: RunningWorker) -> AsyncIterator[Api]:
         if task.done():
             task.result()
         await asyncio.sleep(0.01)  # polling a flag uvicorn sets, not waiting out a race
-    yield Api(f"http://127.0.0.1:{port}", gate)
+    yield Api(f"http://127.0.0.1:{port}", gate, key, slow)
     server.should_exit = True
     await task
+    await gate.aclose()
 
 
-def sdk(api: Api) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=f"{api.url}/v1", api_key=SECRET, max_retries=0)
+def sdk(api: Api, key: str | None = None) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=f"{api.url}/v1", api_key=key or api.key, max_retries=0)
 
 
 async def test_a_completion_on_a_named_cloud_model(api: Api, stub: StubServer) -> None:
@@ -160,7 +153,7 @@ async def test_errors_are_one_envelope(api: Api) -> None:
         no_key = await http.post("/v1/chat/completions", json={})
         assert no_key.status_code == 401
         assert no_key.json()["error"]["code"] == "invalid_api_key"
-        headers = {"authorization": f"Bearer {SECRET}"}
+        headers = {"authorization": f"Bearer {api.key}"}
         hello = [{"role": "user", "content": "hi"}]
         bad = await http.post(
             "/v1/chat/completions", headers=headers, json={"model": "nope/x", "messages": hello}
@@ -184,7 +177,7 @@ async def test_models_list_auto_the_local_model_and_agents(api: Api) -> None:
 
 async def test_runs_start_once_per_idempotency_key(api: Api, stub: StubServer) -> None:
     stub.reply = text_reply("Run answer.")
-    headers = {"authorization": f"Bearer {SECRET}", "idempotency-key": uuid.uuid4().hex}
+    headers = {"authorization": f"Bearer {api.key}", "idempotency-key": uuid.uuid4().hex}
     body = {"prompt": "Say something.", "model": "openai/gpt-4o-mini"}
     async with httpx.AsyncClient(base_url=api.url, timeout=120) as http:
         first = await http.post("/v1/runs", headers=headers, json=body)
@@ -207,7 +200,7 @@ async def test_runs_start_once_per_idempotency_key(api: Api, stub: StubServer) -
 
 async def test_a_session_over_http(api: Api, stub: StubServer) -> None:
     stub.reply = text_reply("Session reply.")
-    headers = {"authorization": f"Bearer {SECRET}"}
+    headers = {"authorization": f"Bearer {api.key}"}
     async with httpx.AsyncClient(base_url=api.url, timeout=120) as http:
         created = await http.post(
             "/v1/sessions", headers=headers, json={"model": "openai/gpt-4o-mini"}
@@ -223,3 +216,26 @@ async def test_a_session_over_http(api: Api, stub: StubServer) -> None:
         assert [m["role"] for m in state["messages"]] == ["user", "assistant"]
         ended = await http.delete(f"/v1/sessions/{session}", headers=headers)
         assert ended.json()["state"]["ended"] is True
+
+
+async def test_a_key_over_its_rate_limit_gets_429(api: Api, stub: StubServer) -> None:
+    stub.reply = text_reply("ok")
+    client = sdk(api, api.slow_key)
+    hello: Any = [{"role": "user", "content": "hi"}]
+    first = await client.chat.completions.with_raw_response.create(
+        model="openai/gpt-4o-mini", messages=hello
+    )
+    assert first.headers["x-ratelimit-limit-requests"] == "2"
+    assert first.headers["x-ratelimit-remaining-requests"] == "1"
+    await client.chat.completions.create(model="openai/gpt-4o-mini", messages=hello)
+    with pytest.raises(openai.RateLimitError) as refused:
+        await client.chat.completions.create(model="openai/gpt-4o-mini", messages=hello)
+    response = refused.value.response
+    assert response.json()["error"]["code"] == "rate_limit_exceeded"
+    assert int(response.headers["retry-after"]) > 0
+    assert len(stub.requests) == 2  # the refused request reached no model
+    # Listing does not count against the requests per minute.
+    assert [m.id async for m in client.models.list()][0] == "auto"
+    async with httpx.AsyncClient(base_url=api.url) as http:
+        revoked = await http.get("/v1/models", headers={"authorization": "Bearer hya_nope"})
+    assert revoked.status_code == 401
