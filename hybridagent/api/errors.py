@@ -138,6 +138,9 @@ async def on_validation_error(request: Request, err: Exception) -> JSONResponse:
     (never echoing its value: it may be a prompt)."""
     assert isinstance(err, RequestValidationError)
     first = err.errors()[0] if err.errors() else {}
+    if tuple(first.get("loc", ())) == ("body",):
+        message = "The request body must be a JSON object (Content-Type: application/json)."
+        return response(request, ApiError("invalid_request", message))
     where = [str(part) for part in first.get("loc", ()) if part != "body"]
     param = ".".join(where) or None
     what = str(first.get("msg", "is not valid")).rstrip(".")

@@ -164,6 +164,9 @@ async def test_errors_are_one_envelope(api: Api) -> None:
         error = invalid.json()["error"]
         assert error["code"] == "invalid_request" and error["param"] == "messages"
         assert error["request_id"] == invalid.headers["x-request-id"]
+        form = await http.post("/v1/runs", headers=headers, content=b'{"prompt": "x"}')
+        assert form.status_code == 400
+        assert "Content-Type: application/json" in form.json()["error"]["message"]
         huge = await http.post("/v1/chat/completions", headers=headers, content=b"x" * (2 << 20))
         assert huge.status_code == 413
 
