@@ -170,7 +170,7 @@ def _event(kind: str, **data: Any) -> str:
 @router.get("/{run_id}/events")
 async def run_events(run_id: str, request: Request, who: Who) -> StreamingResponse:
     """SSE of the run as it happens: `model_call`, `tool_call`, `activity_failed`
-    (then a fallback's next `model_call`), `completed` / `failed`."""
+    (then a fallback's next `model_call`), `completed` / `failed` / `cancelled`."""
     context = context_of(request)
     handle, _ = await owned_handle(context, run_id, who, "run")
 
@@ -206,10 +206,12 @@ async def run_events(run_id: str, request: Request, who: Who) -> StreamingRespon
                     "completed", final_output=result.final_output, usage=result.usage.model_dump()
                 )
                 return
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+                yield _event("cancelled")
+                return
             elif kind in (
                 EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
                 EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
-                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
                 EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
             ):
                 try:

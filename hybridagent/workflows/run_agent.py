@@ -12,7 +12,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    FailureError,
+    TimeoutError,
+    is_cancelled_exception,
+)
 from temporalio.openai_agents import AgentsWorkflowError
 
 with workflow.unsafe.imports_passed_through():
@@ -198,10 +204,14 @@ async def run_built_agent(
         else:
             result = await Runner.run(agent, prompt, max_turns=max_turns, context=ToolUser(user))
     except FailureError as err:
+        if is_cancelled_exception(err):
+            raise  # the run was cancelled: it ends cancelled, not failed
         raise user_facing(err) from None
     except AgentsWorkflowError as err:
         # The plugin's wrapper around a failed tool activity: tell its own sentence.
         if isinstance(err.__cause__, FailureError):
+            if is_cancelled_exception(err.__cause__):
+                raise err.__cause__ from None
             raise user_facing(err.__cause__) from None
         raise
     except AgentsException as err:

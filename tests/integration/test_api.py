@@ -25,6 +25,7 @@ from hybridagent.api.limits import MemoryLimiter
 from hybridagent.testing.stub_server import StubServer, text_reply, tool_then_text
 from hybridagent.workers.temporal_client import connect
 from tests.conftest import RunningWorker
+from tests.helpers import replay
 
 
 class CountingGate(KeyGate):
@@ -242,3 +243,56 @@ async def test_a_key_over_its_rate_limit_gets_429(api: Api, stub: StubServer) ->
     async with httpx.AsyncClient(base_url=api.url) as http:
         revoked = await http.get("/v1/models", headers={"authorization": "Bearer hya_nope"})
     assert revoked.status_code == 401
+
+
+async def test_a_completion_replays(api: Api, worker: RunningWorker, stub: StubServer) -> None:
+    stub.reply = tool_then_text("lookup", {"q": "x"}, "unused")
+    tools: Any = [{"type": "function", "function": {"name": "lookup", "parameters": {}}}]
+    completion = await sdk(api).chat.completions.create(
+        model="openai/gpt-4o-mini", tools=tools,
+        messages=[
+            {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Find x."}
+        ],
+    )  # fmt: skip
+    client = await connect(worker.settings)
+    history = await client.get_workflow_handle(completion.id).fetch_history()
+    await replay(history, worker.settings)
+
+
+async def test_agents_are_created_read_updated_and_deleted(api: Api) -> None:
+    headers = {"authorization": f"Bearer {api.key}"}
+    name = f"api-agent-{uuid.uuid4().hex[:6]}"
+    spec = {"name": name, "instructions": "Answer in French.", "tools": ["get_weather"]}
+    async with httpx.AsyncClient(base_url=api.url, headers=headers) as http:
+        assert (await http.post("/v1/agents", json=spec)).status_code == 201
+        again = await http.post("/v1/agents", json=spec)
+        assert again.status_code == 400 and "exists already" in again.json()["error"]["message"]
+        assert (await http.get(f"/v1/agents/{name}")).json()["instructions"] == "Answer in French."
+        changed = await http.put(f"/v1/agents/{name}", json={**spec, "instructions": "Be terse."})
+        assert changed.json()["instructions"] == "Be terse."
+        listed = [a["name"] for a in (await http.get("/v1/agents")).json()["data"]]
+        assert name in listed and "general" in listed
+        builtin = await http.delete("/v1/agents/general")
+        assert builtin.status_code == 400
+        assert (await http.delete(f"/v1/agents/{name}")).json()["deleted"] is True
+        gone = await http.get(f"/v1/agents/{name}")
+        assert gone.status_code == 404 and gone.json()["error"]["code"] == "agent_not_found"
+        assert str(api.key) not in gone.text
+
+
+async def test_a_run_is_cancelled_and_another_key_cannot_see_it(api: Api, stub: StubServer) -> None:
+    headers = {"authorization": f"Bearer {api.key}"}
+    other = {"authorization": f"Bearer {api.slow_key}"}
+    # A long local answer, so the run is still going when the cancel arrives.
+    body = {"prompt": "Write a long story about the sea.", "model": "local/smollm2"}
+    async with httpx.AsyncClient(base_url=api.url, timeout=120) as http:
+        run_id = (await http.post("/v1/runs", headers=headers, json=body)).json()["id"]
+        hidden = await http.get(f"/v1/runs/{run_id}", headers=other)
+        assert hidden.status_code == 404
+        cancelled = await http.post(f"/v1/runs/{run_id}/cancel", headers=headers)
+        assert cancelled.status_code == 202
+        async with http.stream("GET", f"/v1/runs/{run_id}/events", headers=headers) as events:
+            last = [line async for line in events.aiter_lines() if line.startswith("data: ")][-1]
+        assert json.loads(last[6:])["type"] == "cancelled"
+        run = (await http.get(f"/v1/runs/{run_id}", headers=headers)).json()
+        assert run["status"] == "cancelled"
