@@ -42,6 +42,17 @@ RUNS: dict[str, tuple[str, dict[str, Any]]] = {
     # Recorded after runs start with one local activity (start_run).
     "start_run_private": ("AgentWorkflow", PRIVATE),
     "start_run_user_file": ("AgentWorkflow", {"prompt": "How are you?", "agent": PIRATE.name}),
+    # The HTTP API's chat completion (issue 14).
+    "chat_completion": (
+        "ChatCompletionWorkflow",
+        {
+            "messages": [
+                {"role": "system", "content": "Answer in one sentence."},
+                {"role": "user", "content": "What is a haiku?"},
+            ],
+            "max_tokens": 40,
+        },
+    ),
 }
 # Chat sessions: their input, then two messages and `end`.
 CHATS: dict[str, dict[str, Any]] = {

@@ -5,7 +5,8 @@ keep old runs replayable. Recorded by tests/data/record_histories.py on the work
 - commit 16dd222 (2026-12-03): `agent_user_file` and `chat_user_agent`, runs of a user
   agent that start with resolve_agent, routing_setup and scan_privacy;
 - the commit that added start_run (2026-12-03): `start_run_*`, runs that start with
-  the one local activity.
+  the one local activity;
+- commit ed047e2 (2026-12-03): `chat_completion`, the HTTP API's ChatCompletionWorkflow.
 Re-record only on an intended, documented break of replay compatibility."""
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def test_the_recorded_set_covers_every_kind_of_run() -> None:
         "start_run_private",  # since runs start with one local activity
         "start_run_user_file",
         "start_run_chat",
+        "chat_completion",  # the HTTP API's ChatCompletionWorkflow
     }
 
 
