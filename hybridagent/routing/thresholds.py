@@ -17,7 +17,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ForceProvider = Literal["local", "cloud", "none"]
+Location = Literal["local", "cloud"]  # where a model runs (the HTTP API's route header)
+ForceProvider = Literal[Location, "none"]
 PrivacyLevel = Literal["standard", "high", "max"]
 LatencyPreference = Literal["speed", "balanced", "quality"]
 

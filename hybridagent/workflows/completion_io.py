@@ -13,9 +13,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from hybridagent.routing.preferences import RoutingPreferences
+from hybridagent.routing.thresholds import Location
 from hybridagent.workflows.io import TokenUsage
 
-Route = Literal["local", "cloud"]
+Route = Location
 
 
 class CompletionError(ValueError):
