@@ -17,6 +17,7 @@ from hybridagent.api.context import Who, context_of
 from hybridagent.api.costs import cost_usd
 from hybridagent.api.errors import ApiError, failed_run, request_id_of
 from hybridagent.api.runs_common import check_agent, check_model, owned_handle, start
+from hybridagent.routing.names import UnknownModelError, parse_model_name
 from hybridagent.routing.preferences import RoutingPreferences
 from hybridagent.workflows.chat_session import ChatMessage, ChatReply, SessionState
 
@@ -101,10 +102,15 @@ async def send_message(
     headers = {**admission.headers, "x-hybridagent-workflow-id": session_id}
     if model:
         headers["x-hybridagent-model"] = model
-        headers["x-hybridagent-route"] = (
-            "local" if reply.private or model.startswith(("local/", "ollama/")) else "cloud"
-        )
+        headers["x-hybridagent-route"] = "local" if reply.private or _is_local(model) else "cloud"
     return JSONResponse(reply.model_dump(mode="json"), headers=headers)
+
+
+def _is_local(model: str) -> bool:
+    try:
+        return parse_model_name(model).is_local
+    except UnknownModelError:  # a backend this process does not know: say cloud
+        return False
 
 
 @router.get("/{session_id}")
