@@ -259,6 +259,11 @@ def new_reservation_id() -> str:
     return uuid.uuid4().hex
 
 
+def reservation_request(estimated_tokens: int, estimated_cost_usd: float) -> tuple[int, int, str]:
+    """What an admission asks to reserve: tokens, nano-USD and a new reservation ID."""
+    return max(0, estimated_tokens), to_nano(estimated_cost_usd), new_reservation_id()
+
+
 @dataclass
 class _KeyState:
     window: deque[tuple[int, str]] = field(default_factory=deque)  # oldest first
@@ -339,11 +344,7 @@ class MemoryLimiter:
     async def admit(
         self, key: ApiKey, estimated_tokens: int, estimated_cost_usd: float
     ) -> Admission:
-        tokens, cost, rid = (
-            max(0, estimated_tokens),
-            to_nano(estimated_cost_usd),
-            new_reservation_id(),
-        )
+        tokens, cost, rid = reservation_request(estimated_tokens, estimated_cost_usd)
         with self._lock:
             state = self._keys.setdefault(key.id, _KeyState())
             now = self._now()

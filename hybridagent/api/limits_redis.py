@@ -34,7 +34,7 @@ from hybridagent.api.limits import (
     Usage,
     admission,
     limit_args,
-    new_reservation_id,
+    reservation_request,
     to_nano,
 )
 
@@ -209,11 +209,7 @@ class RedisLimiter:
     async def admit(
         self, key: ApiKey, estimated_tokens: int, estimated_cost_usd: float
     ) -> Admission:
-        tokens, cost, rid = (
-            max(0, estimated_tokens),
-            to_nano(estimated_cost_usd),
-            new_reservation_id(),
-        )
+        tokens, cost, rid = reservation_request(estimated_tokens, estimated_cost_usd)
         step = await self._step(key, rid, tokens, cost, peek=False)
         return admission(key, step, tokens, cost, self._window_ms, rid)
 

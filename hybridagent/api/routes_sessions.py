@@ -123,11 +123,13 @@ async def get_session(session_id: str, request: Request, who: Who) -> dict[str, 
         messages = await handle.query("history", result_type=list[ChatMessage])
     except RPCError as err:
         raise ApiError("no_worker", "No worker answered for the session right now.") from err
+    url = context.settings.workflow_url(session_id)
+    rows = [m.model_dump(mode="json") for m in messages]
     return {
         "id": session_id,
         "state": state.model_dump(mode="json"),
-        "messages": [m.model_dump(mode="json") for m in messages],
-        "web_ui_url": context.settings.workflow_url(session_id),
+        "messages": rows,
+        "web_ui_url": url,
     }
 
 
