@@ -197,7 +197,10 @@ async def test_runs_start_once_per_idempotency_key(api: Api, stub: StubServer) -
         run = (await http.get(f"/v1/runs/{run_id}", headers=headers)).json()
         assert run["status"] == "completed" and run["result"]["final_output"] == "Run answer."
         assert run["routing_trail"][0]["model"] == "openai/gpt-4o-mini"
-    assert len(stub.requests) == 1  # the repeated POST started nothing
+        # Retried after the run finished: the same run again, not a 500 nor a new run.
+        late = await http.post("/v1/runs", headers=headers, json=body)
+        assert late.status_code == 202 and late.json()["id"] == run_id
+    assert len(stub.requests) == 1  # the repeated POSTs started nothing
 
 
 async def test_a_session_over_http(api: Api, stub: StubServer) -> None:
