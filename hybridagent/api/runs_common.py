@@ -9,6 +9,7 @@ from typing import Any
 
 from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from hybridagent.agents.files import AgentStore
@@ -91,8 +92,10 @@ async def start(
                 else WorkflowIDReusePolicy.REJECT_DUPLICATE
             ),
         )
+    except WorkflowAlreadyStartedError:  # finished before, same key (the SDK's name for it)
+        return context.client.get_workflow_handle(workflow_id)
     except RPCError as err:
-        if err.status == RPCStatusCode.ALREADY_EXISTS:  # finished before, same key
+        if err.status == RPCStatusCode.ALREADY_EXISTS:
             return context.client.get_workflow_handle(workflow_id)
         raise ApiError("upstream_unavailable", "Temporal refused to start the run.") from None
 

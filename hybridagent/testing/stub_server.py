@@ -2,7 +2,8 @@
 
 It answers /v1/chat/completions (and /chat/completions, as LiteLLM calls it) with a
 scripted reply and records every request, so tests can assert what a cloud provider
-would have received, and what it never received.
+would have received, and what it never received. A request with `stream: true` gets the
+same reply as OpenAI's Server-Sent Events (a usage chunk when `stream_options` asks).
 """
 
 from __future__ import annotations
@@ -64,6 +65,30 @@ def completion(model: str, message: dict[str, Any], finish_reason: str = "stop")
     }
 
 
+def stream_chunks(reply: dict[str, Any], *, include_usage: bool) -> list[dict[str, Any]]:
+    """A completion as OpenAI streams it: the role, the text in a few pieces, the tool
+    calls, the finish reason, and the usage in a last chunk with no choices."""
+    choice = reply["choices"][0]
+    message, finish = choice["message"], choice["finish_reason"]
+    text = message.get("content") or ""
+    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+    step = max(1, len(text) // 3)
+    deltas += [{"content": text[i : i + step]} for i in range(0, len(text), step)]
+    if message.get("tool_calls"):
+        deltas.append(
+            {"tool_calls": [dict(call, index=i) for i, call in enumerate(message["tool_calls"])]}
+        )
+    base = {k: reply[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    chunks = [
+        {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+        for delta in deltas
+    ]
+    chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+    if include_usage and "usage" in reply:
+        chunks.append({**base, "choices": [], "usage": reply["usage"]})
+    return chunks
+
+
 @dataclass
 class StubServer:
     reply: Reply = field(default_factory=lambda: text_reply("stub answer"))
@@ -76,6 +101,9 @@ class StubServer:
     error_message: str = "stub error"
     fault: str | None = None
     released: threading.Event = field(default_factory=threading.Event)
+    # When set: every request is recorded, then answered only once the event is set (so
+    # a test can see what was admitted before any of it finishes).
+    hold: threading.Event | None = None
     _server: ThreadingHTTPServer | None = None
 
     def reset(self) -> None:
@@ -87,6 +115,9 @@ class StubServer:
         self.fault = None
         self.released.set()
         self.released = threading.Event()
+        if self.hold is not None:
+            self.hold.set()
+        self.hold = None
 
     @property
     def base_url(self) -> str:
@@ -101,6 +132,9 @@ class StubServer:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 stub.requests.append(RecordedRequest(self.path, _lower(self.headers), body))
+                hold = stub.hold
+                if hold is not None:
+                    hold.wait()
                 if not self.path.rstrip("/").endswith("chat/completions"):
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
                 elif stub.fault == "hang":
@@ -119,8 +153,20 @@ class StubServer:
                 elif stub.status != 200:
                     error = {"error": {"message": stub.error_message, "type": "stub"}}
                     self._send(stub.status, error, stub.error_headers)
+                elif body.get("stream"):
+                    self._send_stream(stub.reply(body), body.get("stream_options") or {})
                 else:
                     self._send(200, stub.reply(body))
+
+            def _send_stream(self, reply: dict[str, Any], options: dict[str, Any]) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.end_headers()  # no length: the body ends when the connection does
+                self.close_connection = True
+                for chunk in stream_chunks(reply, include_usage=bool(options.get("include_usage"))):
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
 
             def do_GET(self) -> None:  # noqa: N802
                 stub.requests.append(RecordedRequest(self.path, _lower(self.headers), {}))

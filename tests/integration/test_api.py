@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import jsonschema
 import openai
 import pytest
 import uvicorn
+from agents import Agent, OpenAIChatCompletionsModel, RunConfig, Runner, function_tool
 
 from hybridagent.api.app import create_app
 from hybridagent.api.gate import Admission
@@ -199,7 +201,10 @@ async def test_runs_start_once_per_idempotency_key(api: Api, stub: StubServer) -
         run = (await http.get(f"/v1/runs/{run_id}", headers=headers)).json()
         assert run["status"] == "completed" and run["result"]["final_output"] == "Run answer."
         assert run["routing_trail"][0]["model"] == "openai/gpt-4o-mini"
-    assert len(stub.requests) == 1  # the repeated POST started nothing
+        # Retried after the run finished: the same run again, not a 500 nor a new run.
+        late = await http.post("/v1/runs", headers=headers, json=body)
+        assert late.status_code == 202 and late.json()["id"] == run_id
+    assert len(stub.requests) == 1  # the repeated POSTs started nothing
 
 
 async def test_a_session_over_http(api: Api, stub: StubServer) -> None:
@@ -296,3 +301,76 @@ async def test_a_run_is_cancelled_and_another_key_cannot_see_it(api: Api, stub: 
         assert json.loads(last[6:])["type"] == "cancelled"
         run = (await http.get(f"/v1/runs/{run_id}", headers=headers)).json()
         assert run["status"] == "cancelled"
+
+
+async def test_the_agents_sdk_runs_a_client_tool_through_the_gateway(
+    api: Api, stub: StubServer
+) -> None:
+    """OpenAIChatCompletionsModel pointed at the gateway: the model asks for the tool, the
+    SDK runs it here, sends its result back, and gets the final text."""
+    stub.reply = tool_then_text("get_weather", {"city": "Tokyo"}, "It is sunny in Tokyo.")
+    ran: list[str] = []
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        ran.append(city)
+        return f"Sunny, 24 C in {city}."
+
+    model = OpenAIChatCompletionsModel(model="openai/gpt-4o-mini", openai_client=sdk(api))
+    agent = Agent(name="assistant", instructions="Use the tools.", tools=[get_weather], model=model)
+    result = await Runner.run(
+        agent, "What's the weather in Tokyo?", run_config=RunConfig(tracing_disabled=True)
+    )
+    assert result.final_output == "It is sunny in Tokyo."
+    assert ran == ["Tokyo"]  # run by the client, not by the worker
+    first, second = stub.requests
+    assert first.body["tools"][0]["function"]["name"] == "get_weather"
+    [called] = [m for m in second.body["messages"] if m.get("tool_calls")]
+    assert called["tool_calls"][0]["id"] == "call_stub_1"
+    [answer] = [m for m in second.body["messages"] if m["role"] == "tool"]
+    assert answer["tool_call_id"] == "call_stub_1"
+    assert answer["content"] == "Sunny, 24 C in Tokyo."
+
+
+async def test_json_schema_response_format_on_the_local_model(api: Api) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string", "maxLength": 24},
+            "sunny": {"type": "boolean"},
+        },
+        "required": ["city", "sunny"],
+        "additionalProperties": False,
+    }
+    response_format: Any = {"type": "json_schema", "json_schema": {"name": "w", "schema": schema}}
+    raw = await sdk(api).chat.completions.with_raw_response.create(
+        model="local/smollm2", max_tokens=96, response_format=response_format,
+        messages=[{"role": "user", "content": "Tokyo is sunny today. Answer as JSON."}],
+    )  # fmt: skip
+    assert raw.headers["x-hybridagent-route"] == "local"
+    content = raw.parse().choices[0].message.content
+    assert content is not None
+    jsonschema.validate(json.loads(content), schema)
+
+
+async def test_the_sync_openai_client_plain_and_streamed(api: Api, stub: StubServer) -> None:
+    stub.reply = text_reply("Hello from the sync client.")
+
+    def call() -> tuple[str | None, list[Any]]:
+        # In a thread: this test's event loop serves the API and runs the worker.
+        with openai.OpenAI(base_url=f"{api.url}/v1", api_key=api.key, max_retries=0) as client:
+            hello: Any = [{"role": "user", "content": "Say hello."}]
+            plain = client.chat.completions.create(model="openai/gpt-4o-mini", messages=hello)
+            stream = client.chat.completions.create(
+                model="openai/gpt-4o-mini", messages=hello, stream=True,
+                stream_options={"include_usage": True},
+            )  # fmt: skip
+            return plain.choices[0].message.content, list(stream)
+
+    content, chunks = await asyncio.to_thread(call)
+    assert content == "Hello from the sync client."
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "Hello from the sync client."
+    assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens == 18
+    assert [r.body.get("stream", False) for r in stub.requests] == [False, True]
