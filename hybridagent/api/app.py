@@ -11,11 +11,10 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
@@ -76,6 +75,33 @@ class BodyLimit:
         await JSONResponse(payload, status_code=413)(scope, _no_receive, send)
 
 
+class RequestId:
+    """`request.state.request_id` (the client's x-request-id when it looks like one, else
+    a new one) and the same `x-request-id` on the response. Plain ASGI: Starlette's
+    `@app.middleware("http")` runs every request through a task group and memory
+    streams, about 0.2 ms of this process's time per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _REQUEST_ID.match(given) else f"req_{uuid.uuid4().hex}"
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode())
+
+        async def with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0] != b"x-request-id"]
+                message = {**message, "headers": [*headers, header]}
+            await send(message)
+
+        await self.app(scope, receive, with_id)
+
+
 class _TooLarge(Exception):
     pass
 
@@ -112,14 +138,6 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, errors.on_http_error)
     app.add_exception_handler(Exception, errors.on_unexpected)
 
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
-        given = request.headers.get("x-request-id", "")
-        request.state.request_id = given if _REQUEST_ID.match(given) else f"req_{uuid.uuid4().hex}"
-        response: Response = await call_next(request)
-        response.headers["x-request-id"] = request.state.request_id
-        return response
-
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         """The API process answers."""
@@ -143,5 +161,6 @@ def create_app(
 
     for routes in (completions_router, runs_router, sessions_router, agents_router):
         app.include_router(routes)
+    app.add_middleware(RequestId)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     return app

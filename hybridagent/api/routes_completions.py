@@ -201,10 +201,11 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, who: W
     context = context_of(request)
     arg = _workflow_input(body, who, context)
     answer = body.max_completion_tokens or body.max_tokens or DEFAULT_MAX_TOKENS
+    prompt = prompt_tokens(body)  # a JSON dump of the messages: once per request
     admission = await context.gate.admit(
         who,
-        estimated_tokens=prompt_tokens(body) + answer,
-        estimated_cost_usd=cost_usd(arg.model or body.model, prompt_tokens(body), answer),
+        estimated_tokens=prompt + answer,
+        estimated_cost_usd=cost_usd(arg.model or body.model, prompt, answer),
     )
     workflow_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
@@ -224,7 +225,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, who: W
     except WorkflowFailureError as err:
         raise await _failure(handle, err) from None
     finally:
-        await settle(context, admission, output, prompt_tokens(body))
+        await settle(context, admission, output, prompt)
     headers = {
         **admission.headers,
         **_headers(workflow_id, CallRoute(model=output.model, route=output.route)),

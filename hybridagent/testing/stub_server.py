@@ -193,7 +193,7 @@ class StubServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return None
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -208,6 +208,12 @@ class StubServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _Server(ThreadingHTTPServer):
+    # http.server's backlog of 5 resets connections when dozens of clients (a worker's
+    # concurrent calls, bench/gateway.py's 50 clients) connect at once.
+    request_queue_size = 128
 
 
 def _lower(headers: Any) -> dict[str, str]:
