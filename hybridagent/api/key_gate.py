@@ -8,6 +8,8 @@ import hashlib
 import logging
 import time
 
+from redis.exceptions import RedisError
+
 from hybridagent.api import gate
 from hybridagent.api.errors import ApiError
 from hybridagent.api.keys import ApiKey, KeyStore, open_key_store
@@ -45,7 +47,14 @@ class KeyGate:
         self, caller: gate.Caller, *, estimated_tokens: int, estimated_cost_usd: float
     ) -> gate.Admission:
         assert isinstance(caller, ApiKey)
-        admission = await self.limiter.admit(caller, estimated_tokens, estimated_cost_usd)
+        try:
+            admission = await self.limiter.admit(caller, estimated_tokens, estimated_cost_usd)
+        except RedisError:
+            log.error("the limiter's Redis did not answer an admission")
+            # Never let a request through unlimited: refuse it, and say why.
+            raise ApiError(
+                "upstream_unavailable", "The rate limiter does not answer; try again shortly."
+            ) from None
         if not admission.admitted:
             assert admission.code is not None
             raise ApiError(admission.code, admission.message, headers=admission.headers())
@@ -54,7 +63,10 @@ class KeyGate:
     async def settle(self, admission: gate.Admission, *, tokens: int, cost_usd: float) -> None:
         reservation = admission.reservation
         if isinstance(reservation, Reservation):
-            await self.limiter.reconcile(reservation, tokens, cost_usd)
+            try:
+                await self.limiter.reconcile(reservation, tokens, cost_usd)
+            except RedisError:  # its lease frees the slot and reserved cost later
+                log.error("the limiter's Redis did not answer a reconciliation")
 
     async def aclose(self) -> None:
         await self.limiter.aclose()
