@@ -71,7 +71,8 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         message = f"The request body is larger than {self.max_bytes} bytes."
-        payload = errors.body("request_too_large", message, None, "")
+        request_id = str(scope.get("state", {}).get("request_id", ""))
+        payload = errors.body("request_too_large", message, None, request_id)
         await JSONResponse(payload, status_code=413)(scope, _no_receive, send)
 
 
@@ -161,6 +162,7 @@ def create_app(
 
     for routes in (completions_router, runs_router, sessions_router, agents_router):
         app.include_router(routes)
-    app.add_middleware(RequestId)
+    # The last added runs first: every response, a refused body's too, gets its ID.
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(RequestId)
     return app

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
 from hybridagent.api.errors import ApiError
@@ -26,7 +27,14 @@ def context_of(request: Request) -> ApiContext:
     return context
 
 
-async def caller(request: Request) -> Caller:
+# Declares the scheme in the OpenAPI schema (the Authorize button of /docs); the check
+# itself is `caller`'s, so a missing key gets our error envelope.
+BEARER = HTTPBearer(auto_error=False, description="An API key: hybridagent keys create NAME")
+
+
+async def caller(
+    request: Request, _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
+) -> Caller:
     """The route's dependency: the key of `Authorization: Bearer <key>`, or a 401."""
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")

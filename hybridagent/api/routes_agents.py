@@ -40,10 +40,11 @@ def _save(store: AgentStore, spec: AgentSpec) -> None:
         raise ApiError("invalid_request", f"{spec.name!r} is a built-in agent; use another name.")
     try:
         store.check(spec, spec.name)
-    except InvalidAgentSpecError as err:
-        message = str(err).split(": ", 1)[-1].split(";")[0]
-        raise ApiError("invalid_request", f"{spec.name}: {message}.", param="handoffs") from None
-    store.save(spec)
+        store.save(spec)
+    except (InvalidAgentSpecError, UnknownAgentError) as err:
+        # Its own sentence, without the server's directory.
+        message = str(err).splitlines()[0].replace(str(store.root), "the agents directory")
+        raise ApiError("invalid_request", message, param="handoffs") from None
 
 
 @router.get("")

@@ -98,7 +98,7 @@ def _workflow_input(
     agent = None
     model = None
     if body.model.startswith(AGENT_PREFIX):
-        agent = check_agent(context, body.model.removeprefix(AGENT_PREFIX), caller)
+        agent = check_agent(context, body.model.removeprefix(AGENT_PREFIX), caller, "model")
     else:
         model = check_model(body.model, caller)
     schema, name = _schema(body.response_format)

@@ -22,7 +22,7 @@ from temporalio.service import RPCError
 
 from hybridagent.api.context import ApiContext, Who, context_of, result_of
 from hybridagent.api.costs import cost_usd
-from hybridagent.api.errors import failed_run, request_id_of
+from hybridagent.api.errors import ApiError, failed_run, request_id_of
 from hybridagent.api.gate import Admission, Caller
 from hybridagent.api.runs_common import check_agent, check_model, owned_handle, start
 from hybridagent.workflows.io import AgentRunInput, AgentRunOutput, RoutingRecord
@@ -83,6 +83,10 @@ async def create_run(
     model = check_model(body.model, who) if body.model else None
     arg = body.model_copy(update={"model": model})
     workflow_id, reuse = run_id_for(who, idempotency_key)
+    if not reuse:
+        repeat = await _started_before(context, workflow_id, who)
+        if repeat is not None:
+            return repeat  # a retried POST: the same run, admitted and charged once
     estimate = len(body.prompt) // CHARS_PER_TOKEN + DEFAULT_RUN_TOKENS
     admission = await context.gate.admit(
         who,
@@ -102,16 +106,32 @@ async def create_run(
     task = asyncio.create_task(_settle_when_done(context, admission, handle.id))
     _background.add(task)
     task.add_done_callback(_background.discard)
-    described = await handle.describe()
+    return _accepted(context, handle.id, await handle.describe(), admission.headers)
+
+
+async def _started_before(
+    context: ApiContext, workflow_id: str, who: Caller
+) -> JSONResponse | None:
+    """The 202 of the run an Idempotency-Key started before, or None if there is none."""
+    try:
+        _, described = await owned_handle(context, workflow_id, who, "run")
+    except ApiError as err:
+        if err.code == "not_found":
+            return None
+        raise
+    return _accepted(context, workflow_id, described, {})
+
+
+def _accepted(
+    context: ApiContext, workflow_id: str, described: Any, headers: dict[str, str]
+) -> JSONResponse:
     body_out = {
-        "id": handle.id,
+        "id": workflow_id,
         "status": _STATUS.get(described.status or WorkflowExecutionStatus.RUNNING, "running"),
-        "web_ui_url": context.settings.workflow_url(handle.id),
+        "web_ui_url": context.settings.workflow_url(workflow_id),
     }
     return JSONResponse(
-        body_out,
-        status_code=202,
-        headers={**admission.headers, "x-hybridagent-workflow-id": handle.id},
+        body_out, status_code=202, headers={**headers, "x-hybridagent-workflow-id": workflow_id}
     )
 
 

@@ -55,11 +55,16 @@ def check_model(name: str, caller: Caller) -> str | None:
     return ref.name
 
 
-def check_agent(context: ApiContext, name: str, caller: Caller) -> str:
+def check_agent(context: ApiContext, name: str, caller: Caller, param: str = "agent") -> str:
+    """The agent's name when it exists; the errors name no path of the server's."""
     try:
         AgentStore(context.settings.agents_path).load(name)
-    except (UnknownAgentError, InvalidAgentSpecError) as err:
-        raise ApiError("agent_not_found", str(err).splitlines()[0], param="model") from None
+    except UnknownAgentError:
+        message = f"There is no agent {name!r}; GET /v1/agents lists them."
+        raise ApiError("agent_not_found", message, param=param) from None
+    except InvalidAgentSpecError:
+        message = f"The file of agent {name!r} is not valid; fix it on the server."
+        raise ApiError("invalid_request", message, param=param) from None
     if not caller.allows_model(f"agent/{name}"):
         raise ApiError("permission_denied", f"This API key may not use agent/{name}.")
     return name

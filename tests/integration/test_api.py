@@ -20,7 +20,7 @@ import uvicorn
 from agents import Agent, OpenAIChatCompletionsModel, RunConfig, Runner, function_tool
 
 from hybridagent.api.app import create_app
-from hybridagent.api.gate import Admission
+from hybridagent.api.gate import Admission, Caller
 from hybridagent.api.key_gate import KeyGate
 from hybridagent.api.keys import KeyLimits, KeyStore, open_key_store
 from hybridagent.api.limits import MemoryLimiter
@@ -36,6 +36,16 @@ class CountingGate(KeyGate):
     def __init__(self, store: KeyStore) -> None:
         super().__init__(store, MemoryLimiter())
         self.settled: list[int] = []
+        self.admitted = 0
+
+    async def admit(
+        self, caller: Caller, *, estimated_tokens: int, estimated_cost_usd: float
+    ) -> Admission:
+        admission = await super().admit(
+            caller, estimated_tokens=estimated_tokens, estimated_cost_usd=estimated_cost_usd
+        )
+        self.admitted += 1
+        return admission
 
     async def settle(self, admission: Admission, *, tokens: int, cost_usd: float) -> None:
         self.settled.append(tokens)
@@ -172,6 +182,7 @@ async def test_errors_are_one_envelope(api: Api) -> None:
         assert "Content-Type: application/json" in form.json()["error"]["message"]
         huge = await http.post("/v1/chat/completions", headers=headers, content=b"x" * (2 << 20))
         assert huge.status_code == 413
+        assert huge.json()["error"]["request_id"] == huge.headers["x-request-id"]
 
 
 async def test_models_list_auto_the_local_model_and_agents(api: Api) -> None:
@@ -185,6 +196,7 @@ async def test_runs_start_once_per_idempotency_key(api: Api, stub: StubServer) -
     stub.reply = text_reply("Run answer.")
     headers = {"authorization": f"Bearer {api.key}", "idempotency-key": uuid.uuid4().hex}
     body = {"prompt": "Say something.", "model": "openai/gpt-4o-mini"}
+    admitted = api.gate.admitted
     async with httpx.AsyncClient(base_url=api.url, timeout=120) as http:
         first = await http.post("/v1/runs", headers=headers, json=body)
         again = await http.post("/v1/runs", headers=headers, json=body)
@@ -205,6 +217,7 @@ async def test_runs_start_once_per_idempotency_key(api: Api, stub: StubServer) -
         late = await http.post("/v1/runs", headers=headers, json=body)
         assert late.status_code == 202 and late.json()["id"] == run_id
     assert len(stub.requests) == 1  # the repeated POSTs started nothing
+    assert api.gate.admitted == admitted + 1  # and were admitted (charged) once
 
 
 async def test_a_session_over_http(api: Api, stub: StubServer) -> None:
