@@ -15,8 +15,6 @@ from hybridagent.activities.models import ModelActivities
 from hybridagent.activities.privacy import PrivacyActivities
 from hybridagent.activities.run_start import RunStartActivities
 from hybridagent.activity_io import (
-    PrivacyScanRequest,
-    PrivacyScanResult,
     ResolveAgentRequest,
     StartedRun,
     StartRunRequest,
@@ -29,21 +27,10 @@ from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.routing.preferences import RoutingPreferences, RoutingSettings
 from hybridagent.testing.scripted_model import ScriptedModel
 from hybridagent.workflows.call_router import CallRouter, RoutedCall, prompt_parts
+from tests.unit.test_call_router import Scanner
 
 SSN = "My SSN is 512-48-7730; which tax form do I need?"
 PIRATE = AgentSpec(name="start-pirate", instructions="Answer like a pirate.", model="local/m")
-
-
-class Scanner:
-    """The scan_privacy activity in process, counting its calls."""
-
-    def __init__(self) -> None:
-        self.activities = PrivacyActivities()
-        self.requests: list[PrivacyScanRequest] = []
-
-    async def __call__(self, request: PrivacyScanRequest) -> PrivacyScanResult:
-        self.requests.append(request)
-        return await self.activities.scan_privacy(request)
 
 
 def activities(tmp_path: Path, routing: RoutingSettings | None = None) -> RunStartActivities:
