@@ -306,10 +306,10 @@ class Cell:
         return len(self.samples) / self.seconds
 
 
-async def load(call: Call, concurrency: int, total: int, cell: Cell) -> None:
+async def load(call: Call, concurrency: int, total: int, cell: Cell, warmup: int) -> None:
     """`concurrency` clients, each sending its next request when its last one answers,
-    until `total` are done (after a few warm-up requests)."""
-    await asyncio.gather(*(call() for _ in range(min(concurrency, 10))))
+    until `total` are done (after `warmup` requests at once)."""
+    await asyncio.gather(*(call() for _ in range(warmup)))
     left = total
 
     async def client() -> None:
@@ -481,7 +481,8 @@ async def run(requests: int, quick: bool) -> None:
                     total = max(requests * SCALE[concurrency] // rounds, concurrency)
                     for name, call in targets.items():
                         try:
-                            await load(call, concurrency, total, cells[(name, concurrency)])
+                            warmup = 0 if quick and concurrency > 1 else min(concurrency, 10)
+                            await load(call, concurrency, total, cells[(name, concurrency)], warmup)
                         except Exception as err:
                             raise RuntimeError(f"{name} at {concurrency} clients failed") from err
                     phase(f"{concurrency} clients measured", began)
