@@ -66,7 +66,7 @@ LIMIT_CHECKS = 2000
 LITELLM_VERSION = "1.83.0"
 LITELLM_VENV = Path.home() / ".cache" / "hybridagent" / "litellm-proxy-venv"
 LITELLM_KEY = "sk-bench-master-key"  # the proxy's master key: its auth, as ours has keys
-QUICK_REQUESTS = 10
+QUICK_REQUESTS = 5
 QUICK_HELP = "a few iterations, under a minute: checks the bench still runs (make bench-quick)"
 # Never let a child reach a cost map, telemetry or a hub; anything that honours the
 # proxy variables meets a closed loopback port instead.
@@ -424,6 +424,12 @@ async def run(requests: int, quick: bool) -> None:
             address = env.client.service_client.config.target_host
             stub, info = await Child.start("stub")
             stack.push_async_callback(stub.stop)
+            servers: list[Child] = []  # workers and APIs, stopped together (shutdowns wait)
+
+            async def stop_servers() -> None:
+                await asyncio.gather(*(server.stop() for server in servers))
+
+            stack.push_async_callback(stop_servers)
             stub_url: str = info["url"]
             phase("Temporal, Redis and the stub up", began)
             state = Path(tmp) / "state"
@@ -446,9 +452,9 @@ async def run(requests: int, quick: bool) -> None:
                 values = {**base, "task_queue": queue, "api_port": free_loopback_port(),
                           "use_local_activities": kind == "local"}  # fmt: skip
                 worker, _ = await Child.start("worker", values)
-                stack.push_async_callback(worker.stop)
+                servers.append(worker)
                 api, info = await Child.start("api", values)
-                stack.push_async_callback(api.stop)
+                servers.append(api)
                 return queue, str(info["url"])
 
             async def proxy() -> LiteLLMProxy | None:
