@@ -10,8 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 from temporalio.client import Client
 
+from hybridagent.providers.embedded import free_loopback_port
 from hybridagent.runners.devserver import temporal_binary
 from hybridagent.testing.stub_server import StubServer
 from tests.conftest import CLOSED_PORT, RunningWorker
@@ -25,6 +27,8 @@ def cli_env(**extra: str) -> dict[str, str]:
     env.update(
         {"OLLAMA_HOST": f"http://127.0.0.1:{CLOSED_PORT}", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     )
+    # `hybridagent dev` starts the HTTP API too: never on a port another test holds.
+    env["HYBRIDAGENT_API_PORT"] = str(free_loopback_port())
     env.update(extra)
     return env
 
@@ -268,6 +272,20 @@ async def test_dev_starts_server_model_and_worker(stub: StubServer, tmp_path: Pa
     lines = [await asyncio.to_thread(process.stdout.readline) for _ in range(2)]
     assert "default model local/smollm2" in lines[0], lines
     assert f"Web UI at http://localhost:{ui_port}" in lines[1]
+    # The HTTP API, with the local key dev made and printed for OpenAI clients.
+    api = [await asyncio.to_thread(process.stdout.readline) for _ in range(2)]
+    assert api[0].startswith(f"HTTP API at http://127.0.0.1:{env['HYBRIDAGENT_API_PORT']}")
+    exported = dict(word.split("=", 1) for word in api[1].split()[1:])
+    key = (tmp_path / "dev-api-key").read_text().strip()
+    assert (
+        exported["OPENAI_API_KEY"] == key
+        and oct((tmp_path / "dev-api-key").stat().st_mode)[-3:] == "600"
+    )
+    async with httpx.AsyncClient() as http:
+        models = await http.get(
+            f"{exported['OPENAI_BASE_URL']}/models", headers={"authorization": f"Bearer {key}"}
+        )
+    assert models.status_code == 200 and models.json()["data"][0]["id"] == "auto"
     run_env = {
         **env,
         "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
