@@ -12,6 +12,8 @@ from hybridagent.providers.registry import BUILTIN, Registry
 from hybridagent.runners.devserver import DevServer, port_open
 from hybridagent.runners.serve import dev_key, serve_api
 from hybridagent.runners.start import report, start_run
+from hybridagent.security.codec_server import codec_token, codec_url, serve_codec
+from hybridagent.security.keys import ensure_key_file
 from hybridagent.worker_health import WorkerHealth
 from hybridagent.workers.main import describe, serve
 from hybridagent.workflows.io import HaikuInput
@@ -33,8 +35,28 @@ async def _start_server(server: DevServer) -> None:
     await asyncio.to_thread(server.wait_ready)
 
 
+def ensure_encryption(settings: Settings) -> str:
+    """Encryption on by default: the state directory's key file, made on first start
+    (unless HYBRIDAGENT_ENCRYPTION_KEYS names the keys). One line saying where they are."""
+    if settings.encryption_keys is not None:
+        return "Payloads are encrypted with the keys in HYBRIDAGENT_ENCRYPTION_KEYS."
+    ring, made = ensure_key_file(settings.key_file)
+    state = "created" if made else "in"
+    return f"Payloads are encrypted with key {ring.active!r} ({state} {settings.key_file})."
+
+
+def ui_codec_endpoint(settings: Settings) -> str:
+    """The codec server URL the dev Web UI calls: the browser sends no Authorization
+    header there, so the token is the path prefix the codec server also accepts."""
+    return f"{codec_url(settings)}/t/{codec_token(settings)}"
+
+
 async def run_dev_stack(settings: Settings, *, port: int, ui_port: int) -> None:
-    server = DevServer(settings.state_dir, port=port, ui_port=ui_port)
+    print(ensure_encryption(settings), flush=True)
+    server = DevServer(
+        settings.state_dir, port=port, ui_port=ui_port,
+        ui_codec_endpoint=ui_codec_endpoint(settings),
+    )  # fmt: skip
     try:
         await _start_server(server)
         settings = _with_server(settings, server)
@@ -57,7 +79,18 @@ async def run_dev_stack(settings: Settings, *, port: int, ui_port: int) -> None:
             await worker_ready.wait()
             await serve_api(settings, on_ready=api_ready)
 
-        await asyncio.gather(serve(settings, on_ready=ready), api_after_worker())
+        def codec_ready(url: str) -> None:
+            print(
+                f"Codec server at {url} for the Web UI; from a shell: temporal workflow show "
+                f"--codec-endpoint {url} --codec-auth 'Bearer {codec_token(settings)}' -w ID",
+                flush=True,
+            )
+
+        await asyncio.gather(
+            serve_codec(settings, on_ready=codec_ready),
+            serve(settings, on_ready=ready),
+            api_after_worker(),
+        )
     finally:
         server.stop()
 
@@ -65,6 +98,7 @@ async def run_dev_stack(settings: Settings, *, port: int, ui_port: int) -> None:
 async def run_demo(settings: Settings, prompt: str, *, port: int, ui_port: int) -> None:
     """The main job: the local haiku weather sample through a real Temporal server."""
     server: DevServer | None = None
+    print(ensure_encryption(settings), flush=True)
     own = live_record(settings.state_dir)  # this state directory's server, left running
     if own is not None or not port_open("127.0.0.1", port):
         server = DevServer(settings.state_dir, port=port, ui_port=ui_port)
