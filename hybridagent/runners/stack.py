@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from hybridagent.config import Settings
 from hybridagent.dev_state import live_record
@@ -51,6 +52,25 @@ def ui_codec_endpoint(settings: Settings) -> str:
     return f"{codec_url(settings)}/t/{codec_token(settings)}"
 
 
+async def _start_codec_server(
+    settings: Settings, stop: asyncio.Event, on_ready: Callable[[str], None]
+) -> asyncio.Task[None]:
+    """The codec server, listening (or its start-up error raised), until `stop`."""
+    listening = asyncio.Event()
+
+    def ready(url: str) -> None:
+        on_ready(url)
+        listening.set()
+
+    task = asyncio.create_task(serve_codec(settings, stop=stop, on_ready=ready))
+    waiter = asyncio.create_task(listening.wait())
+    await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if task.done():
+        task.result()
+    return task
+
+
 async def run_dev_stack(settings: Settings, *, port: int, ui_port: int) -> None:
     print(ensure_encryption(settings), flush=True)
     server = DevServer(
@@ -86,11 +106,13 @@ async def run_dev_stack(settings: Settings, *, port: int, ui_port: int) -> None:
                 flush=True,
             )
 
-        await asyncio.gather(
-            serve_codec(settings, on_ready=codec_ready),
-            serve(settings, on_ready=ready),
-            api_after_worker(),
-        )
+        codec_stop = asyncio.Event()
+        codec = await _start_codec_server(settings, codec_stop, codec_ready)
+        try:
+            await asyncio.gather(serve(settings, on_ready=ready), api_after_worker())
+        finally:
+            codec_stop.set()
+            await codec
     finally:
         server.stop()
 

@@ -11,11 +11,12 @@ prefix (`/t/<token>/decode`). Browsers may call it only from the configured UI o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import os
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,8 @@ def create_codec_app(
 
 
 def _as_json(message: Message) -> dict[str, Any]:
-    return json_format.MessageToDict(message)
+    """Proto3 JSON leaves an empty list out; the protocol's readers expect `payloads`."""
+    return {"payloads": [], **json_format.MessageToDict(message)}
 
 
 def codec_token(settings: Settings) -> str:
@@ -154,14 +156,21 @@ async def serve_codec(
     stop: asyncio.Event | None = None,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve until `stop` is set (or Ctrl-C); `on_ready` gets the URL once it listens."""
+    """Serve until Ctrl-C, or until `stop` is set: then the caller owns the signals
+    (`hybridagent dev` runs it beside the worker and the API), and uvicorn must not take
+    SIGINT from them. `on_ready` gets the URL once it listens."""
     import uvicorn
+
+    class BesideOthers(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
 
     config = uvicorn.Config(
         app_for(settings), host=settings.codec_host, port=settings.codec_port,
         log_level="warning", access_log=False, lifespan="off",
     )  # fmt: skip
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(config) if stop is None else BesideOthers(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
