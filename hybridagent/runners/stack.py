@@ -71,8 +71,17 @@ async def _start_codec_server(
     return task
 
 
+def _with_codec_port(settings: Settings, ui_port: int) -> Settings:
+    """The codec server beside the Web UI: HYBRIDAGENT_CODEC_PORT, else --ui-port + 2
+    (8235 by default), so two `dev`s on different UI ports do not collide."""
+    if "codec_port" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"codec_port": ui_port + 2})
+
+
 async def run_dev_stack(settings: Settings, *, port: int, ui_port: int) -> None:
-    print(ensure_encryption(settings), flush=True)
+    settings = _with_codec_port(settings, ui_port)
+    encryption = ensure_encryption(settings)
     server = DevServer(
         settings.state_dir, port=port, ui_port=ui_port,
         ui_codec_endpoint=ui_codec_endpoint(settings),
@@ -84,9 +93,12 @@ async def run_dev_stack(settings: Settings, *, port: int, ui_port: int) -> None:
         key = dev_key(settings)
         worker_ready = asyncio.Event()
 
+        codec_line: list[str] = []
+
         def ready(stack: ProviderStack) -> None:
             print(describe(stack, settings), flush=True)
             print(f"Temporal at {server.address}; Web UI at {settings.web_ui_url}", flush=True)
+            print(encryption, *codec_line, sep="\n", flush=True)
             worker_ready.set()
 
         def api_ready(url: str) -> None:
@@ -100,10 +112,9 @@ async def run_dev_stack(settings: Settings, *, port: int, ui_port: int) -> None:
             await serve_api(settings, on_ready=api_ready)
 
         def codec_ready(url: str) -> None:
-            print(
+            codec_line.append(
                 f"Codec server at {url} for the Web UI; from a shell: temporal workflow show "
-                f"--codec-endpoint {url} --codec-auth 'Bearer {codec_token(settings)}' -w ID",
-                flush=True,
+                f"--codec-endpoint {url} --codec-auth 'Bearer {codec_token(settings)}' -w ID"
             )
 
         codec_stop = asyncio.Event()
@@ -120,7 +131,7 @@ async def run_dev_stack(settings: Settings, *, port: int, ui_port: int) -> None:
 async def run_demo(settings: Settings, prompt: str, *, port: int, ui_port: int) -> None:
     """The main job: the local haiku weather sample through a real Temporal server."""
     server: DevServer | None = None
-    print(ensure_encryption(settings), flush=True)
+    encryption = ensure_encryption(settings)
     own = live_record(settings.state_dir)  # this state directory's server, left running
     if own is not None or not port_open("127.0.0.1", port):
         server = DevServer(settings.state_dir, port=port, ui_port=ui_port)
@@ -133,6 +144,7 @@ async def run_demo(settings: Settings, prompt: str, *, port: int, ui_port: int) 
 
     def on_ready(stack: ProviderStack) -> None:
         print(describe(stack, settings), flush=True)
+        print(encryption, flush=True)
         ready.set()
 
     worker = asyncio.create_task(serve(settings, stop=stop, on_ready=on_ready))
