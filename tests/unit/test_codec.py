@@ -220,3 +220,17 @@ def test_keygen_and_rotate_manage_the_key_file(
     monkeypatch.setenv("HYBRIDAGENT_ENCRYPTION_KEYS", printed.stdout.strip())
     env = runner.invoke(app, ["codec", "rotate"])
     assert env.exit_code == 1 and "HYBRIDAGENT_ENCRYPTION_KEYS" in env.stderr
+
+
+def test_no_search_attribute_is_set_anywhere_in_the_package() -> None:
+    """Search attributes are stored unencrypted: adding one needs a review that it
+    carries no prompt or answer text (docs/security.md lists them: none)."""
+    package = Path(__file__).parents[2] / "hybridagent"
+    setters = ("search_attributes", "upsert_search_attributes", "SearchAttributeKey")
+    found = [
+        f"{path.relative_to(package)}: {name}"
+        for path in package.rglob("*.py")
+        for name in setters
+        if name in path.read_text()
+    ]
+    assert found == []
