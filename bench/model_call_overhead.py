@@ -6,8 +6,10 @@ An instant in-process model answers every call, so what is measured is orchestra
   plugin/local       the same with use_local_activity=True
   hybrid/regular     hybridagent's AgentWorkflow + HybridModelProvider, regular activities
   hybrid/local       the same with local activities
-and, without Temporal, the provider layer alone: HybridModelProvider.get_model plus our
-model wrappers against the bare scripted model.
+whole AgentWorkflow runs with and without the payload codec (AES-256-GCM on every
+payload and failure, security/codec.py), and, without Temporal, the provider layer
+alone (HybridModelProvider.get_model plus our model wrappers against the bare scripted
+model) and the codec alone on one payload.
 
 Usage: python bench/model_call_overhead.py [--runs 200 | --quick]
 """
@@ -26,6 +28,7 @@ from typing import Any
 
 from agents import Agent, ModelSettings, ModelTracing, Runner, set_trace_processors
 from temporalio import workflow
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.testing import WorkflowEnvironment
@@ -38,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.providers.guarded import GuardedModel
     from hybridagent.providers.hybrid import HybridModelProvider
     from hybridagent.runners.devserver import temporal_binary
+    from hybridagent.security.codec import EncryptionCodec, with_encryption
+    from hybridagent.security.keys import KeyRing, generate_ring
     from hybridagent.testing.scripted_model import (
         ScriptedBackend,
         ScriptedModel,
@@ -82,9 +87,12 @@ async def timed(runs: int, call: Callable[[], Awaitable[Any]], warmup: int = 10)
 Call = Callable[[], Awaitable[Any]]
 
 
-def client_with(env: WorkflowEnvironment, plugin: OpenAIAgentsPlugin) -> Client:
+def client_with(
+    env: WorkflowEnvironment, plugin: OpenAIAgentsPlugin, ring: KeyRing | None = None
+) -> Client:
     config = env.client.config()
     config["plugins"] = [plugin]
+    config["data_converter"] = with_encryption(config["data_converter"], ring)
     return Client(**config)
 
 
@@ -108,7 +116,9 @@ def plain_worker(env: WorkflowEnvironment, local: bool) -> tuple[list[Worker], C
     return [worker], loop_call(client, queue, "m")
 
 
-def hybrid_workers(env: WorkflowEnvironment, local: bool) -> tuple[list[Worker], Call, Call]:
+def hybrid_workers(
+    env: WorkflowEnvironment, local: bool, ring: KeyRing | None = None
+) -> tuple[list[Worker], Call, Call]:
     """hybridagent's provider in the same loop, and AgentWorkflow end to end."""
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
@@ -117,7 +127,7 @@ def hybrid_workers(env: WorkflowEnvironment, local: bool) -> tuple[list[Worker],
         model_start_to_close_seconds=30.0,
     )
     provider = HybridModelProvider({"local": ScriptedBackend(ScriptedModel())}, "local/scripted")
-    client = client_with(env, build_plugin(settings, provider))
+    client = client_with(env, build_plugin(settings, provider), ring)
     loop_queue = settings.task_queue + "-loop"
     workers = [
         build_worker(client, settings, provider),
@@ -140,8 +150,10 @@ def hybrid_loop(env: WorkflowEnvironment, local: bool) -> tuple[list[Worker], Ca
     return workers, loop
 
 
-def hybrid_run(env: WorkflowEnvironment, local: bool) -> tuple[list[Worker], Call]:
-    workers, _, run = hybrid_workers(env, local)
+def hybrid_run(
+    env: WorkflowEnvironment, local: bool, ring: KeyRing | None = None
+) -> tuple[list[Worker], Call]:
+    workers, _, run = hybrid_workers(env, local, ring)
     return workers, run
 
 
@@ -163,7 +175,8 @@ async def in_blocks(
             for worker in workers:
                 await worker.__aenter__()
             try:
-                samples[name] += await timed(runs // blocks, call, warmup=5)
+                per_block = runs // blocks
+                samples[name] += await timed(per_block, call, warmup=min(5, max(1, per_block)))
             finally:
                 for worker in reversed(workers):
                     await worker.__aexit__(None, None, None)
@@ -187,8 +200,20 @@ async def provider_layer(runs: int) -> tuple[list[float], list[float]]:
     return await timed(runs * 10, bare, 100), await timed(runs * 10, ours, 100)
 
 
+async def codec_alone(runs: int) -> list[float]:
+    """Encrypt and decrypt one 2 KB JSON payload (a model call's input is about that)."""
+    codec = EncryptionCodec(generate_ring())
+    payload = Payload(metadata={"encoding": b"json/plain"}, data=b'"' + b"x" * 2048 + b'"')
+
+    async def round_trip() -> None:
+        await codec.decode(await codec.encode([payload]))
+
+    return await timed(runs * 10, round_trip, 100)
+
+
 async def main(runs: int) -> None:
     set_trace_processors([])
+    ring = generate_ring()
     agent = Agent(name="direct", instructions="Be brief.", model=ScriptedModel())
 
     async def direct() -> None:
@@ -206,12 +231,16 @@ async def main(runs: int) -> None:
             loops[f"plugin, {kind} activity"] = lambda local=local: plain_worker(env, local)  # type: ignore[misc]
             loops[f"hybridagent, {kind} activity"] = lambda local=local: hybrid_loop(env, local)  # type: ignore[misc]
             whole_runs[f"AgentWorkflow run, {kind}"] = lambda local=local: hybrid_run(env, local)  # type: ignore[misc]
+            whole_runs[f"AgentWorkflow run, {kind}, encrypted"] = (
+                lambda local=local: hybrid_run(env, local, ring)  # type: ignore[misc]
+            )
         per_loop = {"direct Runner.run": await timed(runs, direct)}
         per_loop.update(await in_blocks(runs, loops))
         per_run = await in_blocks(runs, whole_runs)
     finally:
         await env.shutdown()
     bare, ours = await provider_layer(runs)
+    sealing = await codec_alone(runs)
 
     print(
         f"# model_call_overhead  runs={runs} x {CALLS_PER_RUN} calls  "
@@ -227,10 +256,19 @@ async def main(runs: int) -> None:
         ours_p50 = percentiles(per_call[f"hybridagent, {kind} activity"])[0]
         plain_p50 = percentiles(per_call[f"plugin, {kind} activity"])[0]
         print(f"hybridagent - plugin ({kind}) p50: {ours_p50 - plain_p50:+.2f} ms per call")
-    print(f"{'whole AgentWorkflow run (1 call)':34} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'whole AgentWorkflow run (1 call)':38} {'p50 ms':>8} {'p99 ms':>8}")
     for name, samples in per_run.items():
         p50, p99 = percentiles(samples)
-        print(f"{name:34} {p50:8.2f} {p99:8.2f}")
+        print(f"{name:38} {p50:8.2f} {p99:8.2f}")
+    for kind in ("regular", "local"):
+        sealed = percentiles(per_run[f"AgentWorkflow run, {kind}, encrypted"])[0]
+        open_p50 = percentiles(per_run[f"AgentWorkflow run, {kind}"])[0]
+        print(f"payload codec ({kind}) p50: {sealed - open_p50:+.2f} ms per AgentWorkflow run")
+    seal_p50, seal_p99 = percentiles(sealing)
+    print(
+        f"codec alone, 2 KB payload encrypt+decrypt: {seal_p50 * 1000:.1f}/"
+        f"{seal_p99 * 1000:.1f} us (p50/p99)"
+    )
     bare_p50, bare_p99 = percentiles(bare)
     ours_p50, ours_p99 = percentiles(ours)
     print(

@@ -255,6 +255,25 @@ class Settings(BaseSettings):
     # `[api.tiers.<name>]`: named presets of key limits.
     api: ApiTable = Field(default_factory=ApiTable)
 
+    # Payload encryption (hybridagent/security/): `id1:base64key,id2:base64key`, the
+    # first key active. Unset: the key file (default <state_dir>/encryption-keys, which
+    # `hybridagent dev` creates); neither: payloads are stored in plain text.
+    encryption_keys: SecretStr | None = Field(
+        None, validation_alias=_env("HYBRIDAGENT_ENCRYPTION_KEYS")
+    )
+    encryption_key_file: Path | None = Field(
+        None, validation_alias=_env("HYBRIDAGENT_ENCRYPTION_KEY_FILE")
+    )
+    # The codec server (`hybridagent codec serve`, started by `hybridagent dev`).
+    codec_host: str = Field("127.0.0.1", validation_alias=_env("HYBRIDAGENT_CODEC_HOST"))
+    codec_port: int = Field(8235, ge=1, le=65535, validation_alias=_env("HYBRIDAGENT_CODEC_PORT"))
+    # Unset: <state_dir>/codec-token, created once.
+    codec_token: SecretStr | None = Field(None, validation_alias=_env("HYBRIDAGENT_CODEC_TOKEN"))
+    # The one origin whose pages may call the codec server; unset: the Web UI's.
+    codec_cors_origin: str | None = Field(
+        None, validation_alias=_env("HYBRIDAGENT_CODEC_CORS_ORIGIN")
+    )
+
     @field_validator("ollama_host")
     @classmethod
     def _with_scheme(cls, value: str) -> str:
@@ -281,6 +300,10 @@ class Settings(BaseSettings):
             if record is not None:
                 self.temporal_address = record.address
         return self
+
+    @property
+    def key_file(self) -> Path:
+        return (self.encryption_key_file or self.state_dir / "encryption-keys").expanduser()
 
     @property
     def agents_path(self) -> Path:

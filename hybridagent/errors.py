@@ -14,6 +14,8 @@ in a workflow's history are in hybridagent/failures.py.
 
 from __future__ import annotations
 
+from hybridagent.security.redact import redact
+
 __all__ = ["ConfigError", "ProviderError", "UserError", "UserMistake"]
 
 
@@ -33,3 +35,10 @@ class ConfigError(UserError, ValueError):
 class ProviderError(UserError, RuntimeError):
     """A model backend failed or refused. Whether a retry helps depends on the kind:
     providers/errors.py lists the kinds no retry fixes and what each one falls back to."""
+
+    def __init__(self, *args: object) -> None:
+        # A backend's URL or echoed request may carry a key: the message is scrubbed
+        # before it reaches a history (an ApplicationError) or a log.
+        if args and isinstance(args[0], str):
+            args = (redact(args[0]), *args[1:])
+        super().__init__(*args)

@@ -10,6 +10,7 @@ from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -17,6 +18,8 @@ from temporalio.worker import Replayer
 from hybridagent.config import Settings
 from hybridagent.providers.base import Backend
 from hybridagent.providers.hybrid import HybridModelProvider
+from hybridagent.security.codec import with_encryption
+from hybridagent.security.keys import configured_ring
 from hybridagent.testing.scripted_model import ScriptedModel, ScriptedProvider
 from hybridagent.workers.plugin import (
     WORKFLOWS,
@@ -82,13 +85,17 @@ def local_activities(history: WorkflowHistory) -> list[str]:
 
 
 async def replay(history: WorkflowHistory, settings: Settings) -> None:
-    """Replay with the same workflows and plugin; raises on any non-determinism."""
+    """Replay with the same workflows, plugin and payload codec (the key ring `settings`
+    name, as a worker's); raises on any non-determinism."""
     plugin = OpenAIAgentsPlugin(
         model_params=model_activity_parameters(settings),
         model_provider=ScriptedProvider(ScriptedModel()),
     )
     replayer = Replayer(
-        workflows=list(WORKFLOWS), plugins=[plugin], workflow_runner=workflow_runner()
+        workflows=list(WORKFLOWS),
+        plugins=[plugin],
+        workflow_runner=workflow_runner(),
+        data_converter=with_encryption(DataConverter.default, configured_ring(settings)),
     )
     await replayer.replay_workflow(history)
 

@@ -18,6 +18,7 @@ from hybridagent.config import load_settings
 from hybridagent.entry import err_console, exit_now, fail, run_cli_command
 from hybridagent.routing.thresholds import ForceProvider, LatencyPreference, PrivacyLevel, spelled
 from hybridagent.runners.agents_cli import agents_app
+from hybridagent.runners.codec_cli import codec_app
 from hybridagent.runners.kb_cli import kb_app
 from hybridagent.runners.keys_cli import keys_app
 from hybridagent.runners.requests import check_request
@@ -310,6 +311,7 @@ models_app = typer.Typer(
 app.add_typer(models_app, name="models")
 app.add_typer(kb_app, name="kb")
 app.add_typer(keys_app, name="keys")
+app.add_typer(codec_app, name="codec")
 
 
 @models_app.callback()

@@ -60,8 +60,16 @@ class DevServer(DevPorts):
     already on the port (left by a `dev` that could not take it along) is reused.
     """
 
-    def __init__(self, state_dir: Path, *, port: int = 7233, ui_port: int = 8233) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        port: int = 7233,
+        ui_port: int = 8233,
+        ui_codec_endpoint: str | None = None,
+    ) -> None:
         self.state_dir = state_dir
+        self.ui_codec_endpoint = ui_codec_endpoint  # the Web UI decodes payloads there
         self.port = port
         self.ui_port = ui_port
         self.reused: DevRecord | None = None  # the running server taken over, if any
@@ -136,10 +144,11 @@ class DevServer(DevPorts):
 
     def command(self) -> list[str]:
         """The `temporal server start-dev` command line for this state directory."""
+        codec = ["--ui-codec-endpoint", self.ui_codec_endpoint] if self.ui_codec_endpoint else []
         return [
             str(temporal_binary()), "server", "start-dev",
             "--ip", "127.0.0.1", "--port", str(self.port), "--ui-port", str(self.ui_port),
-            "--db-filename", str(db_path(self.state_dir)), "--log-level", "warn",
+            "--db-filename", str(db_path(self.state_dir)), "--log-level", "warn", *codec,
         ]  # fmt: skip
 
     @staticmethod

@@ -12,6 +12,8 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 
 from hybridagent.config import Settings
 from hybridagent.errors import UserError
+from hybridagent.security.codec import with_encryption
+from hybridagent.security.keys import configured_ring
 
 
 class TemporalUnreachableError(UserError, RuntimeError):
@@ -21,7 +23,10 @@ class TemporalUnreachableError(UserError, RuntimeError):
 async def connect(settings: Settings, plugins: Sequence[Plugin] = ()) -> Client:
     """A client for workers (with the plugin) or for the CLI (pydantic JSON converter)."""
     # The Agents plugin brings its own pydantic-based converter; the CLI uses the plain one.
-    converter = DataConverter.default if plugins else pydantic_data_converter
+    # Both get the payload codec when a key ring is configured (security/codec.py).
+    converter = with_encryption(
+        DataConverter.default if plugins else pydantic_data_converter, configured_ring(settings)
+    )
     try:
         return await Client.connect(
             settings.temporal_address,

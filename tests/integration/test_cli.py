@@ -273,7 +273,11 @@ async def test_dev_starts_server_model_and_worker(stub: StubServer, tmp_path: Pa
     assert "default model local/smollm2" in lines[0], lines
     assert f"Web UI at http://localhost:{ui_port}" in lines[1]
     # The HTTP API, with the local key dev made and printed for OpenAI clients.
-    api = [await asyncio.to_thread(process.stdout.readline) for _ in range(2)]
+    line = ""
+    while not line.startswith("HTTP API at"):  # after the encryption and codec lines
+        line = await asyncio.to_thread(process.stdout.readline)
+        assert line, "dev ended before it printed the HTTP API's address"
+    api = [line, await asyncio.to_thread(process.stdout.readline)]
     assert api[0].startswith(f"HTTP API at http://127.0.0.1:{env['HYBRIDAGENT_API_PORT']}")
     exported = dict(word.split("=", 1) for word in api[1].split()[1:])
     key = (tmp_path / "dev-api-key").read_text().strip()

@@ -1,0 +1,329 @@
+"""Payloads encrypted at rest, on a real worker (embedded model as local, the recording
+stub as the cloud) on the real dev server: the raw history holds no marker of a prompt,
+tool argument, answer or failure message (read without a codec, by the Python SDK and by
+the `temporal` CLI), and decodes to them with the codec, the codec server and a rotated
+key ring. Streams (a chat session, the HTTP API's SSE) work through the codec too."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.contrib.workflow_streams import WorkflowStreamClient
+from temporalio.exceptions import ApplicationError
+
+from hybridagent.api.app import create_app
+from hybridagent.api.keys import KeyLimits, open_key_store
+from hybridagent.config import Settings
+from hybridagent.providers.embedded import free_loopback_port
+from hybridagent.runners.devserver import temporal_binary
+from hybridagent.security.codec import PayloadKeyError
+from hybridagent.security.codec_server import serve_codec
+from hybridagent.security.keys import KeyRing, generate_ring, rotated
+from hybridagent.testing.stub_server import StubServer, text_reply, tool_then_text
+from hybridagent.workers.temporal_client import connect
+from hybridagent.workflows.chat_session import MODEL_EVENTS_TOPIC, ChatReply, SessionState
+from hybridagent.workflows.io import AgentRunOutput
+from tests.conftest import RunningWorker, make_settings, running_worker
+from tests.helpers import replay
+from tests.integration.test_api import (
+    Api,
+    CountingGate,
+    free_port,
+    test_runs_start_once_per_idempotency_key,
+    test_streamed_completion_on_the_local_model,
+)
+
+# The HTTP API's streamed completion (local model) and run events (SSE), re-run here
+# through an encrypting worker and API client: the `api` fixture below is theirs.
+__all__ = [
+    "test_runs_start_once_per_idempotency_key",
+    "test_streamed_completion_on_the_local_model",
+]
+
+TOKEN = "codec-test-token"
+
+
+def ring_text(ring: KeyRing) -> str:
+    return ring.serialise().strip().replace("\n", ",")
+
+
+@pytest.fixture(scope="module")
+def ring_a() -> KeyRing:
+    return generate_ring()
+
+
+@pytest.fixture(scope="module")
+async def enc_worker(
+    temporal_address: str,
+    embedded_url: str,
+    cloud_stub: StubServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    ring_a: KeyRing,
+) -> AsyncIterator[RunningWorker]:
+    settings = make_settings(
+        temporal_address,
+        tmp_path_factory.mktemp("encrypted"),
+        embedded_url=embedded_url,
+        openai_api_key="sk-test-stub-key",
+        openai_base_url=cloud_stub.base_url,
+        litellm_api_base=cloud_stub.base_url,
+        litellm_api_key="sk-test-stub-key",
+        cloud_model="openai/gpt-4o-mini",
+        encryption_keys=ring_text(ring_a),
+        codec_port=free_loopback_port(),
+        codec_token=TOKEN,
+    )
+    async with running_worker(settings) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def client(enc_worker: RunningWorker) -> Client:
+    return await connect(enc_worker.settings)
+
+
+@pytest.fixture(scope="module")
+async def plain_client(temporal_address: str) -> Client:
+    """No codec: what anyone reading the Temporal server sees."""
+    return await Client.connect(temporal_address)
+
+
+@pytest.fixture(scope="module")
+async def codec_server(enc_worker: RunningWorker) -> AsyncIterator[str]:
+    stop = asyncio.Event()
+    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(
+        serve_codec(enc_worker.settings, stop=stop, on_ready=ready.set_result)
+    )
+    yield await ready
+    stop.set()
+    await task
+
+
+def settings_with(worker: RunningWorker, ring: KeyRing) -> Settings:
+    return worker.settings.model_copy(update={"encryption_keys": _secret(ring_text(ring))})
+
+
+def _secret(text: str) -> Any:
+    from pydantic import SecretStr
+
+    return SecretStr(text)
+
+
+def marker(kind: str) -> str:
+    return f"{kind}-{uuid.uuid4().hex[:12]}"
+
+
+async def temporal_show(worker: RunningWorker, workflow_id: str, *codec: str) -> str:
+    """In a thread: the codec server it may call runs on this event loop."""
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [str(temporal_binary()), "workflow", "show", "-w", workflow_id, "-o", "json",
+         "--address", worker.settings.temporal_address, *codec],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return str(done.stdout)
+
+
+def readable_text(value: Any) -> Iterator[str]:
+    """Every string in a JSON document, and the base64 strings decoded, recursively."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from readable_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from readable_text(item)
+    elif isinstance(value, str):
+        yield value
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            return
+        yield raw.decode("utf-8", errors="replace")
+
+
+def assert_nowhere(markers: list[str], *documents: str | bytes) -> None:
+    for document in documents:
+        for found in markers:
+            needle = found.encode() if isinstance(document, bytes) else found
+            assert needle not in document, f"{found} in plain text"
+
+
+async def raw_history_bytes(plain_client: Client, workflow_id: str) -> bytes:
+    history = await plain_client.get_workflow_handle(workflow_id).fetch_history()
+    return b"".join(event.SerializeToString() for event in history.events)
+
+
+@pytest.fixture(scope="module")
+async def tool_run(
+    client: Client, enc_worker: RunningWorker, cloud_stub: StubServer
+) -> tuple[WorkflowHandle[Any, Any], list[str]]:
+    """An AgentWorkflow whose model calls get_weather: markers in prompt, tool
+    argument (and so the tool's result) and the answer."""
+    prompt, city, answer = marker("prompt"), marker("city"), marker("answer")
+    cloud_stub.reset()
+    cloud_stub.reply = tool_then_text("get_weather", {"city": city}, f"It is {answer}.")
+    handle = await client.start_workflow(
+        "AgentWorkflow",
+        {"prompt": f"Weather for {prompt}?", "agent": "haiku", "model": "openai/gpt-4o-mini"},
+        id=f"enc-{uuid.uuid4().hex[:10]}",
+        task_queue=enc_worker.settings.task_queue,
+        result_type=AgentRunOutput,
+    )
+    result = await handle.result()
+    assert result.final_output == f"It is {answer}."
+    sent = json.dumps([r.body for r in cloud_stub.requests])
+    assert prompt in sent and f"The weather in {city}" in sent  # the real tool ran
+    return handle, [prompt, city, answer]
+
+
+async def test_the_raw_history_holds_no_marker_and_the_codec_reads_it(
+    tool_run: tuple[WorkflowHandle[Any, Any], list[str]],
+    plain_client: Client,
+    enc_worker: RunningWorker,
+    codec_server: str,
+) -> None:
+    handle, markers = tool_run
+    assert_nowhere(markers, await raw_history_bytes(plain_client, handle.id))
+    shown = await temporal_show(enc_worker, handle.id)
+    assert_nowhere(markers, "\n".join(readable_text(json.loads(shown))))
+    assert "binary/encrypted" in "\n".join(readable_text(json.loads(shown)))
+    with pytest.raises(Exception):  # noqa: B017 - the default converter cannot read it
+        await plain_client.get_workflow_handle(handle.id).result()
+
+    decoded = await temporal_show(
+        enc_worker, handle.id, "--codec-endpoint", codec_server,
+        "--codec-auth", f"Bearer {TOKEN}",
+    )  # fmt: skip
+    text = "\n".join(readable_text(json.loads(decoded)))
+    for found in markers:
+        assert found in text
+    await replay(await handle.fetch_history(), enc_worker.settings)
+
+
+async def test_a_failure_message_is_encrypted_too(
+    client: Client, plain_client: Client, enc_worker: RunningWorker
+) -> None:
+    prompt, model = marker("failprompt"), marker("failmodel")
+    handle = await client.start_workflow(
+        "AgentWorkflow", {"prompt": prompt, "model": f"gemini/{model}"},
+        id=f"enc-{uuid.uuid4().hex[:10]}", task_queue=enc_worker.settings.task_queue,
+    )  # fmt: skip
+    with pytest.raises(WorkflowFailureError) as caught:
+        await handle.result()
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "UnknownModelError"
+    assert f"gemini/{model}" in cause.message  # decoded back for the codec's reader
+    raw = await raw_history_bytes(plain_client, handle.id)
+    assert_nowhere([prompt, model], raw)
+    assert b"Encoded failure" in raw
+    shown = await temporal_show(enc_worker, handle.id)
+    assert_nowhere([prompt, model], "\n".join(readable_text(json.loads(shown))))
+    await replay(await handle.fetch_history(), enc_worker.settings)
+
+
+async def test_a_rotated_ring_reads_old_runs_and_without_the_old_key_says_which(
+    tool_run: tuple[WorkflowHandle[Any, Any], list[str]],
+    enc_worker: RunningWorker,
+    ring_a: KeyRing,
+) -> None:
+    handle, markers = tool_run
+    ring_ab = rotated(ring_a)
+    settings_ab = settings_with(enc_worker, ring_ab)
+    reader = await connect(settings_ab)
+    result = await reader.get_workflow_handle(handle.id, result_type=AgentRunOutput).result()
+    assert markers[2] in result.final_output
+    await replay(await handle.fetch_history(), settings_ab)
+
+    only_b = KeyRing(active=ring_ab.active, keys={ring_ab.active: ring_ab.keys[ring_ab.active]})
+    stranger = await connect(settings_with(enc_worker, only_b))
+    with pytest.raises(PayloadKeyError) as caught:
+        await stranger.get_workflow_handle(handle.id).result()
+    assert str(caught.value).startswith(
+        f"This payload is encrypted with key {ring_a.active!r}, which is not in the "
+    )
+
+
+async def test_a_plain_json_start_from_the_temporal_cli_still_runs(
+    client: Client, enc_worker: RunningWorker, stub: StubServer
+) -> None:
+    stub.reply = text_reply("Plain start answered.")
+    workflow_id = f"enc-cli-{uuid.uuid4().hex[:10]}"
+    subprocess.run(
+        [str(temporal_binary()), "workflow", "start", "--type", "AgentWorkflow",
+         "--task-queue", enc_worker.settings.task_queue, "-w", workflow_id,
+         "--address", enc_worker.settings.temporal_address,
+         "--input", json.dumps({"prompt": "Say hi.", "model": "openai/gpt-4o-mini"})],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    handle = client.get_workflow_handle(workflow_id, result_type=AgentRunOutput)
+    assert (await handle.result()).final_output == "Plain start answered."
+    await replay(await handle.fetch_history(), enc_worker.settings)
+
+
+async def test_a_streamed_chat_session_through_the_codec(
+    client: Client, plain_client: Client, enc_worker: RunningWorker
+) -> None:
+    handle = await client.start_workflow(
+        "ChatSessionWorkflow", {"stream": True}, id=f"enc-chat-{uuid.uuid4().hex[:10]}",
+        task_queue=enc_worker.settings.task_queue, result_type=SessionState,
+    )  # fmt: skip
+    deltas: list[str] = []
+    stream = WorkflowStreamClient.create(client, handle.id)
+
+    async def read() -> None:
+        async for item in stream.subscribe(MODEL_EVENTS_TOPIC, poll_cooldown=timedelta(0)):
+            if item.data.get("type") == "response.output_text.delta":
+                deltas.append(item.data["delta"])
+            if item.data.get("type") == "response.completed":
+                return
+
+    reader = asyncio.create_task(read())
+    said = marker("sea")
+    reply: ChatReply = await handle.execute_update(
+        "send", f"Write one sentence about the sea, {said}.", result_type=ChatReply
+    )
+    await asyncio.wait_for(reader, timeout=30)
+    assert "".join(deltas) == reply.reply and len(deltas) > 1
+    await handle.execute_update("end", result_type=SessionState)
+    await handle.result()
+    assert_nowhere([said], await raw_history_bytes(plain_client, handle.id))
+    await replay(await handle.fetch_history(), enc_worker.settings)
+
+
+@pytest.fixture(scope="module")
+async def api(enc_worker: RunningWorker) -> AsyncIterator[Api]:
+    """test_api's fixture on the encrypting worker."""
+    store = open_key_store(enc_worker.settings)
+    _, key = store.create(f"tester-{uuid.uuid4().hex[:6]}")
+    _, slow = store.create(f"slow-{uuid.uuid4().hex[:6]}", KeyLimits(rpm=2))
+    gate = CountingGate(store)
+    app = create_app(enc_worker.settings, gate, client=await connect(enc_worker.settings))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)  # polling a flag uvicorn sets, not waiting out a race
+    yield Api(f"http://127.0.0.1:{port}", gate, key, slow)
+    server.should_exit = True
+    await task
+    await gate.aclose()
+
+
+def test_the_key_file_path_is_in_the_state_directory(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, state_dir=tmp_path)  # type: ignore[call-arg]
+    assert settings.key_file == tmp_path / "encryption-keys"
