@@ -9,6 +9,7 @@ import json
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,8 +68,9 @@ class Api:
     slow_key: str  # two requests per minute
 
 
-@pytest.fixture(scope="module")
-async def api(worker: RunningWorker) -> AsyncIterator[Api]:
+@asynccontextmanager
+async def serving_api(worker: RunningWorker) -> AsyncIterator[Api]:
+    """The app under uvicorn on loopback in front of `worker`, with two fresh keys."""
     store = open_key_store(worker.settings)
     _, key = store.create(f"tester-{uuid.uuid4().hex[:6]}")
     _, slow = store.create(f"slow-{uuid.uuid4().hex[:6]}", KeyLimits(rpm=2))
@@ -81,10 +83,18 @@ async def api(worker: RunningWorker) -> AsyncIterator[Api]:
         if task.done():
             task.result()
         await asyncio.sleep(0.01)  # polling a flag uvicorn sets, not waiting out a race
-    yield Api(f"http://127.0.0.1:{port}", gate, key, slow)
-    server.should_exit = True
-    await task
-    await gate.aclose()
+    try:
+        yield Api(f"http://127.0.0.1:{port}", gate, key, slow)
+    finally:
+        server.should_exit = True
+        await task
+        await gate.aclose()
+
+
+@pytest.fixture(scope="module")
+async def api(worker: RunningWorker) -> AsyncIterator[Api]:
+    async with serving_api(worker) as running:
+        yield running
 
 
 def sdk(api: Api, key: str | None = None) -> openai.AsyncOpenAI:

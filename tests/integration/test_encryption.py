@@ -18,13 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import ApplicationError
 
-from hybridagent.api.app import create_app
-from hybridagent.api.keys import KeyLimits, open_key_store
 from hybridagent.config import Settings
 from hybridagent.providers.embedded import free_loopback_port
 from hybridagent.runners.devserver import temporal_binary
@@ -39,8 +36,7 @@ from tests.conftest import RunningWorker, make_settings, running_worker
 from tests.helpers import replay
 from tests.integration.test_api import (
     Api,
-    CountingGate,
-    free_port,
+    serving_api,
     test_runs_start_once_per_idempotency_key,
     test_streamed_completion_on_the_local_model,
 )
@@ -306,22 +302,8 @@ async def test_a_streamed_chat_session_through_the_codec(
 @pytest.fixture(scope="module")
 async def api(enc_worker: RunningWorker) -> AsyncIterator[Api]:
     """test_api's fixture on the encrypting worker."""
-    store = open_key_store(enc_worker.settings)
-    _, key = store.create(f"tester-{uuid.uuid4().hex[:6]}")
-    _, slow = store.create(f"slow-{uuid.uuid4().hex[:6]}", KeyLimits(rpm=2))
-    gate = CountingGate(store)
-    app = create_app(enc_worker.settings, gate, client=await connect(enc_worker.settings))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)  # polling a flag uvicorn sets, not waiting out a race
-    yield Api(f"http://127.0.0.1:{port}", gate, key, slow)
-    server.should_exit = True
-    await task
-    await gate.aclose()
+    async with serving_api(enc_worker) as running:
+        yield running
 
 
 def test_the_key_file_path_is_in_the_state_directory(tmp_path: Path) -> None:
