@@ -24,7 +24,13 @@ from hybridagent.api.context import ApiContext, Who, context_of, result_of
 from hybridagent.api.costs import cost_usd
 from hybridagent.api.errors import ApiError, failed_run, request_id_of
 from hybridagent.api.gate import Admission, Caller
-from hybridagent.api.runs_common import check_agent, check_model, owned_handle, start
+from hybridagent.api.runs_common import (
+    START_TOKEN,
+    check_agent,
+    check_model,
+    owned_handle,
+    start,
+)
 from hybridagent.workflows.io import AgentRunInput, AgentRunOutput, RoutingRecord
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
@@ -95,18 +101,27 @@ async def create_run(
             model or "auto", estimate - DEFAULT_RUN_TOKENS, DEFAULT_RUN_TOKENS
         ),
     )
+    token = uuid.uuid4().hex  # not the request ID: a client may send the same one twice
     try:
         handle = await start(
             context, "AgentWorkflow", arg.model_dump(mode="json", exclude_defaults=True),
-            workflow_id=workflow_id, caller=who, request_id=request_id_of(request), reuse=reuse,
+            workflow_id=workflow_id, caller=who, request_id=request_id_of(request),
+            reuse=reuse, start_token=token,
         )  # fmt: skip
+        described = await handle.describe()
+        started_here = reuse or (await described.memo()).get(START_TOKEN) == token
     except BaseException:
         await context.gate.settle(admission, tokens=0, cost_usd=0.0)
         raise
+    if not started_here:
+        # A concurrent POST with the same Idempotency-Key won the start (Temporal admits
+        # one): the run is charged to that request alone, in whichever API process.
+        await context.gate.settle(admission, tokens=0, cost_usd=0.0)
+        return _accepted(context, handle.id, described, {})
     task = asyncio.create_task(_settle_when_done(context, admission, handle.id))
     _background.add(task)
     task.add_done_callback(_background.discard)
-    return _accepted(context, handle.id, await handle.describe(), admission.headers)
+    return _accepted(context, handle.id, described, admission.headers)
 
 
 async def _started_before(

@@ -230,6 +230,34 @@ async def test_runs_start_once_per_idempotency_key(api: Api, stub: StubServer) -
     assert api.gate.admitted == admitted + 1  # and were admitted (charged) once
 
 
+async def test_concurrent_posts_with_one_idempotency_key_charge_one_run(
+    api: Api, stub: StubServer
+) -> None:
+    stub.reply = text_reply("Once.")
+    headers = {"authorization": f"Bearer {api.key}", "idempotency-key": uuid.uuid4().hex}
+    body = {"prompt": "Say something.", "model": "openai/gpt-4o-mini"}
+    admitted, settled = api.gate.admitted, len(api.gate.settled)
+    async with httpx.AsyncClient(base_url=api.url, timeout=120) as http:
+        answers = await asyncio.gather(
+            *(http.post("/v1/runs", headers=headers, json=body) for _ in range(5))
+        )
+        assert {a.status_code for a in answers} == {202}
+        assert len({a.json()["id"] for a in answers}) == 1
+    charged = api.gate.admitted - admitted
+
+    def settlements() -> list[int]:
+        return api.gate.settled[settled:]
+
+    deadline = asyncio.get_running_loop().time() + 120
+    while len(settlements()) < charged or not any(settlements()):
+        assert asyncio.get_running_loop().time() < deadline, settlements()
+        await asyncio.sleep(0.05)
+    assert len(stub.requests) == 1
+    # However many raced past the repeat check, the run's usage is charged once; the
+    # others' reservations are given back.
+    assert len([t for t in settlements() if t > 0]) == 1, settlements()
+
+
 async def test_a_session_over_http(api: Api, stub: StubServer) -> None:
     stub.reply = text_reply("Session reply.")
     headers = {"authorization": f"Bearer {api.key}"}
