@@ -52,7 +52,7 @@ from hybridagent.api.keys import ApiKey, KeyLimits, open_key_store
 from hybridagent.api.limits_redis import RedisLimiter
 from hybridagent.config import Settings
 from hybridagent.providers.embedded import free_loopback_port
-from hybridagent.runners.devserver import temporal_binary
+from hybridagent.runners.devserver import DEV_SERVER_ARGS, temporal_binary
 from hybridagent.testing.redis_server import redis_server
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.completion_io import CompletionInput, CompletionOutput
@@ -418,7 +418,9 @@ async def run(requests: int, quick: bool) -> None:
         redis_url = sync_stack.enter_context(redis_server())
         async with AsyncExitStack() as stack:
             env = await WorkflowEnvironment.start_local(
-                dev_server_existing_path=str(temporal_binary()), dev_server_log_level="error"
+                dev_server_existing_path=str(temporal_binary()),
+                dev_server_extra_args=DEV_SERVER_ARGS,
+                dev_server_log_level="error",
             )
             stack.push_async_callback(env.shutdown)
             address = env.client.service_client.config.target_host
