@@ -104,6 +104,8 @@ async def create_session(body: NewSession, request: Request, who: Who) -> JSONRe
     handle = await start(
         context, "ChatSessionWorkflow", arg, workflow_id=session_id, caller=who,
         request_id=request_id_of(request),
+        # Listed at once (GET /v1/sessions), before the workflow's first task sets these.
+        memo={"agent": body.agent, "messages": 0, "title": ""},
     )  # fmt: skip
     return JSONResponse(
         {"id": handle.id, "web_ui_url": context.settings.workflow_url(handle.id)},

@@ -6,8 +6,10 @@ directory the first test prints."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -89,8 +91,8 @@ async def test_a_streamed_reply_with_its_local_badge(
     models = page.get_by_label("Model")
     await expect(models.locator("option").first).to_have_text("auto")
     await models.select_option("local/smollm2")
-    await page.get_by_label("Message").fill("Write two sentences about the sea.")
-    await page.get_by_label("Message").press("Enter")
+    await page.get_by_label("Message", exact=True).fill("Write two sentences about the sea.")
+    await page.get_by_label("Message", exact=True).press("Enter")
     reply = page.locator(".message.assistant").last
     badge = reply.locator("button.badge")
     await expect(badge).to_have_text("local · local/smollm2", timeout=REPLY_MS)
@@ -121,7 +123,7 @@ async def test_private_data_stays_local_when_a_cloud_model_is_picked(
 ) -> None:
     page = await signed_in(browser, api, WIDTHS["narrow"])
     await page.get_by_label("Model").select_option("openai/gpt-4o-mini")
-    await page.get_by_label("Message").fill(f"My card is {CARD}. Say OK.")
+    await page.get_by_label("Message", exact=True).fill(f"My card is {CARD}. Say OK.")
     await page.get_by_role("button", name="Send").click()
     reply = page.locator(".message.assistant").last
     badge = reply.locator("button.badge")
@@ -158,11 +160,26 @@ async def test_the_agents_page_creates_edits_and_deletes(
     async with http(api) as client:
         got = (await client.get("/v1/agents/ui-helper")).json()
     assert got["instructions"] == "Answer in two lines."
+    async with page.expect_download() as download:
+        await page.get_by_role("button", name="Export ui-helper").click()
+    exported = json.loads(Path(await (await download.value).path()).read_text())
+    assert exported["name"] == "ui-helper" and "builtin" not in exported
     await page.set_viewport_size({"width": WIDTHS["narrow"], "height": 900})
     await page.screenshot(path=shots / "agents-narrow.png", full_page=True)
     page.on("dialog", lambda dialog: dialog.accept())
     await page.get_by_role("button", name="Delete ui-helper").click()
     await expect(row).to_have_count(0)
+    # The exported file imports it again.
+    imported = {**exported, "name": "ui-imported"}
+    await page.get_by_label("Import agents from a JSON file").set_input_files(
+        files=[{"name": "a.json", "mimeType": "application/json",
+                "buffer": json.dumps([imported]).encode()}]
+    )  # fmt: skip
+    await expect(page.locator("#agents-table tr[data-name='ui-imported']")).to_contain_text(
+        "Answers in one line."
+    )
+    async with http(api) as client:
+        assert (await client.delete("/v1/agents/ui-imported")).status_code == 200
 
 
 async def test_settings_reach_a_new_session_and_the_dashboard_shows_status(
@@ -184,6 +201,40 @@ async def test_settings_reach_a_new_session_and_the_dashboard_shows_status(
     await page.set_viewport_size({"width": WIDTHS["narrow"], "height": 900})
     await page.get_by_role("link", name="Chat").click()
     await page.screenshot(path=shots / "chat-narrow.png", full_page=True)
+
+
+async def test_settings_open_the_session_and_stop_ends_the_stream(
+    browser: Browser, api: Api, stub: StubServer
+) -> None:
+    page = await signed_in(browser, api)
+    await page.get_by_role("link", name="Settings").click()
+    await page.get_by_label("Where models run").select_option("local")
+    await page.get_by_role("button", name="Save").click()
+    await page.get_by_role("link", name="Chat").click()
+    await page.get_by_label("Message", exact=True).fill("Write a long story about a lighthouse.")
+    async with page.expect_request(
+        lambda r: r.url.endswith("/v1/sessions") and r.method == "POST"
+    ) as opened:
+        await page.get_by_role("button", name="Send").click()
+    assert (await opened.value).post_data_json["routing"] == {"force_provider": "local"}
+    reply = page.locator(".message.assistant").last
+    await expect(reply).to_have_attribute("data-pieces", re.compile(r"\d"), timeout=REPLY_MS)
+    await page.get_by_role("button", name="Stop").click()
+    await expect(reply.locator(".notice")).to_contain_text("Stopped", timeout=10_000)
+    await expect(page.get_by_role("button", name="Stop")).to_be_disabled()
+    assert await reply.locator("button.badge").count() == 0
+    # The Update runs on: the reply lands in the session.
+    session = await page.locator("#session-list button.session[aria-current]").get_attribute(
+        "data-id"
+    )
+    async with http(api) as client:
+        for _ in range(600):
+            found = (await client.get(f"/v1/sessions/{session}")).json()
+            if len(found["messages"]) == 2:
+                break
+            await asyncio.sleep(0.5)  # polling for the reply, not waiting out a race
+    assert found["messages"][1]["models"] == ["local/smollm2"]
+    assert stub.requests == []
 
 
 async def test_sessions_are_listed_for_their_key_only(api: Api) -> None:

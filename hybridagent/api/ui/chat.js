@@ -21,7 +21,7 @@ export function mountChat(section) {
   const send = h("button", { type: "submit", id: "send" }, "Send");
   const stop = h("button", { type: "button", id: "stop", disabled: true }, "Stop");
   const status = h("p", { class: "status", role: "status", id: "chat-status" });
-  const form = h("form", { class: "composer", "aria-label": "New message" },
+  const form = h("form", { class: "composer", "aria-label": "Composer" },
     h("label", { for: "message", class: "visually-hidden" }, "Message"), input,
     h("div", { class: "composer-buttons" }, send, stop));
 
@@ -71,7 +71,7 @@ export function mountChat(section) {
     const [agents, models] = await Promise.all([json("/v1/agents"), json("/v1/models")]);
     const keepAgent = agentPicker.value;
     agentPicker.replaceChildren(...agents.data.map((a) =>
-      h("option", { value: a.name, selected: a.name === (keepAgent || "assistant") }, a.name)));
+      h("option", { value: a.name, selected: a.name === (keepAgent || "general") }, a.name)));
     const names = models.data.map((m) => m.id).filter((id) => !id.startsWith("agent/"));
     const ordered = ["auto", ...names.filter((n) => n !== "auto")];
     const keepModel = modelPicker.value || "auto";

@@ -6,17 +6,17 @@ const STORE = "hybridagent.settings";
 const FIELDS = {
   latency_preference: {
     label: "Routing priority",
-    help: "Speed keeps more work on local models; quality sends hard prompts to strong models sooner.",
+    help: "Speed keeps more prompts on fast local models; quality sends harder prompts to strong cloud models sooner.",
     options: [["balanced", "Balanced"], ["speed", "Speed"], ["quality", "Quality"]],
   },
   force_provider: {
     label: "Where models run",
-    help: "Local keeps every call on this machine's models; cloud prefers cloud models (private data still stays local).",
-    options: [["none", "Let the router choose"], ["local", "Local only"], ["cloud", "Prefer cloud"]],
+    help: "Local keeps every call on the machines you control; cloud sends calls to cloud models, except those that hold private data.",
+    options: [["none", "Let the router choose"], ["local", "Local only"], ["cloud", "Cloud (private data still stays local)"]],
   },
   privacy_level: {
     label: "Privacy level",
-    help: "High and max count more of what a prompt holds as private, so more stays local.",
+    help: "Private data always stays local. High prefers local models for everything; max keeps every call local.",
     options: [["standard", "Standard"], ["high", "High"], ["max", "Max"]],
   },
 };
@@ -55,7 +55,7 @@ export function mountSettings(section) {
     h("input", { id: "set-token_budget", name: "token_budget", type: "number", min: "1",
       inputmode: "numeric", value: saved.token_budget ?? "", "aria-describedby": "set-budget-help" }),
     h("p", { id: "set-budget-help", class: "help" },
-      "Past this many tokens a run's calls go to cheaper models."));
+      "When a run has nearly spent this many tokens, its calls stay on local models."));
   const form = h("form", { class: "stack narrow" }, ...controls, budget,
     h("button", { type: "submit" }, "Save"), status);
   form.addEventListener("submit", (event) => {
