@@ -141,7 +141,7 @@ async def send_message(
             "send", body.content, result_type=ChatReply, id=update_id
         )
     except WorkflowUpdateFailedError as err:
-        raise failed_run(err) from None
+        raise await _send_failure(handle, err) from None
     except RPCError as err:
         raise ApiError("upstream_unavailable", "The session did not take the message.") from err
     finally:
@@ -152,6 +152,18 @@ async def send_message(
         headers["x-hybridagent-model"] = model
         headers["x-hybridagent-route"] = _route(reply)
     return JSONResponse(await _reply_body(context, handle, reply), headers=headers)
+
+
+async def _send_failure(
+    handle: WorkflowHandle[Any, Any], err: WorkflowUpdateFailedError
+) -> ApiError:
+    """A message that failed; one whose call had to stay local and found no model that
+    could take it is `privacy_blocked`, as for a chat completion."""
+    try:
+        trail = await handle.query("routing_trail", result_type=list[RoutingRecord])
+    except RPCError:  # no worker to answer: not known to be pinned
+        trail = []
+    return failed_run(err, privacy_pinned=bool(trail and trail[-1].local_only))
 
 
 async def _settle(context: ApiContext, admission: Admission, reply: ChatReply | None) -> None:
@@ -248,7 +260,7 @@ async def _streamed(
             try:
                 reply = result.result()
             except WorkflowUpdateFailedError as err:
-                failure = failed_run(err)
+                failure = await _send_failure(handle, err)
                 yield _event("error", {"error": {"message": failure.message, "code": failure.code}})
                 return
             except RPCError:

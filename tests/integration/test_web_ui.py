@@ -82,6 +82,18 @@ async def test_sign_in_keeps_the_key_out_of_urls(browser: Browser, api: Api) -> 
     stored = await page.evaluate("sessionStorage.getItem('hybridagent.apiKey')")
     assert stored == api.key
     assert await page.evaluate("localStorage.length") == 0
+    # A reply's Markdown is rendered, and anything that could run is taken out.
+    html = await page.evaluate(
+        """import('./markdown.js').then(({ renderMarkdown }) => {
+            const div = document.createElement('div');
+            renderMarkdown(div, '**bold** <img src=x onerror="window.pwned=1">'
+                + '<script>window.pwned=2</script> [a](javascript:alert(1))');
+            return div.innerHTML;
+        })"""
+    )
+    assert "<strong>bold</strong>" in html
+    assert "onerror" not in html and "<script" not in html and "javascript:" not in html
+    assert await page.evaluate("window.pwned") is None
 
 
 async def test_a_streamed_reply_with_its_local_badge(
@@ -116,6 +128,13 @@ async def test_a_streamed_reply_with_its_local_badge(
     await expect(page.locator(".message.assistant button.badge")).to_have_text(
         "local · local/smollm2"
     )
+    # Another agent mid-session: the session's next messages go to it.
+    session_id = await session.get_attribute("data-id")
+    await page.get_by_label("Agent").select_option("math-tutor")
+    await expect(page.locator("#chat-status")).to_contain_text("math-tutor")
+    async with http(api) as client:
+        state = (await client.get(f"/v1/sessions/{session_id}")).json()["state"]
+    assert state["agent"] == "math-tutor" and state["messages"] == 2
 
 
 async def test_private_data_stays_local_when_a_cloud_model_is_picked(
@@ -234,6 +253,32 @@ async def test_settings_open_the_session_and_stop_ends_the_stream(
                 break
             await asyncio.sleep(0.5)  # polling for the reply, not waiting out a race
     assert found["messages"][1]["models"] == ["local/smollm2"]
+    assert stub.requests == []
+
+
+async def test_a_streamed_message_the_session_fails_is_an_error_event(
+    api: Api, stub: StubServer
+) -> None:
+    async with http(api) as client:
+        opened = (
+            await client.post(
+                "/v1/sessions", json={"model": "openai/gpt-4o-mini", "strict": True, "stream": True}
+            )
+        ).json()
+        response = await client.post(
+            f"/v1/sessions/{opened['id']}/messages",
+            json={"content": f"My card is {CARD}.", "stream": True},
+        )
+        plain = await client.post(
+            f"/v1/sessions/{opened['id']}/messages", json={"content": f"My card is {CARD}."}
+        )
+    assert response.status_code == 200
+    assert response.text.startswith("event: error\n")
+    error = json.loads(response.text.split("data: ", 1)[1])["error"]
+    assert error["code"] == "privacy_blocked", error
+    assert "must stay local" in error["message"]
+    # A plain POST says the same, as an error response.
+    assert plain.status_code == 422 and plain.json()["error"]["code"] == "privacy_blocked"
     assert stub.requests == []
 
 
