@@ -41,8 +41,9 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 CHARS_PER_TOKEN = 4
 DEFAULT_REPLY_TOKENS = 1024
 POLL_COOLDOWN = timedelta(milliseconds=20)
-# Settlements of streamed replies whose client went away before the reply: kept
-# referenced until they finish (the Update runs on; its usage is still charged).
+# Settlements of streamed replies, kept referenced until the reply is in: they do not
+# depend on the response (a client that goes away does not stop the Update, and its
+# usage is still charged).
 _settling: set[asyncio.Task[None]] = set()
 
 
@@ -145,7 +146,7 @@ async def send_message(
     except RPCError as err:
         raise ApiError("upstream_unavailable", "The session did not take the message.") from err
     finally:
-        await _settle(context, admission, reply)
+        await _settle(context, admission, reply, body.content)
     headers = {**admission.headers, "x-hybridagent-workflow-id": session_id}
     model = reply.models_used[-1] if reply.models_used else ""
     if model:
@@ -166,12 +167,19 @@ async def _send_failure(
     return failed_run(err, privacy_pinned=bool(trail and trail[-1].local_only))
 
 
-async def _settle(context: ApiContext, admission: Admission, reply: ChatReply | None) -> None:
+async def _settle(
+    context: ApiContext, admission: Admission, reply: ChatReply | None, content: str
+) -> None:
+    """With the usage the session reports; a model that reports none (llama.cpp's
+    streams) is charged the router's estimate of the message and the reply."""
     used, cost = 0, 0.0
     if reply is not None and reply.models_used:
         usage = reply.usage
-        used = usage.total_tokens
-        cost = cost_usd(reply.models_used[-1], usage.input_tokens, usage.output_tokens)
+        inputs, outputs = usage.input_tokens, usage.output_tokens
+        if not usage.total_tokens:
+            inputs, outputs = len(content) // CHARS_PER_TOKEN, len(reply.reply) // CHARS_PER_TOKEN
+        used = inputs + outputs
+        cost = cost_usd(reply.models_used[-1], inputs, outputs)
     await context.gate.settle(admission, tokens=used, cost_usd=cost)
 
 
@@ -237,26 +245,29 @@ async def _streamed(
             if isinstance(data, dict) and data.get("type") == "response.output_text.delta":
                 await queue.put(str(data.get("delta", "")))
 
-    async def settle_later(result: asyncio.Task[ChatReply]) -> None:
+    async def settle_when_answered() -> None:
         reply = None
         try:
             reply = await result
         except (WorkflowUpdateFailedError, RPCError):
-            pass  # nothing answered: nothing to charge beyond releasing the reservation
-        await _settle(context, admission, reply)
+            pass  # no reply: settling without usage releases the reservation
+        await _settle(context, admission, reply, content)
+
+    # Settled whatever becomes of the response (a client may go before it starts).
+    result = asyncio.create_task(update.result())
+    settling = asyncio.create_task(settle_when_answered())
+    _settling.add(settling)
+    settling.add_done_callback(_settling.discard)
 
     async def events() -> AsyncIterator[str]:
-        result = asyncio.create_task(update.result())
         reader = asyncio.create_task(read(offset)) if offset is not None else None
-        settled = False
+        got: asyncio.Task[str] | None = None
         try:
             while not result.done():
                 got = asyncio.create_task(queue.get())
                 await asyncio.wait({got, result}, return_when=asyncio.FIRST_COMPLETED)
                 if got.done():
                     yield _event("delta", {"text": got.result()})
-                else:
-                    got.cancel()
             try:
                 reply = result.result()
             except WorkflowUpdateFailedError as err:
@@ -269,16 +280,11 @@ async def _streamed(
                     "error", {"error": {"message": message, "code": "upstream_unavailable"}}
                 )
                 return
-            settled = True
-            await _settle(context, admission, reply)
             yield _event("reply", await _reply_body(context, handle, reply))
         finally:
-            if reader is not None:
-                reader.cancel()
-            if not settled:
-                task = asyncio.create_task(settle_later(result))
-                _settling.add(task)
-                task.add_done_callback(_settling.discard)
+            for task in (reader, got):
+                if task is not None:
+                    task.cancel()
 
     headers = {
         **admission.headers, "x-hybridagent-workflow-id": handle.id, "cache-control": "no-cache",

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from hybridagent.api import routes_sessions
 from hybridagent.testing.stub_server import StubServer
 from tests.conftest import RunningWorker
 from tests.integration.test_api import Api, serving_api
@@ -300,6 +301,7 @@ async def test_a_streamed_message_is_deltas_then_the_reply(api: Api, stub: StubS
         opened = (
             await client.post("/v1/sessions", json={"model": "local/smollm2", "stream": True})
         ).json()
+        settled_before = len(api.gate.settled)
         events: list[tuple[str, dict[str, object]]] = []
         async with client.stream(
             "POST", f"/v1/sessions/{opened['id']}/messages",
@@ -312,6 +314,10 @@ async def test_a_streamed_message_is_deltas_then_the_reply(api: Api, stub: StubS
                     name = line.removeprefix("event: ")
                 elif line.startswith("data: "):
                     events.append((name, json.loads(line.removeprefix("data: "))))
+        # Settled once the reply is in, apart from the response: llama.cpp's stream
+        # reports no usage, so the estimate of the message and the reply is charged.
+        await asyncio.gather(*routes_sessions._settling)
+        assert api.gate.settled[-1] > 0 and len(api.gate.settled) == settled_before + 1
         changed = await client.patch(f"/v1/sessions/{opened['id']}", json={"agent": "haiku"})
         state = (await client.get(f"/v1/sessions/{opened['id']}")).json()["state"]
     names = [n for n, _ in events]

@@ -133,7 +133,7 @@ export function mountChat(section) {
   }
 
   function addAssistant() {
-    const text = h("div", { class: "text streaming", "aria-busy": "true" });
+    const text = h("div", { class: "text streaming" });
     const item = h("li", { class: "message assistant" },
       h("span", { class: "who visually-hidden" }, "Assistant:"), text);
     log.append(item);
@@ -142,7 +142,6 @@ export function mountChat(section) {
 
   function finish(reply, text, details) {
     reply.text.classList.remove("streaming");
-    reply.text.removeAttribute("aria-busy");
     renderMarkdown(reply.text, text);
     if (details?.model) reply.item.append(badge(details));
     reply.item.scrollIntoView({ block: "end" });
@@ -167,6 +166,7 @@ export function mountChat(section) {
     const reply = addAssistant();
     let streamed = "";
     let pieces = 0;
+    log.setAttribute("aria-busy", "true"); // read out once complete, not piece by piece
     say(status, "The model is writing…");
     try {
       if (!session) await openSession();
@@ -188,7 +188,6 @@ export function mountChat(section) {
       }
     } catch (err) {
       reply.text.classList.remove("streaming");
-      reply.text.removeAttribute("aria-busy");
       if (err.name === "AbortError") {
         reply.item.append(h("p", { class: "notice" },
           "Stopped. The session may still finish this reply; resume the session to see it."));
@@ -198,6 +197,7 @@ export function mountChat(section) {
         say(status, "");
       }
     } finally {
+      log.removeAttribute("aria-busy");
       controller = null;
       send.disabled = false;
       stop.disabled = true;
