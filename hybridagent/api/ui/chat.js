@@ -248,9 +248,10 @@ function why(details, route) {
         : "the session holds private data; it stays on local models"]);
   } else if (details.routing_trail) rows.push(["Private data", "none found"]);
   for (const record of trail) {
-    const bits = [`complexity ${Number(record.complexity).toFixed(2)}`];
-    if (record.reasons?.length) bits.push(record.reasons.join("; "));
-    rows.push([`Call ${record.call}: ${record.model ?? "?"}`, bits.join(" — ")]);
+    const reasons = record.reasons ?? [];
+    const bits = reasons.some((r) => r.startsWith("complexity"))
+      ? [...reasons] : [`complexity ${Number(record.complexity).toFixed(2)}`, ...reasons];
+    rows.push([`Call ${record.call}: ${record.model ?? "?"}`, bits.join("; ")]);
     if (record.fallback_from) {
       rows.push(["Fallback", `from ${record.fallback_from}${record.failure ? ` (${record.failure})` : ""}`]);
     }
