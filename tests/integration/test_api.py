@@ -230,6 +230,43 @@ async def test_runs_start_once_per_idempotency_key(api: Api, stub: StubServer) -
     assert api.gate.admitted == admitted + 1  # and were admitted (charged) once
 
 
+async def sse_events(http: httpx.AsyncClient, path: str, headers: dict[str, str]) -> list[Any]:
+    """The data of every event of an SSE response, in order."""
+    async with http.stream("GET", path, headers=headers) as events:
+        return [
+            json.loads(line[6:]) async for line in events.aiter_lines() if line.startswith("data: ")
+        ]
+
+
+async def test_run_events_stream_the_models_text_before_the_end(
+    api: Api, worker: RunningWorker
+) -> None:
+    """The embedded model's words arrive as text_delta events while the run goes on;
+    together they are the run's final output, and they all come before `completed`."""
+    headers = {"authorization": f"Bearer {api.key}"}
+    body = {
+        "prompt": "Name three colours.", "model": "local/smollm2", "max_turns": 1,
+        "spec": {"name": "plain", "instructions": "Answer in one short sentence."},
+    }  # fmt: skip
+    async with httpx.AsyncClient(base_url=api.url, timeout=180) as http:
+        run_id = (await http.post("/v1/runs", headers=headers, json=body)).json()["id"]
+        events = await sse_events(http, f"/v1/runs/{run_id}/events", headers)
+        kinds = [event["type"] for event in events]
+        assert kinds[-1] == "completed"
+        deltas = [event["delta"] for event in events if event["type"] == "text_delta"]
+        assert len(deltas) > 1  # streamed, not one block at the end
+        assert {event["call"] for event in events if event["type"] == "text_delta"} == {1}
+        assert kinds.index("model_call") < kinds.index("text_delta")
+        assert "".join(deltas) == events[-1]["final_output"] != ""
+        run = (await http.get(f"/v1/runs/{run_id}", headers=headers)).json()
+        assert run["result"]["final_output"] == "".join(deltas)
+        # Read again after the end: the same deltas, from the finished run's stream.
+        again = await sse_events(http, f"/v1/runs/{run_id}/events", headers)
+        assert [e["delta"] for e in again if e["type"] == "text_delta"] == deltas
+    client = await connect(worker.settings)
+    await replay(await client.get_workflow_handle(run_id).fetch_history(), worker.settings)
+
+
 async def test_a_session_over_http(api: Api, stub: StubServer) -> None:
     stub.reply = text_reply("Session reply.")
     headers = {"authorization": f"Bearer {api.key}"}
