@@ -127,6 +127,68 @@ async def test_a_sensitive_prompt_never_reaches_the_cloud(api: Api, stub: StubSe
     assert raw.headers["x-hybridagent-route"] == "local"
     assert raw.headers["x-hybridagent-model"] == "local/smollm2"
     assert stub.requests == []
+    # The client is told why a local model answered, in a header and a field its SDK
+    # keeps as an extra; neither repeats the prompt.
+    assert raw.headers["x-hybridagent-notice"] == "privacy_pinned"
+    [notice] = (raw.parse().model_extra or {})["hybridagent_notices"]
+    assert notice["code"] == "privacy_pinned"
+    assert "openai/gpt-4o-mini" in notice["message"] and "local/smollm2" in notice["message"]
+    assert "Tr0ub4dor" not in notice["message"] + str(raw.headers)
+
+
+async def test_a_plain_completion_carries_no_notice(api: Api, stub: StubServer) -> None:
+    stub.reply = text_reply("Plain.")
+    raw = await sdk(api).chat.completions.with_raw_response.create(
+        model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "Say plain."}]
+    )
+    assert "x-hybridagent-notice" not in raw.headers
+    assert (raw.parse().model_extra or {})["hybridagent_notices"] == []
+
+
+async def test_a_fallback_is_a_notice(api: Api, stub: StubServer) -> None:
+    stub.status = 500  # the cloud model fails every attempt; the local model answers
+    raw = await sdk(api).chat.completions.with_raw_response.create(
+        model="openai/gpt-4o-mini", max_tokens=12,
+        messages=[{"role": "user", "content": "Say hello."}],
+    )  # fmt: skip
+    assert raw.headers["x-hybridagent-model"] == "local/smollm2"
+    codes = raw.headers["x-hybridagent-notice"].split(", ")
+    assert "fallback" in codes
+    notices = (raw.parse().model_extra or {})["hybridagent_notices"]
+    [fallback] = [n for n in notices if n["code"] == "fallback"]
+    assert fallback["message"].startswith("openai/gpt-4o-mini failed (ProviderServerError)")
+
+
+async def test_emulated_tool_calls_are_a_notice(api: Api) -> None:
+    """The embedded model has no native tool calling: its calls are emulated, and the
+    completion says so (streamed: in the finish chunk)."""
+    tools: Any = [
+        {
+            "type": "function",
+            "function": {
+                "name": "lookup_order",
+                "description": "Find an order by its number.",
+                "parameters": {
+                    "type": "object", "properties": {"order": {"type": "string"}},
+                    "required": ["order"],
+                },
+            },
+        }
+    ]  # fmt: skip
+    ask: Any = [{"role": "user", "content": "Where is order A-17? Look it up."}]
+    raw = await sdk(api).chat.completions.with_raw_response.create(
+        model="local/smollm2", tools=tools, messages=ask, max_tokens=64
+    )
+    assert "tool_emulation" in raw.headers["x-hybridagent-notice"].split(", ")
+    notices = (raw.parse().model_extra or {})["hybridagent_notices"]
+    assert [n["code"] for n in notices] == ["tool_emulation"]
+    stream = await sdk(api).chat.completions.create(
+        model="local/smollm2", tools=tools, messages=ask, max_tokens=64, stream=True
+    )
+    chunks = [chunk async for chunk in stream]
+    [finish] = [c for c in chunks if c.choices and c.choices[0].finish_reason]
+    codes = [n["code"] for n in (finish.model_extra or {})["hybridagent_notices"]]
+    assert codes == ["tool_emulation"]
 
 
 async def test_client_tools_come_back_as_tool_calls(api: Api, stub: StubServer) -> None:
