@@ -329,6 +329,29 @@ async def test_run_events_stream_the_models_text_before_the_end(
     await replay(await client.get_workflow_handle(run_id).fetch_history(), worker.settings)
 
 
+async def test_run_events_number_each_model_response(api: Api, stub: StubServer) -> None:
+    """A tool-using run: the tool's call, then a second model response whose deltas
+    (the highest `call`) are the final output."""
+    stub.reply = tool_then_text("get_weather", {"city": "Tokyo"}, "It is sunny in Tokyo.")
+    headers = {"authorization": f"Bearer {api.key}"}
+    body = {
+        "prompt": "What's the weather in Tokyo?", "model": "openai/gpt-4o-mini",
+        "spec": {"name": "weather", "instructions": "Use the tools.", "tools": ["get_weather"]},
+    }  # fmt: skip
+    async with httpx.AsyncClient(base_url=api.url, timeout=120) as http:
+        run_id = (await http.post("/v1/runs", headers=headers, json=body)).json()["id"]
+        events = await sse_events(http, f"/v1/runs/{run_id}/events", headers)
+    kinds = [event["type"] for event in events]
+    assert kinds.count("model_call") == 2 and "tool_call" in kinds
+    assert kinds[-1] == "completed"
+    deltas = [event for event in events if event["type"] == "text_delta"]
+    last = max(event["call"] for event in deltas)
+    assert last == 2  # the first response was the tool call
+    final = "".join(event["delta"] for event in deltas if event["call"] == last)
+    assert final == events[-1]["final_output"] == "It is sunny in Tokyo."
+    assert all(r.body.get("stream") for r in stub.requests)  # both calls streamed
+
+
 async def test_a_session_over_http(api: Api, stub: StubServer) -> None:
     stub.reply = text_reply("Session reply.")
     headers = {"authorization": f"Bearer {api.key}"}
