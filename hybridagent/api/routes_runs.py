@@ -298,6 +298,7 @@ async def run_events(run_id: str, request: Request, who: Who) -> StreamingRespon
         out: Events = asyncio.Queue()
         text = asyncio.create_task(_read_text(context, run_id, out))
         history = asyncio.create_task(_read_history(context, handle, run_id, out))
+        got: asyncio.Task[tuple[str, bool]] | None = None
         try:
             while True:
                 got = asyncio.create_task(out.get())
@@ -318,9 +319,10 @@ async def run_events(run_id: str, request: Request, who: Who) -> StreamingRespon
                 yield item
                 if last:
                     return
-        finally:
-            text.cancel()
-            history.cancel()
+        finally:  # the client went away, or the run ended
+            for task in (got, text, history):
+                if task is not None:
+                    task.cancel()
 
     return StreamingResponse(
         events(), media_type="text/event-stream", headers={"cache-control": "no-cache"}
