@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import compress
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,11 @@ class _Block:
 
     analyzer: str  # "char_wb" or "word"
     ngram_range: tuple[int, int]
-    features: dict[str, tuple[float, float]]
+    # Per n-gram of the vocabulary, idf x weight (its share of the dot product at tf 1)
+    # and idf squared (its share of the squared norm): the scoring loop is then two
+    # C-level sums over the window's distinct n-grams, not a Python loop.
+    weights: dict[str, float]
+    squares: dict[str, float]
     # char_wb n-grams never cross a word, so each word's n-grams in the vocabulary are
     # worked out once: words repeat, and a dict lookup is cheaper than slicing again.
     _word_grams: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
@@ -80,7 +85,7 @@ class _Block:
                     grams.append(padded)
                     break
                 grams += [padded[i : i + n] for i in range(size - n + 1)]
-            known = tuple(g for g in grams if g in self.features)
+            known = tuple(filter(self.weights.__contains__, grams))
             if len(self._word_grams) >= WORD_CACHE:
                 self._word_grams.clear()
             self._word_grams[word] = known
@@ -88,34 +93,36 @@ class _Block:
 
     def grams(self, text: str) -> list[str]:
         """The block's n-grams of `text` that are in its vocabulary."""
-        lo, hi = self.ngram_range
+        known = self.weights.__contains__
         if self.analyzer == "word":
             words = _WORD.findall(text)
-            features = self.features
-            return [
-                gram
-                for n in range(lo, hi + 1)
-                for i in range(len(words) - n + 1)
-                if (gram := " ".join(words[i : i + n])) in features
-            ]
+            lo, hi = self.ngram_range
+            grams: list[str] = []
+            for n in range(lo, hi + 1):
+                joined = words if n == 1 else map(" ".join, zip(*(words[i:] for i in range(n))))
+                grams += filter(known, joined)
+            return grams
         # scikit-learn's char_wb: n-grams inside each space-padded word only.
-        grams: list[str] = []
+        grams = []
         for word in text.split():
             grams += self._grams_of_word(word)
         return grams
 
     def score(self, text: str) -> float:
         """The block's contribution: weights · L2-normalised sublinear TF-IDF."""
-        features = self.features
-        dot = 0.0
-        norm = 0.0
-        # grams() holds only n-grams of the vocabulary; tf is sublinear, 1 + log(count).
-        for gram, count in Counter(self.grams(text)).items():
-            idf, weight = features[gram]
-            value = (1.0 + math.log(count)) * idf if count > 1 else idf
-            dot += value * weight
-            norm += value * value
-        return dot / math.sqrt(norm) if norm else 0.0
+        grams = self.grams(text)
+        if not grams:
+            return 0.0
+        counts = Counter(grams)
+        weights, squares = self.weights, self.squares
+        dot = sum(map(weights.__getitem__, counts))
+        norm = sum(map(squares.__getitem__, counts))
+        if len(counts) < len(grams):  # tf is sublinear, 1 + log(count): repeats add less
+            for gram in compress(counts, map((1).__lt__, counts.values())):
+                tf = 1.0 + math.log(counts[gram])
+                dot += (tf - 1.0) * weights[gram]
+                norm += (tf * tf - 1.0) * squares[gram]
+        return dot / math.sqrt(norm)
 
 
 @dataclass(frozen=True)
@@ -135,7 +142,8 @@ class LearnedModel:
             _Block(
                 block["analyzer"],
                 (block["ngram_range"][0], block["ngram_range"][1]),
-                {gram: (idf, weight) for gram, (idf, weight) in block["features"].items()},
+                {gram: idf * weight for gram, (idf, weight) in block["features"].items()},
+                {gram: idf * idf for gram, (idf, _) in block["features"].items()},
             )
             for block in table["blocks"]
         )
@@ -157,11 +165,21 @@ class LearnedModel:
 
     def category(self, text: str) -> str:
         """The most likely category of a window the model found sensitive."""
-        totals = list(self.category_intercepts)
-        for word in set(_WORD.findall(text.lower())):
-            weights = self.category_words.get(word)
-            if weights is not None:
-                totals = [t + w for t, w in zip(totals, weights, strict=True)]
+        rows = [
+            weights
+            for word in set(_WORD.findall(text.lower()))
+            if (weights := self.category_words.get(word)) is not None
+        ]
+        totals = (
+            [
+                base + sum(column)
+                for base, column in zip(
+                    self.category_intercepts, zip(*rows, strict=True), strict=False
+                )
+            ]
+            if rows
+            else list(self.category_intercepts)
+        )
         return self.categories[max(range(len(totals)), key=totals.__getitem__)]
 
     def scored_windows(
@@ -169,11 +187,12 @@ class LearnedModel:
     ) -> list[tuple[int, int, float]]:
         """(start, end, probability) of each prose window the model reads: windows of
         fewer than MIN_WORDS words are left to the rules."""
-        return [
-            (start, end, self.probability(text[start:end]))
-            for start, end in (prose_windows(text) if windows is None else windows)
-            if len(_WORD.findall(text[start:end])) >= MIN_WORDS
-        ]
+        scored: list[tuple[int, int, float]] = []
+        for start, end in prose_windows(text) if windows is None else windows:
+            window = window_text(text, start, end)
+            if len(_WORD.findall(window)) >= MIN_WORDS:
+                scored.append((start, end, self.probability(window)))
+        return scored
 
     def limit(self, windows: int, threshold: float | None = None) -> float:
         """The probability a window needs, given how many windows the input has."""
@@ -186,10 +205,26 @@ class LearnedModel:
         scored = self.scored_windows(text, windows)
         limit = self.limit(len(windows), threshold)
         return [
-            Finding(start, end, f"learned_{self.category(text[start:end])}", score=round(p, 4))
+            Finding(
+                start,
+                end,
+                f"learned_{self.category(window_text(text, start, end))}",
+                score=round(p, 4),
+            )
             for start, end, p in scored
             if p >= limit
         ]
+
+
+def window_text(text: str, start: int, end: int) -> str:
+    """What the model reads of a window: its words, without the comment markers, bullets
+    and indentation that start each of its lines (a comment wrapped over two lines is one
+    sentence, the way the training rows are written)."""
+    window = text[start:end]
+    if "\n" not in window.strip():
+        return window.strip()
+    lines = (line[_LEAD.match(line).end() :].strip() for line in window.splitlines())  # type: ignore[union-attr]
+    return " ".join(line for line in lines if line)
 
 
 def _is_prose(line: str) -> bool:

@@ -4717,11 +4717,11 @@ for _category, _extra in EXTRA.items():
 # Minimum rows per bucket; `per_template` rows per template apply above them.
 FLOORS: dict[str, int] = {
     "direct": 155,
-    "typo": 155,
+    "typo": 200,
     "contextual": 155,
     "topic": 150,
     "false_keyword": 100,
-    "typo_question": 70,
+    "typo_question": 110,
 }
 GENERIC_FLOOR = 2000
 GENERIC_TYPO_FLOOR = 120

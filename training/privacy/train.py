@@ -33,7 +33,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from hybridagent.routing.categories import CATEGORIES
-from hybridagent.routing.learned import MODEL_FILE, LearnedModel, prose_windows
+from hybridagent.routing.learned import MODEL_FILE, LearnedModel, prose_windows, window_text
 from training.privacy.corpus import Row, generate, typo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def stdlib_windows(rng: random.Random, count: int) -> list[str]:
     for path in files:
         text = path.read_text(encoding="utf-8", errors="replace")
         for start, end in prose_windows(text):
-            window = text[start:end].strip()
+            window = window_text(text, start, end)
             if len(window) >= 30:
                 windows.append(window)
         if len(windows) >= count * 3:
