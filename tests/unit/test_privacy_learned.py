@@ -82,6 +82,7 @@ def test_pure_python_scores_equal_scikit_learns() -> None:
         *TEXTS,
         "My  GP   said diabetes!! and my password is Tr0ub4dor&3",
         "unseen words only: zyxw qwerty",
+        "password " * 300,  # an n-gram repeated past the scorer's table of tf values
     ]
     expected = reference.predict_proba(hstack([char.transform(probes), word.transform(probes)]))[
         :, 1
