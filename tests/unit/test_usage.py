@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from hybridagent.api.costs import cost_usd
 from hybridagent.metrics import Metrics
+from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.wrapper import ModelCall
 from hybridagent.runners.cli import app
 from hybridagent.runners.usage_cli import BadSpanError, parse_since
@@ -182,3 +183,18 @@ def test_the_usage_command_prints_the_table(
     assert bad.exit_code == 1
     assert "--since takes a positive number and a unit" in bad.output
     assert runner.invoke(app, ["usage", "--by", "colour"]).exit_code == 1
+
+
+def test_circuits_with_failures_are_exposed_by_state() -> None:
+    circuits = CircuitBreaker(failure_threshold=2)
+    circuits.failure("openai", "HTTP 500")
+    circuits.failure("litellm/anthropic", "HTTP 500")
+    circuits.failure("litellm/anthropic", "HTTP 500")
+    metrics = Metrics()
+    metrics.watch_circuits(circuits)
+    assert counter(metrics, "hybridagent_circuit_state", circuit="openai", state="closed") == 1
+    assert counter(metrics, "hybridagent_circuit_state", circuit="openai", state="open") == 0
+    assert (
+        counter(metrics, "hybridagent_circuit_state", circuit="litellm/anthropic", state="open")
+        == 1
+    )
