@@ -45,7 +45,7 @@ def parse_since(value: str) -> timedelta:
 def usage_table(groups: list[UsageGroup], by: GroupBy, since: str) -> Table:
     table = Table(title=f"Model calls in the last {since}, by {by}")
     table.add_column(_HEADINGS[by])
-    for name in ("calls", "local", "cloud", "tokens in", "tokens out"):
+    for name in ("calls", "local calls", "cloud calls", "tokens in", "tokens out"):
         table.add_column(name, justify="right")
     for name in ("cost (USD)", "saved (USD)", "median latency"):
         table.add_column(name, justify="right")

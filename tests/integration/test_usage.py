@@ -152,3 +152,28 @@ async def test_a_call_retried_after_a_500_and_a_replay_count_once(
         labels = {"model": "openai/gpt-4o-mini", "location": "cloud", "outcome": outcome}
         assert total(after, name, **labels) - total(before, name, **labels) == 1, outcome
     assert total(after, "hybridagent_model_cost_usd_total", location="cloud") > 0
+
+
+async def test_a_fallback_is_recorded_on_the_row_of_the_model_that_answered(
+    client: Client, metered: RunningWorker, stub: StubServer
+) -> None:
+    port = metered.settings.worker_metrics_port
+    assert port is not None
+    before = await scrape(port)
+    stub.status = 500
+    hard = (
+        "Explain step by step why this is slow, compare two designs and analyze the "
+        "trade-offs: ```def fib(n): return fib(n - 1) + fib(n - 2)```"
+    )
+    handle = await run(
+        client, metered, {"prompt": hard, "routing": {"latency_preference": "quality"}}
+    )
+    run_id = (await handle.describe()).run_id
+    (row,) = rows_of(metered.settings.state_dir, run_id)  # the failed call answered nothing
+    assert (row.model, row.local, row.fallback_from) == (
+        "local/smollm2", True, "openai/gpt-4o-mini",
+    )  # fmt: skip
+    after = await scrape(port)
+    name = "hybridagent_model_fallbacks_total"
+    labels = {"from_model": "openai/gpt-4o-mini", "to_model": "local/smollm2"}
+    assert total(after, name, **labels) - total(before, name, **labels) == 1
