@@ -132,7 +132,7 @@ def _unmarked(call: ModelCall) -> tuple[ModelCall, UsageFacts]:
 
 
 def _outcome(err: BaseException) -> str:
-    if isinstance(err, asyncio.CancelledError):
+    if isinstance(err, asyncio.CancelledError | GeneratorExit):  # cancelled, or stream dropped
         return "cancelled"
     return "error"
 
