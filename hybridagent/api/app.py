@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +28,7 @@ from hybridagent.api.routes_agents import router as agents_router
 from hybridagent.api.routes_completions import router as completions_router
 from hybridagent.api.routes_runs import router as runs_router
 from hybridagent.api.routes_sessions import router as sessions_router
+from hybridagent.api.ui_files import UiFiles
 from hybridagent.config import Settings
 from hybridagent.metrics import HttpMetrics, Metrics
 from hybridagent.runners.pickup import queue_view
@@ -172,8 +173,14 @@ def create_app(
         labels carry no content and no key; the API listens on loopback by default."""
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
+    @app.get("/ui", include_in_schema=False)
+    async def ui_root() -> RedirectResponse:
+        """The web UI's relative links need the trailing slash."""
+        return RedirectResponse("/ui/")
+
     for routes in (completions_router, runs_router, sessions_router, agents_router):
         app.include_router(routes)
+    app.mount("/ui", UiFiles(), name="ui")
     # The last added runs first: every response, a refused body's too, gets its ID.
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(RequestId)

@@ -82,9 +82,11 @@ async def start(
     request_id: str,
     reuse: bool = True,
     start_token: str = "",
+    memo: dict[str, Any] | None = None,
 ) -> WorkflowHandle[Any, Any]:
     """Start `workflow`; with `reuse` false (an Idempotency-Key), a second start of the
-    same ID returns the running or finished run instead of starting anything."""
+    same ID returns the running or finished run instead of starting anything. `memo`:
+    more memo fields (the workflow may upsert them later)."""
     await require_worker(context)
     try:
         return await context.client.start_workflow(
@@ -92,7 +94,12 @@ async def start(
             arg,
             id=workflow_id,
             task_queue=context.settings.task_queue,
-            memo={OWNER: caller.name, "request_id": request_id, START_TOKEN: start_token},
+            memo={
+                **(memo or {}),
+                OWNER: caller.name,
+                "request_id": request_id,
+                START_TOKEN: start_token,
+            },  # fmt: skip
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=(
                 WorkflowIDReusePolicy.ALLOW_DUPLICATE
