@@ -235,6 +235,20 @@ class Settings(BaseSettings):
     # The tools' database (knowledge base, tasks, memories): a SQLAlchemy URL such as
     # postgresql://user:pw@host/db; unset = SQLite file <state_dir>/hybridagent.db.
     database_url: str | None = Field(None, validation_alias=_env("HYBRIDAGENT_DATABASE_URL"))
+    # The usage ledger (docs/observability.md): what each local call's tokens would
+    # have cost on this cloud model (LiteLLM's bundled price map) is its saving.
+    usage_reference_model: str = Field(
+        "openai/gpt-4o-mini", validation_alias=_env("HYBRIDAGENT_USAGE_REFERENCE_MODEL")
+    )
+    # The worker's Prometheus metrics (loopback): off unless a port is set. The Temporal
+    # SDK's own metrics get their own port, HYBRIDAGENT_TEMPORAL_METRICS_PORT (default:
+    # the worker's port + 1 when that is set).
+    worker_metrics_port: int | None = Field(
+        None, ge=1, le=65535, validation_alias=_env("HYBRIDAGENT_WORKER_METRICS_PORT")
+    )
+    temporal_metrics_port: int | None = Field(
+        None, ge=1, le=65535, validation_alias=_env("HYBRIDAGENT_TEMPORAL_METRICS_PORT")
+    )
     # User-defined agent files (<name>.toml / <name>.yaml); default <state_dir>/agents.
     agents_dir: Path | None = Field(None, validation_alias=_env("HYBRIDAGENT_AGENTS_DIR"))
 
@@ -273,6 +287,13 @@ class Settings(BaseSettings):
     codec_cors_origin: str | None = Field(
         None, validation_alias=_env("HYBRIDAGENT_CODEC_CORS_ORIGIN")
     )
+
+    @property
+    def sdk_metrics_port(self) -> int | None:
+        """Where the worker's Temporal runtime serves its Prometheus metrics, if anywhere."""
+        if self.temporal_metrics_port is not None:
+            return self.temporal_metrics_port
+        return self.worker_metrics_port + 1 if self.worker_metrics_port else None
 
     @field_validator("ollama_host")
     @classmethod

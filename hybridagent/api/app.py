@@ -14,7 +14,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
@@ -29,6 +30,7 @@ from hybridagent.api.routes_runs import router as runs_router
 from hybridagent.api.routes_sessions import router as sessions_router
 from hybridagent.api.ui_files import UiFiles
 from hybridagent.config import Settings
+from hybridagent.metrics import HttpMetrics, Metrics
 from hybridagent.runners.pickup import queue_view
 from hybridagent.workers.temporal_client import connect
 
@@ -119,8 +121,11 @@ def create_app(
     client: Client | None = None,
     connect_client: Callable[[Settings], Awaitable[Client]] = connect,
     max_body_bytes: int = 1 << 20,
+    metrics: Metrics | None = None,
 ) -> FastAPI:
-    """`client`: a connected Temporal client (tests); else one is connected at start."""
+    """`client`: a connected Temporal client (tests); else one is connected at start.
+    `metrics`: this process's registry, served at /metrics (a new one by default)."""
+    metrics = metrics or Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -135,6 +140,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.metrics = metrics
     app.add_exception_handler(ApiError, errors.on_api_error)
     app.add_exception_handler(RequestValidationError, errors.on_validation_error)
     app.add_exception_handler(StarletteHTTPException, errors.on_http_error)
@@ -161,6 +167,12 @@ def create_app(
             )
         return JSONResponse({"status": "ready", "pollers": view.pollers})
 
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    async def metrics_text() -> Response:
+        """Prometheus metrics (docs/observability.md). Unauthenticated, like /healthz:
+        labels carry no content and no key; the API listens on loopback by default."""
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
     @app.get("/ui", include_in_schema=False)
     async def ui_root() -> RedirectResponse:
         """The web UI's relative links need the trailing slash."""
@@ -172,4 +184,5 @@ def create_app(
     # The last added runs first: every response, a refused body's too, gets its ID.
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(RequestId)
+    app.add_middleware(HttpMetrics, metrics=metrics)
     return app

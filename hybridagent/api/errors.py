@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError, TimeoutError
 
 from hybridagent import failures
 from hybridagent.failures import failure_cause
+from hybridagent.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,9 @@ def request_id_of(request: Request) -> str:
 
 
 def response(request: Request, err: ApiError) -> JSONResponse:
+    metrics = getattr(request.app.state, "metrics", None)
+    if isinstance(metrics, Metrics):  # refusals by code: rate limit, budget, ...
+        metrics.api_errors.labels(err.code).inc()
     request_id = request_id_of(request)
     return JSONResponse(
         body(err.code, err.message, err.param, request_id),

@@ -23,6 +23,7 @@ from hybridagent.runners.kb_cli import kb_app
 from hybridagent.runners.keys_cli import keys_app
 from hybridagent.runners.requests import check_request
 from hybridagent.runners.sessions_cli import sessions_app
+from hybridagent.runners.usage_cli import usage
 
 # --strict of `run` and `chat`.
 StrictOption = Annotated[
@@ -315,6 +316,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(kb_app, name="kb")
 app.add_typer(keys_app, name="keys")
 app.add_typer(codec_app, name="codec")
+app.command("usage")(usage)
 
 
 @models_app.callback()

@@ -71,6 +71,35 @@ _API_KEYS_V3 = [
     )""",
 ]
 
+# 4: the usage ledger (hybridagent/usage/ledger.py): one row per model-call activity,
+# keyed by (workflow run, activity ID) so a retried activity or a replayed workflow
+# inserts nothing twice. Privacy categories only, never text; costs in USD.
+_USAGE_V4 = [
+    """CREATE TABLE usage_calls (
+        run_id TEXT NOT NULL,
+        activity_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        workflow_type TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        caller TEXT NOT NULL,
+        agent TEXT,
+        requested_model TEXT NOT NULL,
+        model TEXT NOT NULL,
+        local BOOLEAN NOT NULL,
+        input_tokens INTEGER NOT NULL CHECK (input_tokens >= 0),
+        output_tokens INTEGER NOT NULL CHECK (output_tokens >= 0),
+        latency_ms DOUBLE PRECISION NOT NULL,
+        fallback_from TEXT,
+        pinned BOOLEAN NOT NULL,
+        privacy_categories TEXT NOT NULL DEFAULT '[]',
+        cost_usd DOUBLE PRECISION NOT NULL,
+        reference_model TEXT NOT NULL,
+        reference_cost_usd DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (run_id, activity_id)
+    )""",
+    "CREATE INDEX usage_calls_at ON usage_calls (created_at)",
+]
+
 MIGRATIONS: dict[str, list[list[str]]] = {
     "sqlite": [
         [
@@ -96,6 +125,7 @@ MIGRATIONS: dict[str, list[list[str]]] = {
         ],
         _CHAT_V2,
         _API_KEYS_V3,
+        _USAGE_V4,
     ],
     "postgresql": [
         [
@@ -112,6 +142,7 @@ MIGRATIONS: dict[str, list[list[str]]] = {
         ],
         _CHAT_V2,
         _API_KEYS_V3,
+        _USAGE_V4,
     ],
 }
 

@@ -100,6 +100,9 @@ class StubServer:
     error_headers: dict[str, str] = field(default_factory=dict)
     error_message: str = "stub error"
     fault: str | None = None
+    # The next this many chat requests are answered with `status` (500 when it is 200);
+    # then the stub answers normally again (a retried call that succeeds).
+    fail_next: int = 0
     released: threading.Event = field(default_factory=threading.Event)
     # When set: every request is recorded, then answered only once the event is set (so
     # a test can see what was admitted before any of it finishes).
@@ -113,6 +116,7 @@ class StubServer:
         self.error_headers = {}
         self.error_message = "stub error"
         self.fault = None
+        self.fail_next = 0
         self.released.set()
         self.released = threading.Event()
         if self.hold is not None:
@@ -150,9 +154,12 @@ class StubServer:
                     self.wfile.write(data[: len(data) // 2])
                     self.wfile.flush()
                     self.close_connection = True
-                elif stub.status != 200:
+                elif stub.status != 200 or stub.fail_next > 0:
+                    stub.fail_next = max(stub.fail_next - 1, 0)
                     error = {"error": {"message": stub.error_message, "type": "stub"}}
-                    self._send(stub.status, error, stub.error_headers)
+                    self._send(
+                        stub.status if stub.status != 200 else 500, error, stub.error_headers
+                    )
                 elif body.get("stream"):
                     self._send_stream(stub.reply(body), body.get("stream_options") or {})
                 else:

@@ -11,7 +11,10 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from hybridagent.config import Settings, load_settings
+from hybridagent.metrics import Metrics
 from hybridagent.providers.factory import ProviderStack, build_provider_stack
+from hybridagent.storage import open_storage
+from hybridagent.usage.layer import UsageRecorder
 from hybridagent.workers.log_lines import known_faults_in_one_line
 from hybridagent.workers.ollama_models import start_preparing_ollama
 from hybridagent.workers.plugin import build_plugin, build_worker
@@ -29,10 +32,21 @@ async def serve(
     await connect(settings)  # fail fast, before starting a model server
     known_faults_in_one_line(verbose=settings.sdk_log_level in ("INFO", "DEBUG"))
     stop = stop or _stop_on_signals()
+    # The tools' database and the usage ledger, migrated before any model server starts.
+    storage = open_storage(settings.database_url, settings.state_dir)
     stack = await build_provider_stack(settings)
+    metrics = Metrics()
+    metrics.watch_circuits(stack.circuits)
+    recorder = UsageRecorder(storage, metrics, settings.usage_reference_model)
+    stop_metrics = serve_metrics(settings, metrics)
     try:
-        client = await connect(settings, plugins=[build_plugin(settings, stack.provider)])
-        worker = build_worker(client, settings, stack.provider, circuits=stack.circuits)
+        plugin = build_plugin(settings, stack.provider, recorder=recorder)
+        client = await connect(
+            settings, plugins=[plugin], sdk_metrics_port=settings.sdk_metrics_port
+        )
+        worker = build_worker(
+            client, settings, stack.provider, circuits=stack.circuits, storage=storage
+        )
         async with worker:
             ollama = start_preparing_ollama(settings, stack, client)
             try:
@@ -45,7 +59,18 @@ async def serve(
                 ollama.cancel()
                 await asyncio.gather(ollama, return_exceptions=True)
     finally:
+        stop_metrics()
+        storage.close()
         await stack.aclose()
+
+
+def serve_metrics(settings: Settings, metrics: Metrics) -> Callable[[], None]:
+    """The worker's /metrics on its loopback port when one is configured; what stops it."""
+    port = settings.worker_metrics_port
+    if port is None:
+        return lambda: None
+    log.info("worker metrics on http://127.0.0.1:%d/metrics", port)
+    return metrics.serve("127.0.0.1", port)
 
 
 def _stop_on_signals() -> asyncio.Event:

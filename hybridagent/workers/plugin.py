@@ -30,6 +30,7 @@ from hybridagent.providers.errors import NON_RETRYABLE_ERROR_TYPES
 from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.routing.learned import load_model
 from hybridagent.storage import Storage, open_storage
+from hybridagent.usage.layer import RecordingProvider, UsageRecorder
 from hybridagent.workflows.agent_workflow import AgentWorkflow
 from hybridagent.workflows.chat_completion import ChatCompletionWorkflow
 from hybridagent.workflows.chat_session import MODEL_EVENTS_TOPIC, ChatSessionWorkflow
@@ -93,10 +94,15 @@ def model_activity_parameters(settings: Settings) -> ModelActivityParameters:
     )
 
 
-def build_plugin(settings: Settings, provider: HybridModelProvider) -> OpenAIAgentsPlugin:
+def build_plugin(
+    settings: Settings, provider: HybridModelProvider, *, recorder: UsageRecorder | None = None
+) -> OpenAIAgentsPlugin:
+    """`recorder`: every model call the plugin's activity makes is recorded there (the
+    usage ledger and the worker's metrics, usage/layer.py)."""
     apply_tracing_policy(settings)
+    model_provider = RecordingProvider(provider, recorder) if recorder else provider
     return OpenAIAgentsPlugin(
-        model_params=model_activity_parameters(settings), model_provider=provider
+        model_params=model_activity_parameters(settings), model_provider=model_provider
     )
 
 
@@ -152,14 +158,18 @@ def build_worker(
     provider: HybridModelProvider,
     *,
     circuits: CircuitBreaker | None = None,
+    storage: Storage | None = None,
 ) -> Worker:
     """`client` must carry the plugin from build_plugin (see workers.main.serve);
-    `circuits` is the provider stack's breaker, which the health activity reports."""
+    `circuits` is the provider stack's breaker, which the health activity reports;
+    `storage` the tools' database (default: the one the settings name)."""
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities(settings, provider, circuits=circuits, identity=client.identity),
+        activities=activities(
+            settings, provider, circuits=circuits, identity=client.identity, storage=storage
+        ),
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         workflow_runner=workflow_runner(),
     )

@@ -8,7 +8,13 @@ from collections.abc import Sequence
 from temporalio.client import Client, Plugin
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
-from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.runtime import (
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 from hybridagent.config import Settings
 from hybridagent.errors import UserError
@@ -20,8 +26,12 @@ class TemporalUnreachableError(UserError, RuntimeError):
     """No Temporal server answered at the configured address."""
 
 
-async def connect(settings: Settings, plugins: Sequence[Plugin] = ()) -> Client:
-    """A client for workers (with the plugin) or for the CLI (pydantic JSON converter)."""
+async def connect(
+    settings: Settings, plugins: Sequence[Plugin] = (), *, sdk_metrics_port: int | None = None
+) -> Client:
+    """A client for workers (with the plugin) or for the CLI (pydantic JSON converter).
+    `sdk_metrics_port`: the Temporal SDK's own Prometheus metrics on that loopback port
+    (the worker's, docs/observability.md)."""
     # The Agents plugin brings its own pydantic-based converter; the CLI uses the plain one.
     # Both get the payload codec when a key ring is configured (security/codec.py).
     converter = with_encryption(
@@ -33,7 +43,7 @@ async def connect(settings: Settings, plugins: Sequence[Plugin] = ()) -> Client:
             namespace=settings.temporal_namespace,
             plugins=list(plugins),
             data_converter=converter,
-            runtime=sdk_runtime(settings.sdk_log_level),
+            runtime=sdk_runtime(settings.sdk_log_level, sdk_metrics_port),
         )
     except RuntimeError as err:
         raise TemporalUnreachableError(
@@ -43,15 +53,23 @@ async def connect(settings: Settings, plugins: Sequence[Plugin] = ()) -> Client:
 
 
 @functools.cache
-def sdk_runtime(log_level: str) -> Runtime:
-    """The Temporal SDK runtime, its Rust core logging only at `log_level` and above.
+def sdk_runtime(log_level: str, metrics_port: int | None = None) -> Runtime:
+    """The Temporal SDK runtime, its Rust core logging only at `log_level` and above, and
+    its metrics served for Prometheus on loopback `metrics_port` when one is given.
 
     By default core warnings (e.g. "retried 7 times" while a server is away) would go
     straight to the terminal; the CLI says what happened in one sentence instead.
+    One runtime per (level, port) for the process: a second would bind the port again.
     """
     level = log_level.upper()
+    metrics = (
+        PrometheusConfig(bind_address=f"127.0.0.1:{metrics_port}")
+        if metrics_port is not None
+        else None
+    )
     return Runtime(
         telemetry=TelemetryConfig(
-            logging=LoggingConfig(filter=TelemetryFilter(core_level=level, other_level=level))
+            logging=LoggingConfig(filter=TelemetryFilter(core_level=level, other_level=level)),
+            metrics=metrics,
         )
     )

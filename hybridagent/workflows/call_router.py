@@ -34,6 +34,7 @@ from hybridagent.activity_io import (
     scan_digest,
 )
 from hybridagent.failures import NO_MODEL_FOR_CALL, REQUESTED_MODEL_UNAVAILABLE
+from hybridagent.routing.categories import category_of
 from hybridagent.routing.complexity import complexity
 from hybridagent.routing.policy import (
     CallFacts,
@@ -72,6 +73,10 @@ class Route:
     fail_fast: bool  # another model could take the call: no retry backoff on a refusal
     cacheable: bool  # nothing private in the call: the worker may answer from its cache
     decision: Decision
+    # What the usage ledger records of the call (usage/facts.py): never text.
+    fallback_from: str | None = None
+    pinned: bool = False  # kept on local models by privacy (this call or an earlier one)
+    categories: tuple[str, ...] = ()  # privacy categories found in this call
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,9 @@ class CallRouter:
         # Finding types per input part already scanned (by digest): a run's next call
         # repeats the previous input and adds a few items; only those are scanned.
         self._scanned: dict[bytes, tuple[str, ...]] = {}
+        # Who the run's calls are for, in the usage ledger: `key:<API key name>` or
+        # `user:<the run's user>` (set by run_agent.run_built_agent from the memo).
+        self.caller = "unknown"
         # The first call's verdict as the run's start scanned it, used when that call's
         # scan is the one it made (same parts, terms, patterns): no second local activity.
         self._prescan = prescan
@@ -356,7 +364,7 @@ class CallRouter:
         self._record(agent, decision, facts, fallback_from=failed_model, failure=failure)
         if decision.model is None:
             return NoFallback(decision)
-        return self._route(agent, decision, facts)
+        return self._route(agent, decision, facts, fallback_from=failed_model)
 
     def _record(
         self,
@@ -404,7 +412,9 @@ class CallRouter:
         chain = self.fallbacks.get(self._primary or chosen)
         return self._choose(facts, others, chain).model is not None
 
-    def _route(self, agent: str, decision: Decision, facts: CallFacts) -> Route:
+    def _route(
+        self, agent: str, decision: Decision, facts: CallFacts, fallback_from: str | None = None
+    ) -> Route:
         if decision.model is None:
             raise ApplicationError(
                 decision.error or "No model can take this call.",
@@ -419,6 +429,9 @@ class CallRouter:
             # answer it from its response cache, if it keeps one.
             cacheable=self.response_cache and not (facts.sensitive_types or facts.pinned),
             decision=decision,
+            fallback_from=fallback_from,
+            pinned=bool(facts.sensitive_types or facts.pinned),
+            categories=tuple(sorted({category_of(t) for t in facts.sensitive_types})),
         )
 
 

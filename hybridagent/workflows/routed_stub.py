@@ -34,6 +34,7 @@ from hybridagent.providers.errors import FALLBACK_ACTION
 from hybridagent.providers.notes import EMULATED_STREAM_MODEL, Note, notes_of
 from hybridagent.providers.response_cache import CACHE_MARKER
 from hybridagent.providers.wrapper import CallModel, ModelCall
+from hybridagent.usage.facts import USAGE_MARKER, UsageFacts
 from hybridagent.workflows.call_router import CallRouter, NoFallback, Route, RoutedCall
 
 # A failed regular activity raises ActivityError with the failure as its cause; a failed
@@ -94,8 +95,9 @@ class RoutedModelStub(CallModel, _TemporalModelStub):
         route = await self.router.route(self._routed(call))
         while True:
             self._point_at(route)
+            marked = self._marked(route, call, cacheable=False)
             try:
-                events = [event async for event in call.stream_from(self._activity)]
+                events = [event async for event in marked.stream_from(self._activity)]
             except MODEL_CALL_FAILURES as err:
                 route = self._fall_back(route, err)
                 continue
@@ -140,10 +142,23 @@ class RoutedModelStub(CallModel, _TemporalModelStub):
     def _call_for(self, route: Route, call: ModelCall) -> ModelCall:
         """`call`, made on `route`: its settings marked cacheable when the route allows."""
         self._point_at(route)
-        if not route.cacheable:
-            return call
+        return self._marked(route, call, cacheable=route.cacheable)
+
+    def _marked(self, route: Route, call: ModelCall, *, cacheable: bool) -> ModelCall:
+        """`call` with the usage ledger's facts (usage/facts.py), and the cache marker
+        when `cacheable`, in its settings' extra_args: the worker strips both."""
+        facts = UsageFacts(
+            agent=self._agent_name,
+            requested=self.router.requested,
+            caller=self.router.caller,
+            fallback_from=route.fallback_from,
+            pinned=route.pinned,
+            categories=route.categories,
+        )
         settings: ModelSettings = call.model_settings
-        extra = {**(settings.extra_args or {}), CACHE_MARKER: True}
+        extra = {**(settings.extra_args or {}), USAGE_MARKER: facts.as_extra()}
+        if cacheable:
+            extra[CACHE_MARKER] = True
         marked = dataclasses.replace(settings, extra_args=extra)
         return dataclasses.replace(call, model_settings=marked)
 

@@ -151,6 +151,13 @@ def first_model(router: CallRouter) -> str:
     return first[0]
 
 
+def caller_of(user: str) -> str:
+    """Who the run's model calls are for, in the usage ledger: the API key that started
+    the run (its name, in the memo the HTTP API sets), else the run's `user`."""
+    key = workflow.memo_value("api_key", None)
+    return f"key:{key}" if isinstance(key, str) and key else f"user:{user}"
+
+
 async def run_agent(
     spec: AgentSpec,
     prompt: str | list[TResponseInputItem],
@@ -188,6 +195,7 @@ async def run_built_agent(
     """run_agent for an agent built by the caller (see build_agent); also returns the
     SDK's result, for callers that read its items."""
     first = first_model(router)
+    router.caller = caller_of(user)
     agent = with_routed_models(agent, router)
     calls_before = len(router.trail)
     try:

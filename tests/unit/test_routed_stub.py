@@ -4,6 +4,7 @@ real servers in tests/integration/test_fallback*.py."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -19,6 +20,7 @@ from hybridagent.providers.notes import notes_of, with_note
 from hybridagent.providers.response_cache import CACHE_MARKER
 from hybridagent.providers.wrapper import ModelCall
 from hybridagent.routing.policy import Decision
+from hybridagent.usage.facts import USAGE_MARKER, UsageFacts
 from hybridagent.workflows.call_router import CallRouter, Route
 from hybridagent.workflows.routed_stub import RoutedModelStub, streamed_tokens
 from tests.unit.test_call_router import router
@@ -58,7 +60,12 @@ def test_a_route_points_the_activity_at_its_model_with_the_decision(
     retry = activity.model_params.retry_policy
     assert retry is not None and retry.maximum_attempts == 4
     assert retry.non_retryable_error_types == ["BadRequestError", "ProviderUnreachableError"]
-    assert made.model_settings.extra_args is None  # not cacheable: no marker
+    extra = made.model_settings.extra_args
+    assert extra is not None and CACHE_MARKER not in extra  # not cacheable: no cache marker
+    assert extra[USAGE_MARKER] == {
+        "agent": "general", "requested": None, "caller": "unknown", "fallback_from": None,
+        "pinned": False, "categories": [],
+    }  # fmt: skip
     # The base parameters stay as the worker set them, for the next route.
     assert stub.model_params.retry_policy is BASE_RETRY
 
@@ -70,8 +77,25 @@ def test_without_an_alternative_a_refusal_is_retried_and_a_cacheable_call_is_mar
     made = stub._call_for(route(fail_fast=False, cacheable=True), model_call(settings))
     retry = stub._activity.model_params.retry_policy
     assert retry is not None and retry.non_retryable_error_types == ["BadRequestError"]
-    assert made.model_settings.extra_args == {"seed": 1, CACHE_MARKER: True}
+    extra = made.model_settings.extra_args
+    assert extra is not None and extra["seed"] == 1 and extra[CACHE_MARKER] is True
     assert settings.extra_args == {"seed": 1}  # the run's own settings are not changed
+
+
+def test_a_fallback_route_tells_the_ledger_where_it_came_from_and_the_pin(
+    stub: RoutedModelStub,
+) -> None:
+    pinned = dataclasses.replace(
+        route(fail_fast=False, cacheable=False),
+        fallback_from="openai/gpt-4o-mini", pinned=True, categories=("contact", "financial"),
+    )  # fmt: skip
+    made = stub._call_for(pinned, model_call(ModelSettings()))
+    extra = made.model_settings.extra_args
+    assert extra is not None
+    assert UsageFacts.from_extra(extra[USAGE_MARKER]) == UsageFacts(
+        agent="general", fallback_from="openai/gpt-4o-mini", pinned=True,
+        categories=("contact", "financial"),
+    )  # fmt: skip
 
 
 def test_a_streamed_call_counts_the_tokens_of_its_completed_event() -> None:
