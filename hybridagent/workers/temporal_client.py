@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
 
 from temporalio.client import Client, Plugin
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
-from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 from hybridagent.config import Settings
 from hybridagent.errors import UserError
+from hybridagent.logs import CORE_LOGGER
 from hybridagent.security.codec import with_encryption
 from hybridagent.security.keys import configured_ring
 
@@ -47,11 +55,18 @@ def sdk_runtime(log_level: str) -> Runtime:
     """The Temporal SDK runtime, its Rust core logging only at `log_level` and above.
 
     By default core warnings (e.g. "retried 7 times" while a server is away) would go
-    straight to the terminal; the CLI says what happened in one sentence instead.
+    straight to the terminal; the CLI says what happened in one sentence instead. What
+    core does log is forwarded to Python logging (the `temporalio.core` logger), so it
+    is redacted and formatted like every other line (hybridagent/logs.py).
     """
     level = log_level.upper()
+    forward_to = logging.getLogger(CORE_LOGGER)
+    forward_to.setLevel("WARNING" if level == "WARN" else level)
     return Runtime(
         telemetry=TelemetryConfig(
-            logging=LoggingConfig(filter=TelemetryFilter(core_level=level, other_level=level))
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level=level, other_level=level),
+                forwarding=LogForwardingConfig(logger=forward_to),
+            )
         )
     )
