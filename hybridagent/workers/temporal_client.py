@@ -66,7 +66,7 @@ def sdk_runtime(log_level: str) -> Runtime:
         telemetry=TelemetryConfig(
             logging=LoggingConfig(
                 filter=TelemetryFilter(core_level=level, other_level=level),
-                forwarding=LogForwardingConfig(logger=forward_to),
+                forwarding=LogForwardingConfig(logger=forward_to, append_target_to_name=False),
             )
         )
     )

@@ -47,12 +47,12 @@ def emitted(handler: logging.Handler, *args: object, exc: BaseException | None =
     logger.propagate = False
     try:
         if exc is None:
-            logger.warning(*args)  # type: ignore[arg-type]
+            logger.warning(*args)
         else:
             try:
                 raise exc
             except BaseException:
-                logger.exception(*args)  # type: ignore[arg-type]
+                logger.exception(*args)
     finally:
         logger.removeHandler(handler)
         logger.propagate = True
@@ -195,7 +195,7 @@ def test_litellm_records_reach_our_handler_only() -> None:
 def test_settings_read_level_and_format_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HYBRIDAGENT_LOG_FORMAT", "JSON")
     monkeypatch.setenv("HYBRIDAGENT_LOG_LEVEL", "info")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert (settings.log_format, settings.log_level) == ("json", "INFO")
     monkeypatch.setenv("HYBRIDAGENT_LOG_LEVEL", "warn")
-    assert Settings(_env_file=None).log_level == "WARNING"  # type: ignore[call-arg]
+    assert Settings(_env_file=None).log_level == "WARNING"
