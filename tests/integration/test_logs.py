@@ -82,6 +82,7 @@ async def test_a_json_worker_log_holds_no_content_and_no_key(
     failed = [e for e in entries if "Completing activity as failed" in e["message"]]
     assert failed and any("[redacted]" in e.get("exception", "") for e in failed), failed
     assert any(e["logger"] == "hybridagent.status" for e in entries)
+    assert any(e["logger"] == "temporalio.core" for e in entries)  # forwarded, not printed
 
 
 async def _tool_run(client: Client, queue: str, stub: StubServer) -> list[str]:
