@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -128,6 +129,14 @@ class Settings(BaseSettings):
     # (`hybridagent -v` sets INFO).
     sdk_log_level: Literal["ERROR", "WARN", "INFO", "DEBUG"] = Field(
         "ERROR", validation_alias=_env("HYBRIDAGENT_SDK_LOG_LEVEL")
+    )
+    # Python log records of every process (hybridagent/logs.py): this level and above,
+    # secrets redacted, as readable text or one JSON object per line (`json`).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "WARNING", validation_alias=_env("HYBRIDAGENT_LOG_LEVEL")
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", validation_alias=_env("HYBRIDAGENT_LOG_FORMAT")
     )
 
     # Model choice: `auto` = Ollama's OLLAMA_MODEL when Ollama answers, else the embedded model.
@@ -303,6 +312,17 @@ class Settings(BaseSettings):
         if "://" not in value:
             value = f"http://{value}"
         return value.replace("://0.0.0.0", "://127.0.0.1")
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object, info: ValidationInfo) -> object:
+        """`info`, `JSON`: how people type them (`WARN` as Python's own alias)."""
+        if not isinstance(value, str):
+            return value
+        if info.field_name == "log_format":
+            return value.strip().lower()
+        level = value.strip().upper()
+        return "WARNING" if level == "WARN" else level
 
     @field_validator("model_max_attempts")
     @classmethod

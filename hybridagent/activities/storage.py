@@ -87,7 +87,9 @@ def _status(value: str) -> TaskStatus | None:
         return None
     if value in ("open", "done"):
         return "open" if value == "open" else "done"
-    raise invalid(f"Task status must be open, done or all, not {value!r}.")
+    # The sentence goes back to the model and into the worker's log: it does not repeat
+    # the model's argument (a tool argument is content, kept out of logs).
+    raise invalid("Task status must be open, done or all.")
 
 
 def _due(value: str) -> str | None:
@@ -97,7 +99,7 @@ def _due(value: str) -> str | None:
     try:
         return date.fromisoformat(value).isoformat()
     except ValueError:
-        raise invalid(f"A due date must be YYYY-MM-DD, not {value!r}.") from None
+        raise invalid("A due date must be YYYY-MM-DD, e.g. 2026-03-31.") from None
 
 
 def _title(value: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from agents import Model
 
+from hybridagent.logs import adopt_litellm_logging
 from hybridagent.providers.base import ModelListing
 from hybridagent.providers.circuit import CircuitBreaker
 from hybridagent.providers.errors import MissingApiKeyError
@@ -43,6 +44,7 @@ def _import_litellm() -> Any:
         raise ImportError(
             "LiteLLM is not installed; run: pip install 'openai-agents[litellm]'"
         ) from err
+    adopt_litellm_logging()
     return litellm
 
 

@@ -65,12 +65,29 @@ def detached(fn: Callable[[], Any], started: list[str]) -> Any:
 @app.callback()
 def main_options(
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Show the Temporal SDK's own log lines.")
+        bool,
+        typer.Option("--verbose", "-v", help="Show INFO log lines, the Temporal SDK's own too."),
     ] = False,
 ) -> None:
     """Durable OpenAI Agents SDK agents on Temporal, on local and cloud models."""
     if verbose:
         os.environ["HYBRIDAGENT_SDK_LOG_LEVEL"] = "INFO"
+        os.environ.setdefault("HYBRIDAGENT_LOG_LEVEL", "INFO")
+    _configure_logging()
+
+
+def _configure_logging() -> None:
+    """One logging setup for every command (hybridagent/logs.py). A bad setting is left
+    to the command, which reports it in its own sentence; the defaults log meanwhile."""
+    from hybridagent.config import ConfigError
+    from hybridagent.logs import configure_logging
+
+    try:
+        settings = load_settings()
+    except ConfigError:
+        configure_logging()
+        return
+    configure_logging(settings.log_level, settings.log_format)
 
 
 @app.command()
@@ -270,13 +287,11 @@ def worker() -> None:
 @app.command()
 def serve() -> None:
     """Run the HTTP API (OpenAI-compatible and runs API) on HYBRIDAGENT_API_HOST:_PORT."""
+    from hybridagent.logs import announce
     from hybridagent.runners.serve import serve_api
 
     def ready(url: str) -> None:
-        print(
-            f"HTTP API at {url} (docs: {url}/docs, web UI: {url}/ui/); Ctrl-C to stop.",
-            file=sys.stderr, flush=True,
-        )  # fmt: skip
+        announce(f"HTTP API at {url} (docs: {url}/docs, web UI: {url}/ui/); Ctrl-C to stop.")
 
     run_cli_command(lambda: asyncio.run(serve_api(load_settings(), on_ready=ready)))
 

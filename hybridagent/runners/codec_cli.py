@@ -73,9 +73,10 @@ def codec_rotate() -> None:
 @codec_app.command("serve")
 def codec_serve() -> None:
     """Run the codec server for the Web UI and `temporal --codec-endpoint`, until Ctrl-C."""
+    from hybridagent.logs import announce
     from hybridagent.security.codec_server import serve_codec
 
     def ready(url: str) -> None:
-        _say(f"Codec server at {url}; token in HYBRIDAGENT_CODEC_TOKEN or the state directory.")
+        announce(f"Codec server at {url}; token in HYBRIDAGENT_CODEC_TOKEN or the state directory.")
 
     run_cli_command(lambda: asyncio.run(serve_codec(load_settings(), on_ready=ready)))

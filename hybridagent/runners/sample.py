@@ -6,13 +6,16 @@ import asyncio
 
 from hybridagent.config import load_settings
 from hybridagent.entry import exit_now, fail, run_cli_command
+from hybridagent.logs import configure_logging
 from hybridagent.runners.start import report, start_run
 from hybridagent.workflows.io import HaikuInput
 
 
 async def _run(workflow: str, argv: list[str]) -> None:
     request = HaikuInput(**dict(zip(("prompt", "model"), argv, strict=False)))
-    outcome = await start_run(load_settings(), workflow, request)
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    outcome = await start_run(settings, workflow, request)
     if outcome.error:
         fail(f"{outcome.error}\nWeb UI: {outcome.url}")
     print(report(outcome))

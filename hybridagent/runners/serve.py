@@ -36,7 +36,7 @@ async def serve_api(
     app = create_app(settings, gate, max_body_bytes=api.max_body_bytes)
     config = uvicorn.Config(
         app, host=api.host, port=api.port, log_level="warning", access_log=False,
-        lifespan="on",
+        lifespan="on", log_config=None,
     )  # fmt: skip
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -168,7 +168,7 @@ async def serve_codec(
 
     config = uvicorn.Config(
         app_for(settings), host=settings.codec_host, port=settings.codec_port,
-        log_level="warning", access_log=False, lifespan="off",
+        log_level="warning", access_log=False, lifespan="off", log_config=None,
     )  # fmt: skip
     server = uvicorn.Server(config) if stop is None else BesideOthers(config)
     task = asyncio.create_task(server.serve())

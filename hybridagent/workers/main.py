@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 from collections.abc import Awaitable, Callable
 
 from hybridagent.config import Settings, load_settings
+from hybridagent.logs import announce, configure_logging
 from hybridagent.metrics import Metrics
 from hybridagent.providers.factory import ProviderStack, build_provider_stack
 from hybridagent.storage import open_storage
@@ -95,9 +95,10 @@ def main() -> None:
 
     async def run() -> None:
         settings = load_settings()
+        configure_logging(settings.log_level, settings.log_format)
 
         def ready(stack: ProviderStack) -> None:
-            print(describe(stack, settings), file=sys.stderr, flush=True)
+            announce(describe(stack, settings))
 
         await serve(settings, on_ready=ready)
 

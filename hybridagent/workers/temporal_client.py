@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
 
 from temporalio.client import Client, Plugin
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import (
+    LogForwardingConfig,
     LoggingConfig,
     PrometheusConfig,
     Runtime,
@@ -18,6 +20,7 @@ from temporalio.runtime import (
 
 from hybridagent.config import Settings
 from hybridagent.errors import UserError
+from hybridagent.logs import CORE_LOGGER
 from hybridagent.security.codec import with_encryption
 from hybridagent.security.keys import configured_ring
 
@@ -58,10 +61,14 @@ def sdk_runtime(log_level: str, metrics_port: int | None = None) -> Runtime:
     its metrics served for Prometheus on loopback `metrics_port` when one is given.
 
     By default core warnings (e.g. "retried 7 times" while a server is away) would go
-    straight to the terminal; the CLI says what happened in one sentence instead.
+    straight to the terminal; the CLI says what happened in one sentence instead. What
+    core does log is forwarded to Python logging (the `temporalio.core` logger), so it
+    is redacted and formatted like every other line (hybridagent/logs.py).
     One runtime per (level, port) for the process: a second would bind the port again.
     """
     level = log_level.upper()
+    forward_to = logging.getLogger(CORE_LOGGER)
+    forward_to.setLevel("WARNING" if level == "WARN" else level)
     metrics = (
         PrometheusConfig(bind_address=f"127.0.0.1:{metrics_port}")
         if metrics_port is not None
@@ -69,7 +76,10 @@ def sdk_runtime(log_level: str, metrics_port: int | None = None) -> Runtime:
     )
     return Runtime(
         telemetry=TelemetryConfig(
-            logging=LoggingConfig(filter=TelemetryFilter(core_level=level, other_level=level)),
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level=level, other_level=level),
+                forwarding=LogForwardingConfig(logger=forward_to, append_target_to_name=False),
+            ),
             metrics=metrics,
         )
     )

@@ -23,14 +23,16 @@ from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import ApplicationError
 
 from hybridagent.config import Settings
+from hybridagent.dev_state import db_path
 from hybridagent.providers.embedded import free_loopback_port
-from hybridagent.runners.devserver import temporal_binary
+from hybridagent.runners.devserver import DevServer, temporal_binary
 from hybridagent.security.codec import PayloadKeyError
 from hybridagent.security.codec_server import serve_codec
 from hybridagent.security.keys import KeyRing, generate_ring, rotated
 from hybridagent.testing.stub_server import StubServer, text_reply, tool_then_text
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.chat_session import MODEL_EVENTS_TOPIC, ChatReply, SessionState
+from hybridagent.workflows.coordinator import CoordinatorOutput
 from hybridagent.workflows.io import AgentRunOutput
 from tests.conftest import RunningWorker, make_settings, running_worker
 from tests.helpers import replay
@@ -162,27 +164,125 @@ async def raw_history_bytes(plain_client: Client, workflow_id: str) -> bytes:
     return b"".join(event.SerializeToString() for event in history.events)
 
 
-@pytest.fixture(scope="module")
-async def tool_run(
-    client: Client, enc_worker: RunningWorker, cloud_stub: StubServer
+# The workflow IDs of a run (a coordinator's children too) and the markers it carried.
+Run = tuple[list[str], list[str]]
+
+
+async def agent_tool_run(
+    client: Client, queue: str, stub: StubServer
 ) -> tuple[WorkflowHandle[Any, Any], list[str]]:
     """An AgentWorkflow whose model calls get_weather: markers in prompt, tool
     argument (and so the tool's result) and the answer."""
     prompt, city, answer = marker("prompt"), marker("city"), marker("answer")
-    cloud_stub.reset()
-    cloud_stub.reply = tool_then_text("get_weather", {"city": city}, f"It is {answer}.")
+    stub.reset()
+    stub.reply = tool_then_text("get_weather", {"city": city}, f"It is {answer}.")
     handle = await client.start_workflow(
         "AgentWorkflow",
         {"prompt": f"Weather for {prompt}?", "agent": "haiku", "model": "openai/gpt-4o-mini"},
         id=f"enc-{uuid.uuid4().hex[:10]}",
-        task_queue=enc_worker.settings.task_queue,
+        task_queue=queue,
         result_type=AgentRunOutput,
     )
     result = await handle.result()
     assert result.final_output == f"It is {answer}."
-    sent = json.dumps([r.body for r in cloud_stub.requests])
+    sent = json.dumps([r.body for r in stub.requests])
     assert prompt in sent and f"The weather in {city}" in sent  # the real tool ran
     return handle, [prompt, city, answer]
+
+
+async def chat_run(client: Client, queue: str, stub: StubServer) -> Run:
+    """A chat session of three messages, a marker in each and in each reply (and the
+    first message in the session's memo, as its title)."""
+    said = [marker(f"said{n}") for n in range(3)]
+    answers = {one: marker(f"reply{n}") for n, one in enumerate(said)}
+
+    def reply(body: dict[str, Any]) -> dict[str, Any]:
+        last = json.dumps(body["messages"][-1])
+        answer = next(a for s, a in answers.items() if s in last)
+        return text_reply(f"Noted, {answer}.")(body)
+
+    stub.reset()
+    stub.reply = reply
+    handle = await client.start_workflow(
+        "ChatSessionWorkflow", {"model": "openai/gpt-4o-mini"},
+        id=f"enc-chat-{uuid.uuid4().hex[:10]}", task_queue=queue, result_type=SessionState,
+    )  # fmt: skip
+    for one in said:
+        got = await handle.execute_update("send", f"Remember {one}.", result_type=ChatReply)
+        assert got.reply == f"Noted, {answers[one]}."
+    await handle.execute_update("end", result_type=SessionState)
+    await handle.result()
+    return [handle.id], [*said, *answers.values()]
+
+
+async def coordinator_run(client: Client, queue: str, stub: StubServer) -> Run:
+    """Two specialists (child AgentWorkflows) and a synthesis, on the stub."""
+    prompt, answer = marker("coordprompt"), marker("coordanswer")
+    stub.reset()
+    stub.reply = text_reply(f"Answer {answer}.")
+    workflow_id = f"enc-coord-{uuid.uuid4().hex[:10]}"
+    names = ["math-tutor", "creative-writer"]
+    result = await client.execute_workflow(
+        "CoordinatorWorkflow",
+        {"prompt": f"Explain {prompt}.", "specialists": names, "model": "openai/gpt-4o-mini"},
+        id=workflow_id, task_queue=queue, result_type=CoordinatorOutput,
+    )  # fmt: skip
+    assert result.final_output == f"Answer {answer}." and len(result.specialists) == 2
+    assert prompt in json.dumps([r.body for r in stub.requests])
+    return [workflow_id, *(f"{workflow_id}-{name}" for name in names)], [prompt, answer]
+
+
+async def failing_run(client: Client, queue: str) -> Run:
+    """An unknown model: the failure message names it, encrypted."""
+    prompt, model = marker("failprompt"), marker("failmodel")
+    handle = await client.start_workflow(
+        "AgentWorkflow", {"prompt": prompt, "model": f"gemini/{model}"},
+        id=f"enc-{uuid.uuid4().hex[:10]}", task_queue=queue,
+    )  # fmt: skip
+    with pytest.raises(WorkflowFailureError) as caught:
+        await handle.result()
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "UnknownModelError"
+    assert f"gemini/{model}" in cause.message  # decoded back for the codec's reader
+    return [handle.id], [prompt, model]
+
+
+async def assert_encrypted_at_rest(
+    run: Run, plain_client: Client, worker: RunningWorker, codec_server: str
+) -> None:
+    """No marker in the raw history (the SDK's bytes, `temporal workflow show -o json`
+    with base64 decoded); all of them with the codec server; the history replays."""
+    workflow_ids, markers = run
+    for workflow_id in workflow_ids:
+        assert_nowhere(markers, await raw_history_bytes(plain_client, workflow_id))
+    shown = [await temporal_show(worker, workflow_id) for workflow_id in workflow_ids]
+    plain = "\n".join(t for one in shown for t in readable_text(json.loads(one)))
+    assert_nowhere(markers, plain)
+    assert "binary/encrypted" in plain
+    decoded = [
+        await temporal_show(
+            worker,
+            workflow_id,
+            "--codec-endpoint",
+            codec_server,
+            "--codec-auth",
+            f"Bearer {TOKEN}",
+        )  # fmt: skip
+        for workflow_id in workflow_ids
+    ]
+    text = "\n".join(t for one in decoded for t in readable_text(json.loads(one)))
+    for found in markers:
+        assert found in text, f"{found} not decoded"
+    for workflow_id in workflow_ids:
+        history = await plain_client.get_workflow_handle(workflow_id).fetch_history()
+        await replay(history, worker.settings)
+
+
+@pytest.fixture(scope="module")
+async def tool_run(
+    client: Client, enc_worker: RunningWorker, cloud_stub: StubServer
+) -> tuple[WorkflowHandle[Any, Any], list[str]]:
+    return await agent_tool_run(client, enc_worker.settings.task_queue, cloud_stub)
 
 
 async def test_the_raw_history_holds_no_marker_and_the_codec_reads_it(
@@ -192,42 +292,33 @@ async def test_the_raw_history_holds_no_marker_and_the_codec_reads_it(
     codec_server: str,
 ) -> None:
     handle, markers = tool_run
-    assert_nowhere(markers, await raw_history_bytes(plain_client, handle.id))
-    shown = await temporal_show(enc_worker, handle.id)
-    assert_nowhere(markers, "\n".join(readable_text(json.loads(shown))))
-    assert "binary/encrypted" in "\n".join(readable_text(json.loads(shown)))
+    await assert_encrypted_at_rest(([handle.id], markers), plain_client, enc_worker, codec_server)
     with pytest.raises(Exception):  # noqa: B017 - the default converter cannot read it
         await plain_client.get_workflow_handle(handle.id).result()
 
-    decoded = await temporal_show(
-        enc_worker, handle.id, "--codec-endpoint", codec_server,
-        "--codec-auth", f"Bearer {TOKEN}",
-    )  # fmt: skip
-    text = "\n".join(readable_text(json.loads(decoded)))
-    for found in markers:
-        assert found in text
-    await replay(await handle.fetch_history(), enc_worker.settings)
-
 
 async def test_a_failure_message_is_encrypted_too(
-    client: Client, plain_client: Client, enc_worker: RunningWorker
+    client: Client, plain_client: Client, enc_worker: RunningWorker, codec_server: str
 ) -> None:
-    prompt, model = marker("failprompt"), marker("failmodel")
-    handle = await client.start_workflow(
-        "AgentWorkflow", {"prompt": prompt, "model": f"gemini/{model}"},
-        id=f"enc-{uuid.uuid4().hex[:10]}", task_queue=enc_worker.settings.task_queue,
-    )  # fmt: skip
-    with pytest.raises(WorkflowFailureError) as caught:
-        await handle.result()
-    cause = caught.value.cause
-    assert isinstance(cause, ApplicationError) and cause.type == "UnknownModelError"
-    assert f"gemini/{model}" in cause.message  # decoded back for the codec's reader
-    raw = await raw_history_bytes(plain_client, handle.id)
-    assert_nowhere([prompt, model], raw)
-    assert b"Encoded failure" in raw
-    shown = await temporal_show(enc_worker, handle.id)
-    assert_nowhere([prompt, model], "\n".join(readable_text(json.loads(shown))))
-    await replay(await handle.fetch_history(), enc_worker.settings)
+    run = await failing_run(client, enc_worker.settings.task_queue)
+    assert b"Encoded failure" in await raw_history_bytes(plain_client, run[0][0])
+    await assert_encrypted_at_rest(run, plain_client, enc_worker, codec_server)
+
+
+async def test_a_chat_session_of_three_messages_is_encrypted_at_rest(
+    client: Client, plain_client: Client, enc_worker: RunningWorker, stub: StubServer,
+    codec_server: str,
+) -> None:  # fmt: skip
+    run = await chat_run(client, enc_worker.settings.task_queue, stub)
+    await assert_encrypted_at_rest(run, plain_client, enc_worker, codec_server)
+
+
+async def test_a_coordinator_run_and_its_children_are_encrypted_at_rest(
+    client: Client, plain_client: Client, enc_worker: RunningWorker, stub: StubServer,
+    codec_server: str,
+) -> None:  # fmt: skip
+    run = await coordinator_run(client, enc_worker.settings.task_queue, stub)
+    await assert_encrypted_at_rest(run, plain_client, enc_worker, codec_server)
 
 
 async def test_a_rotated_ring_reads_old_runs_and_without_the_old_key_says_which(
@@ -309,3 +400,59 @@ async def api(enc_worker: RunningWorker) -> AsyncIterator[Api]:
 def test_the_key_file_path_is_in_the_state_directory(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, state_dir=tmp_path)  # type: ignore[call-arg]
     assert settings.key_file == tmp_path / "encryption-keys"
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    """The dev server as `hybridagent dev` runs it: histories in a SQLite file."""
+    server = DevServer(
+        tmp_path_factory.mktemp("sqlite"), port=free_loopback_port(), ui_port=free_loopback_port()
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+async def sqlite_worker(
+    sqlite_server: DevServer, enc_worker: RunningWorker
+) -> AsyncIterator[RunningWorker]:
+    """enc_worker's settings (ring, stub, embedded model) on the SQLite dev server."""
+    settings = enc_worker.settings.model_copy(
+        update={
+            "temporal_address": sqlite_server.address,
+            "task_queue": f"sq-{uuid.uuid4().hex[:8]}",
+        }
+    )
+    async with running_worker(settings) as running:
+        yield running
+
+
+async def test_the_dev_servers_sqlite_file_holds_no_marker(
+    sqlite_server: DevServer, sqlite_worker: RunningWorker, stub: StubServer, codec_server: str
+) -> None:
+    client = await connect(sqlite_worker.settings)
+    plain_client = await Client.connect(sqlite_worker.settings.temporal_address)
+    queue = sqlite_worker.settings.task_queue
+    handle, tool_markers = await agent_tool_run(client, queue, stub)
+    runs = [
+        ([handle.id], tool_markers),
+        await chat_run(client, queue, stub),
+        await coordinator_run(client, queue, stub),
+        await failing_run(client, queue),
+    ]
+    for run in runs:
+        await assert_encrypted_at_rest(run, plain_client, sqlite_worker, codec_server)
+    # A control: an input started without a codec is in the file as sent.
+    control = marker("plaincontrol")
+    unserved = await plain_client.start_workflow(
+        "NoWorkerServesThis", {"prompt": control}, id=f"enc-plain-{uuid.uuid4().hex[:8]}",
+        task_queue=f"nobody-{uuid.uuid4().hex[:8]}",
+    )  # fmt: skip
+    await unserved.terminate()
+
+    database = db_path(sqlite_server.state_dir)
+    files = sorted(database.parent.glob(f"{database.name}*"))  # the file, its -wal, -shm
+    raw = b"\n".join(path.read_bytes() for path in files)
+    assert control.encode() in raw and handle.id.encode() in raw
+    assert_nowhere([m for _, markers in runs for m in markers], raw)

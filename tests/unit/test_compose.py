@@ -73,3 +73,30 @@ def test_the_api_shares_redis_keys_and_the_task_queue(compose: dict[str, Any]) -
     # The API holds no provider key (workers do).
     assert not any(name.endswith("_API_KEY") for name in env)
     assert {"redis-data", "hybridagent-state"} <= set(compose["volumes"])
+
+
+def test_worker_and_api_read_one_required_key_ring_file(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    """Both encrypt and decrypt the same histories, so both read the same env file;
+    a missing file stops `docker compose up` rather than storing plain text."""
+    services = compose["services"]
+    files = [services[name]["env_file"] for name in ("worker", "api")]
+    assert files[0] == files[1] == [{"path": "./encryption.env", "required": True}]
+    for ignore in (".gitignore", ".dockerignore"):
+        assert "encryption.env" in (ROOT / ignore).read_text().splitlines()
+
+    # The file the compose header's command writes is what Settings reads.
+    from hybridagent.config import Settings
+    from hybridagent.security.keys import configured_ring, generate_ring
+
+    ring = generate_ring()
+    env_file = tmp_path / "encryption.env"
+    env_file.write_text(f"HYBRIDAGENT_ENCRYPTION_KEYS={ring.serialise().strip()}\n")
+    assert (
+        "HYBRIDAGENT_ENCRYPTION_KEYS=$(hybridagent codec keygen --print)"
+        in (ROOT / "docker-compose.yml").read_text()
+    )
+    settings = Settings(_env_file=env_file, state_dir=tmp_path)  # type: ignore[call-arg]
+    loaded = configured_ring(settings)
+    assert loaded is not None and loaded.active == ring.active and loaded.keys == ring.keys

@@ -144,7 +144,7 @@ async def test_create_task_is_idempotent_per_id(acts: StorageActivities) -> None
 async def test_create_task_rejects_bad_input_without_retry(acts: StorageActivities) -> None:
     bad_due = CreateTaskRequest(user="ann", task_id="t-2", title="x", due="next friday")
     err = await fails_with("InvalidToolInput", env.run(acts.create_task, bad_due))
-    assert err.message == "A due date must be YYYY-MM-DD, not 'next friday'."
+    assert err.message == "A due date must be YYYY-MM-DD, e.g. 2026-03-31."
     no_title = CreateTaskRequest(user="ann", task_id="t-3", title="  ")
     await fails_with("InvalidToolInput", env.run(acts.create_task, no_title))
     assert (await env.run(acts.list_tasks, ListTasksRequest(user="ann"))).tasks == []
