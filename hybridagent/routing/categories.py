@@ -39,6 +39,7 @@ _BY_TYPE: dict[str, str] = {
     "date_of_birth": "identification",
     "payment_card": "financial",
     "iban": "financial",
+    "crypto_address": "financial",
     "salary": "financial",
     "account_number": "financial",
     "health": "health",

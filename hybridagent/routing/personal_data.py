@@ -21,7 +21,11 @@ from hybridagent.routing.findings import Finding, search_windows, spans_of, wind
 _AT = re.compile("@")
 _DIGIT_RUN = re.compile(r"\d[\d \-().+/]{5,}\d")
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@([A-Za-z0-9\-]+\.)+[A-Za-z]{2,}\b")
-_EXAMPLE_DOMAINS = re.compile(r"@(?:[\w.-]+\.)?(?:example\.(?:com|org|net)|test|invalid)$")
+_EXAMPLE_DOMAINS = re.compile(
+    r"@(?:[\w.-]+\.)?(?:example\.(?:com|org|net)|test|invalid|(?:your|my)?(?:domain|company)"
+    r"\.(?:tld|com)|\w+\.tld|your\w*\.\w+|example\.\w+)$",
+    re.IGNORECASE,
+)
 _PHONE_CANDIDATE = re.compile(r"(?<![\w.])\+?\(?\d[\d\s().\-]{6,18}\d(?!\w|\.\w)")
 _CARD = re.compile(r"(?<![\d.-])(?:\d[ \-]?){12,18}\d(?![\d-]|\.\d)")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
@@ -41,6 +45,9 @@ _STREET_WORDS = (
     "Street", "St", "Avenue", "Ave", "Road", "Rd", "Boulevard", "Blvd", "Lane", "Ln",
     "Drive", "Dr", "Court", "Ct", "Way", "Place", "Pl", "Terrace", "Close", "Crescent",
 )  # fmt: skip
+# The epoch and the other dates forms and fixtures use for "unknown".
+_PLACEHOLDER_DATE = re.compile(r"1970-01-01|1900-01-01|0?1[/.]0?1[/.](?:1900|1970)")
+_FAKE_STREET = re.compile(r"\b(?:Example|Sample|Test|Fake|Anytown|Nowhere)\b|^123 Main\b")
 _STREET_GATE = re.compile(rf" (?:{'|'.join(_STREET_WORDS)})\b")
 _ADDRESS = re.compile(rf"\b\d{{1,6}}\s+(?:[A-Z][a-z]+\s+){{1,3}}(?:{'|'.join(_STREET_WORDS)})\b\.?")
 # A disclosure about oneself ("my GP suspects", "I was diagnosed"), not a question in
@@ -75,13 +82,16 @@ def find_personal_data(text: str, lower: str | None = None) -> Iterator[Finding]
             yield Finding(*match.span(1), "passport_number")
     if any(word in lower for word in ("born", "birth", "dob", "d.o.b")):
         for match in _DOB.finditer(text):
-            yield Finding(*match.span(1), "date_of_birth")
+            if not _PLACEHOLDER_DATE.fullmatch(match.group(1)):
+                yield Finding(*match.span(1), "date_of_birth")
     if any(word in lower for word in _SALARY_WORDS):
         for match in _SALARY.finditer(text):
             yield Finding(*match.span(1), "salary")
     if _STREET_GATE.search(text):
         for match in _ADDRESS.finditer(text):
-            yield Finding(match.start(), match.end(), "home_address")
+            after = text[match.end() : match.end() + 30]
+            if not (_FAKE_STREET.search(match.group()) or "Anytown" in after):
+                yield Finding(match.start(), match.end(), "home_address")
     if any(m in lower for m in _FIRST_PERSON_MARKERS) and any(s in lower for s in _HEALTH_STEMS):
         yield from _health(text)
 
@@ -109,11 +119,26 @@ def _numbers(text: str) -> Iterator[Finding]:
         yield from _phones(candidate)
 
 
+# An author's address in a copyright line, published with the code it heads.
+_ATTRIBUTION = re.compile(r"(?i)copyright|\(c\)|©")
+
+
 def _emails(text: str) -> Iterator[Finding]:
     at_signs = windows(len(text), spans_of(_AT, text), before=64, after=256)
     for match in search_windows(_EMAIL, text, at_signs):
-        if not _EXAMPLE_DOMAINS.search(match.group()):
-            yield Finding(match.start(), match.end(), "email")
+        if _EXAMPLE_DOMAINS.search(match.group()):
+            continue
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if _ATTRIBUTION.search(text, line_start, match.start()):
+            continue
+        yield Finding(match.start(), match.end(), "email")
+
+
+# RFC 5737's documentation ranges, and the address every home router's manual shows.
+_DOC_NETWORKS = tuple(
+    ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+)
+_ROUTER_DEFAULTS = frozenset({"192.168.0.1", "192.168.1.1", "10.0.0.1", "192.168.1.254"})
 
 
 def _is_identifying_ip(value: str) -> bool:
@@ -121,7 +146,13 @@ def _is_identifying_ip(value: str) -> bool:
         address = ipaddress.IPv4Address(value)
     except ValueError:
         return False
-    return not (address.is_loopback or address.is_unspecified or address.is_multicast)
+    return not (
+        address.is_loopback
+        or address.is_unspecified
+        or address.is_multicast
+        or value in _ROUTER_DEFAULTS
+        or any(address in network for network in _DOC_NETWORKS)
+    )
 
 
 _PHONE_WORD = re.compile(
@@ -132,6 +163,8 @@ _PHONE_WORD = re.compile(
 # Regions tried for a number in national format that a phone word introduces.
 _NATIONAL_REGIONS = ("GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR", "CA", "JP", "MX", "PL")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# 555-0100 to 555-0199: the numbers North America keeps for films and examples.
+_FICTIONAL_PHONE = re.compile(r"55501\d\d$")
 
 
 def _phones(candidate: re.Match[str]) -> Iterator[Finding]:
@@ -141,7 +174,7 @@ def _phones(candidate: re.Match[str]) -> Iterator[Finding]:
     Ofcom reserves for fiction, but users type such numbers); without one, a valid one.
     """
     chunk = candidate.group()
-    if _ISO_DATE.search(chunk):
+    if _ISO_DATE.search(chunk) or _FICTIONAL_PHONE.search(re.sub(r"\D", "", chunk)):
         return
     digits = sum(map(str.isdigit, chunk))
     text = candidate.string
