@@ -49,9 +49,7 @@ _FLAG = re.compile(
     r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'|;&]+)"
 )
 # os.environ["DB_PASSWORD"] = "…", setdefault("DB_PASSWORD", "…"), ("api_key", "…")
-_PAIR = re.compile(
-    rf"[\"']({_KEY})[\"'][ \t]*(?:\][ \t]*=|,)[ \t]*(\"[^\"\s]*\"|'[^'\s]*')"
-)
+_PAIR = re.compile(rf"[\"']({_KEY})[\"'][ \t]*(?:\][ \t]*=|,)[ \t]*(\"[^\"\s]*\"|'[^'\s]*')")
 # The secret words a key must hold; RE2 finds them in one pass, and the patterns run
 # only near them (a key starts at most 60 characters before its secret word).
 _GATE = re2.compile(
@@ -133,7 +131,8 @@ def _whole_line(text: str, match: re.Match[str], value_end: int) -> bool:
     before = text[line_start : match.start()].strip()
     line_end = text.find("\n", value_end)
     after = text[value_end : len(text) if line_end < 0 else line_end].strip()
-    return before in ("", "-", "export", "set", "#", "//") and (after == "" or after.startswith("#"))
+    starts = before in ("", "-", "export", "set", "#", "//")
+    return starts and (after == "" or after.startswith("#"))
 
 
 def find_secret_assignments(text: str) -> Iterator[Finding]:

@@ -43,6 +43,7 @@ _BY_TYPE: dict[str, str] = {
     "salary": "financial",
     "account_number": "financial",
     "health": "health",
+    "personal_disclosure": "ancillary",
     "health_id": "health",
     "ip_address": "location_network",
     "mac_address": "location_network",

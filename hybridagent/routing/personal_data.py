@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 
 import phonenumbers
+import re2
 from stdnum import iban, luhn
 from stdnum.us import ssn
 
@@ -94,6 +95,8 @@ def find_personal_data(text: str, lower: str | None = None) -> Iterator[Finding]
                 yield Finding(match.start(), match.end(), "home_address")
     if any(m in lower for m in _FIRST_PERSON_MARKERS) and any(s in lower for s in _HEALTH_STEMS):
         yield from _health(text)
+    yield from find_disclosures(text)
+    yield from find_person_records(text)
 
 
 def _numbers(text: str) -> Iterator[Finding]:
@@ -207,3 +210,129 @@ def _health(text: str) -> Iterator[Finding]:
         if health and _FIRST_PERSON.search(sentence.group()):
             offset = sentence.start()
             yield Finding(offset + health.start(), offset + health.end(), "health")
+
+
+# What people tell about a colleague or a relative that is theirs to tell: health,
+# faith, sexuality, family, legal and money trouble. Words rare in code and docs, so a
+# named person beside one is a disclosure, not a topic.
+_LIFE_TERMS = re2.compile(
+    r"(?i)\b(?:pregnan\w*|chemo\w*|cancer|tumou?r|hiv\b|epilep\w*|diabet\w*|insulin|depressi(?:on|ve)"
+    r"|anxiety|bipolar|schizophren\w*|autis\w*|adhd|migraine|allerg\w*|epipen|rehab|therapy"
+    r"|therapist|psychiatr\w*|sertraline|surgery|sick (?:note|leave)|medical leave|maternity"
+    r"|paternity|miscarriage|ivf|dementia|alzheimer\w*|burnout|ptsd|overdose|dialysis|seizures?"
+    r"|biopsy|diagnos\w+|divorc\w*|custody|ramadan|kosher|halal|shabbat|jummah|came out"
+    r"|coming out|out at work|transgender|trans\b|gay|lesbian|bisexual|union (?:member|rep)\w*"
+    r"|dui\b|arrested|convict\w*|criminal record|visa|h-1b|green card|asylum|evict\w*"
+    r"|gambling|drinking again|alcoholi\w*|bankrupt\w*|credit score|missed payments"
+    r"|political affiliation|religion|affair|funeral|passed away|bereave\w*|hospice"
+    r"|infertil\w*|hiv clinic|abortion|abus(?:e|ed|ive)|hit me|beats? (?:her|him))"
+)
+_NOT_A_NAME = frozenset(
+    "A An The This That These Those There Here It Its He She They We You I My Our Your His Her"
+    " What Which Who Why When Where How If Is Are Was Were Can Could Does Do Did Should Would"
+    " Will May Must Not No Yes And Or But For From With Without To In On At By Of As So Then"
+    " Note Example Sample Test Tests Returns Return Raises Args Parameters See Also Hello World"
+    " Python Django Flask Type Error Value True False None Please Thanks Per HR TODO FIXME Ticket"
+    " Support Heads Up Hi Dear Re Fwd Mon Tue Wed Thu Fri Sat Sun Monday Tuesday Wednesday"
+    " Thursday Friday Saturday Sunday January February March April June July August September"
+    " October November December Doctor Dr Mr Mrs Ms Miss Team Dev User Users Customer"
+    " Patient".split()
+)
+_CAPITAL_WORD = re.compile(r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b")
+_PERSON_CUES = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Miss|Dr)\.? [A-Z][a-z]+|\b[A-Z][a-z]+'s\b|\b(?:he|she|his|her|him)\b"
+    r"|\[[\"'][a-z]+(?:[._][a-z]+)?[\"']\]|[\"'](?:employee|candidate|applicant|patient|owner"
+    r"|courier|member|researcher|name)[\"']\s*:)"
+)
+_PARAGRAPH = re.compile(r"\n\s*\n")
+
+
+# A sentence about made-up people or a form's fields, and German (every noun capitalised).
+_NOT_A_DISCLOSURE = re.compile(
+    r"(?i)\b(?:novel|fiction\w*|character|template|test data|placeholder|example|sample|fake"
+    r"|dummy|(?:john|jane) doe)\b|\[[A-Z_]+\]"
+)
+_GERMAN = re.compile(r"\b(?:der|die|das|ist|und|ich|einen|eine|zwischen|nicht|mit|wie)\b")
+
+
+def _names_a_person(span: str) -> bool:
+    """A cue that the span is about one person: Mr/Dr X, X's, he/she, a person's key,
+    or a capitalised word that is no sentence opener, weekday or code word."""
+    if _NOT_A_DISCLOSURE.search(span):
+        return False
+    if _PERSON_CUES.search(span):
+        return True
+    if _GERMAN.search(span):
+        return False
+    for word in _CAPITAL_WORD.finditer(span):
+        name = word.group()
+        if _LIFE_TERMS.fullmatch(name):
+            continue
+        before = span[: word.start()].rstrip(" #/*-\"'(")
+        opens = before == "" or before.endswith((".", "!", "?"))  # a sentence's first word
+        if name not in _NOT_A_NAME and not opens:
+            return True
+    return False
+
+
+def find_disclosures(text: str) -> Iterator[Finding]:
+    """A sensitive fact about a named person (`# Megan is pregnant, due in August`,
+    `absence = ("Kenji Watanabe", "burnout and anxiety")`): a life term with a person
+    named in the same sentence (a comment's sentence can run over lines)."""
+    for term in _LIFE_TERMS.finditer(text):
+        start = max(text.rfind(c, 0, term.start()) for c in ".!?;\n") + 1
+        if text[start - 1 : start] == "\n" and text[max(0, start - 2) : start] != "\n\n":
+            previous = max(text.rfind(c, 0, start - 1) for c in ".!?;\n") + 1
+            start = previous if term.start() - previous < 200 else start
+        end = len(text)
+        for c in ".!?;\n":
+            at = text.find(c, term.end())
+            if 0 <= at < end:
+                end = at
+        span = text[start:end]
+        if _names_a_person(span):
+            yield Finding(term.start(), term.end(), "personal_disclosure")
+
+
+# A person's full name as a literal or a comment in code: where a record starts.
+_FULL_NAME_GATE = re2.compile(r"[A-Z][a-z]+[ -][A-Z][a-z]+")
+_FULL_NAME = re.compile(r"(?<![\w.])[A-Z][a-z]+(?:[ -](?:[A-Z][a-z'-]+|[A-Z]\.))*[ -][A-Z][a-z'-]+")
+# An identifier-like literal: five digits or more (an id, a phone, an amount), or letters
+# and three digits mixed (a serial, a passport); not a date or a version.
+_RECORD_VALUE = re.compile(
+    r"(?<![\w.-])(?=[A-Z0-9 -]*\d[A-Z0-9 -]*\d[A-Z0-9 -]*\d)(?:\d[\d ,.]{3,14}\d|[A-Z0-9]{6,14})"
+    r"(?![\w-])|\b(?:lat|lon|lng|salary|income|wages?\w*|base\w*|btc|dob|phone|ssn|iban)\b[\"']?\s*[:=]"
+)
+_RECORD_DATE = re.compile(r"^\d{4}(?:[ -]\d{2,4})*$|^\d{1,3}(?:[,.]\d{3})*$(?<=000)")
+
+
+def find_person_records(text: str) -> Iterator[Finding]:
+    """A line of code or a comment that ties a named person to an identifier, a number or
+    a location: `passport = ("Aisha Rahman", "533918274")`, `SALARY_EUR = 78500  # Katrin
+    Vogel`, `{"courier": "Tomasz Zielinski", "lat": 51.50721}`."""
+    seen = -1
+    for gate in _FULL_NAME_GATE.finditer(text):
+        if gate.start() < seen:
+            continue
+        start = text.rfind("\n", 0, gate.start()) + 1
+        end = text.find("\n", gate.end())
+        end = len(text) if end < 0 else end
+        seen = end
+        line = text[start:end]
+        if not any(c in line for c in "\"'#=") or _ATTRIBUTION.search(line):
+            continue
+        names = [
+            m
+            for m in _FULL_NAME.finditer(line)
+            if not any(w in _NOT_A_NAME for w in re.split(r"[ -]", m.group()))
+        ]
+        if not names or _NOT_A_DISCLOSURE.search(line):
+            continue
+        for value in _RECORD_VALUE.finditer(line):
+            if value.group().startswith(tuple("0123456789")) and _RECORD_DATE.match(value.group()):
+                continue
+            if any(n.start() <= value.start() < n.end() for n in names):
+                continue
+            name = names[0]
+            yield Finding(start + name.start(), start + name.end(), "person_name")
+            break

@@ -40,32 +40,38 @@ _EXTRA_TOKEN_SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}")),
     ("aws_secret_key", re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")),
     # Vendors' key formats that detect-secrets does not know: the prefix is the format.
-    ("vendor_api_key", re.compile(
-        r"(?<![\w-])(?:shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}|hv[sbr]\.[A-Za-z0-9_\-]{24,}"
-        r"|do[opr]_v1_[a-f0-9]{64}|key-[0-9a-f]{32}|github_pat_[A-Za-z0-9_]{40,}"
-        r"|gl(?:pat|ptt|dt|rt|cbt)-[A-Za-z0-9_\-]{20,}|hf_[A-Za-z0-9]{30,}|gsk_[A-Za-z0-9]{40,}"
-        r"|r8_[A-Za-z0-9]{30,}|xai-[A-Za-z0-9]{40,}|pplx-[A-Za-z0-9]{40,}|dapi[a-f0-9]{32}"
-        r"|ATATT[A-Za-z0-9_\-=]{40,}|lin_api_[A-Za-z0-9]{32,}|ntn_[A-Za-z0-9]{40,}"
-        r"|secret_[A-Za-z0-9]{43}|PMAK-[a-f0-9]{24}-[a-f0-9]{34}|gl(?:sa|c)_[A-Za-z0-9+/_=]{32,}"
-        r"|NRAK-[A-Z0-9]{27}|sntry[su]_[A-Za-z0-9+/=_]{40,}|dp\.(?:pt|st|sa|ct)\.[A-Za-z0-9]{40,}"
-        r"|pul-[a-f0-9]{40}|sbp_[a-f0-9]{40}|npm_[A-Za-z0-9]{36}|(?:sk|rk)_(?:live|test)_"
-        r"[A-Za-z0-9]{20,}|whsec_[A-Za-z0-9]{32,}|AGE-SECRET-KEY-1[0-9A-Z]{50,}"
-        r"|GOCSPX-[A-Za-z0-9_\-]{20,}|ya29\.[A-Za-z0-9_\-]{30,}|HRKU-[A-Za-z0-9_\-]{30,}"
-        r"|\d{8,10}:AA[A-Za-z0-9_\-]{33}|[MN][A-Za-z\d]{23,25}\.[\w-]{6}\.[\w-]{27,38}"
-        r"|EAA[A-Za-z0-9]{100,}|xox[abposr]-[A-Za-z0-9\-]{10,}|SG\.[\w-]{16,}\.[\w-]{16,})"
-        r"(?![\w-])"
-    )),
+    (
+        "vendor_api_key",
+        re.compile(
+            r"(?<![\w-])(?:shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}|hv[sbr]\.[A-Za-z0-9_\-]{24,}"
+            r"|do[opr]_v1_[a-f0-9]{64}|key-[0-9a-f]{32}|github_pat_[A-Za-z0-9_]{40,}"
+            r"|gl(?:pat|ptt|dt|rt|cbt)-[A-Za-z0-9_\-]{20,}|hf_[A-Za-z0-9]{30,}|gsk_[A-Za-z0-9]{40,}"
+            r"|r8_[A-Za-z0-9]{30,}|xai-[A-Za-z0-9]{40,}|pplx-[A-Za-z0-9]{40,}|dapi[a-f0-9]{32}"
+            r"|ATATT[A-Za-z0-9_\-=]{40,}|lin_api_[A-Za-z0-9]{32,}|ntn_[A-Za-z0-9]{40,}"
+            r"|secret_[A-Za-z0-9]{43}|PMAK-[a-f0-9]{24}-[a-f0-9]{34}|gl(?:sa|c)_[A-Za-z0-9+/_=]{32,}"
+            r"|NRAK-[A-Z0-9]{27}|sntry[su]_[A-Za-z0-9+/=_]{40,}|dp\.(?:pt|st|sa|ct)\.[A-Za-z0-9]{40,}"
+            r"|pul-[a-f0-9]{40}|sbp_[a-f0-9]{40}|npm_[A-Za-z0-9]{36}|(?:sk|rk)_(?:live|test)_"
+            r"[A-Za-z0-9]{20,}|whsec_[A-Za-z0-9]{32,}|AGE-SECRET-KEY-1[0-9A-Z]{50,}"
+            r"|GOCSPX-[A-Za-z0-9_\-]{20,}|ya29\.[A-Za-z0-9_\-]{30,}|HRKU-[A-Za-z0-9_\-]{30,}"
+            r"|\d{8,10}:AA[A-Za-z0-9_\-]{33}|[MN][A-Za-z\d]{23,25}\.[\w-]{6}\.[\w-]{27,38}"
+            r"|EAA[A-Za-z0-9]{100,}|xox[abposr]-[A-Za-z0-9\-]{10,}|SG\.[\w-]{16,}\.[\w-]{16,})"
+            r"(?![\w-])"
+        ),
+    ),
     # A bech32 Bitcoin address: a wallet, which names its owner's money.
     ("crypto_address", re.compile(r"(?<![\w-])bc1[ac-hj-np-z02-9]{25,59}(?![\w-])")),
     # A Sentry DSN: the key before the '@' is the credential.
     ("vendor_api_key", re.compile(r"https://([0-9a-f]{32})@[\w.\-]*sentry\.io")),
     # A long value labelled as a key or secret, on the label's line or the next
     # (`API key for the staging box:` then `    # 505a0776…`).
-    ("labelled_secret", re.compile(
-        r"(?i:\b(?<!public )(?:api[ _-]?key|key|secret|token|seed|passphrase|password"
-        r"|credential)s?\b)[^\n:=]{0,60}?(?::|\bis\b)[ \t]*(?:\r?\n[ \t]*(?:#|//|--|\*|>|;)?"
-        r"[ \t]*)?([A-Za-z0-9+/_\-.]{20,}={0,2})(?![\w+/=.-])"
-    )),
+    (
+        "labelled_secret",
+        re.compile(
+            r"(?i:\b(?<!public )(?:api[ _-]?key|key|secret|token|seed|passphrase|password"
+            r"|credential)s?\b)[^\n:=]{0,60}?(?::|\bis\b)[ \t]*(?:\r?\n[ \t]*(?:#|//|--|\*|>|;)?"
+            r"[ \t]*)?([A-Za-z0-9+/_\-.]{20,}={0,2})(?![\w+/=.-])"
+        ),
+    ),
 )
 _PIN = re.compile(r"(?i)\bpin\b|pass ?code|\bcode\b|pinn?umm?er")
 _CONNECTION_STRING = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s:/@]+:([^\s@/]+)@", re.IGNORECASE)
@@ -101,7 +107,9 @@ _CREDENTIAL_CALL = re.compile(
     r"[\"']([^\"'\n]{6,})[\"']"
 )
 # mysql -u admin -pS3cret (the value sticks to -p), and a .pgpass line host:port:db:user:pw
-_MYSQL_FLAG = re.compile(r"\b(?:mysql\w*|mariadb\w*)\b[^\n]{0,80}?[\s\"'](?:-p|--password=)([^\s\"',]{4,})")
+_MYSQL_FLAG = re.compile(
+    r"\b(?:mysql\w*|mariadb\w*)\b[^\n]{0,80}?[\s\"'](?:-p|--password=)([^\s\"',]{4,})"
+)
 _PGPASS = re.compile(r"(?<![\w.])[\w.\-]+:(?:\d{2,5}|\*):[\w.\-*]+:[\w.\-]+:([^\s:\"']{4,})")
 # Answers to security questions: "mother's maiden name Kowalczyk", "first pet = 'Biscuit'".
 _SECURITY_ANSWER = re.compile(
@@ -267,7 +275,8 @@ _PASSWORD_ANCHOR = re2.compile(
     r"|backup|seed|mnemonic|api key|access key|private key|signing key|token|passwort|kennwort"
     r"|contrase|clave|senha|mot de passe|mdp|wachtwoord|has[łl]o|parola|[şs]ifre|pinn?umm?er"
     r"|log ?in|creds?\b|credential|superuser|admin|fallback|wi-?fi|requirepass|masterauth"
-    r"|mysql|mariadb|maiden|first (?:pet|school|car|teacher)|childhood|security (?:answer|question))"
+    r"|mysql|mariadb|maiden|first (?:pet|school|car|teacher)|childhood"
+    r"|security (?:answer|question))"
     r"|\S / \S|\bBasic |:\d{2,5}:|:\*:"
     r"|(?i:auth|bind|connect|login)"  # also inside names: simple_bind_s(…)
 )
