@@ -116,7 +116,9 @@ def _numbers(text: str) -> Iterator[Finding]:
         if ssn.is_valid(match.group().replace(" ", "-")):
             yield Finding(match.start(), match.end(), "us_ssn")
     for match in search_windows(_IPV4, text, near_digits):
-        if _is_identifying_ip(match.group()):
+        if _is_identifying_ip(match.group()) and not (
+            _in_doc_network(match.group()) and _shows_an_example(text, match.start())
+        ):
             yield Finding(match.start(), match.end(), "ip_address")
     for candidate in search_windows(_PHONE_CANDIDATE, text, near_digits):
         yield from _phones(candidate)
@@ -137,7 +139,8 @@ def _emails(text: str) -> Iterator[Finding]:
         yield Finding(match.start(), match.end(), "email")
 
 
-# RFC 5737's documentation ranges, and the address every home router's manual shows.
+# RFC 5737's documentation ranges (an example when the sentence says so), and the
+# address every home router's manual shows.
 _DOC_NETWORKS = tuple(
     ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
 )
@@ -154,8 +157,27 @@ def _is_identifying_ip(value: str) -> bool:
         or address.is_unspecified
         or address.is_multicast
         or value in _ROUTER_DEFAULTS
-        or any(address in network for network in _DOC_NETWORKS)
     )
+
+
+def _in_doc_network(value: str) -> bool:
+    address = ipaddress.IPv4Address(value)
+    return any(address in network for network in _DOC_NETWORKS)
+
+
+_EXAMPLE_WORDS = re.compile(
+    r"(?i)\b(?:docs?|documentation|examples?|sample|range|rfc|placeholder|test|fixture|mock"
+    r"|fake|dummy|e\.g)\b"
+)
+
+
+def _shows_an_example(text: str, at: int) -> bool:
+    """Does the sentence around `at` say it shows an example? A documentation address
+    (RFC 5737) in "our server at 203.0.113.77 is down" still counts: users paste them
+    as stand-ins for their own."""
+    start = max(text.rfind(c, 0, at) for c in ".?!\n") + 1
+    ends = [i for i in (text.find(c, at) for c in "?!\n") if i >= 0]
+    return _EXAMPLE_WORDS.search(text, start, min(ends, default=len(text))) is not None
 
 
 _PHONE_WORD = re.compile(
