@@ -247,7 +247,9 @@ _LIFE_TERMS = re2.compile(
     r"|dui\b|arrested|convict\w*|criminal record|visa|h-1b|green card|asylum|evict\w*"
     r"|gambling|drinking again|alcoholi\w*|bankrupt\w*|credit score|missed payments"
     r"|political affiliation|religion|affair|funeral|passed away|bereave\w*|hospice"
-    r"|infertil\w*|hiv clinic|abortion|abus(?:e|ed|ive)|hit me|beats? (?:her|him))"
+    r"|infertil\w*|hiv clinic|abortion|abus(?:e|ed|ive)|hit me|beats? (?:her|him)|hba1c"
+    r"|cholesterol|glucose|blood (?:pressure|test|sugar)|ultrasound|political\w*|party member"
+    r"|protests?|interviewing (?:at|with)|resign\w*|background check)"
 )
 _NOT_A_NAME = frozenset(
     "A An The This That These Those There Here It Its He She They We You I My Our Your His Her"
@@ -264,7 +266,13 @@ _CAPITAL_WORD = re.compile(r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b")
 _PERSON_CUES = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Miss|Dr)\.? [A-Z][a-z]+|\b[A-Z][a-z]+'s\b|\b(?:he|she|his|her|him)\b"
     r"|\[[\"'][a-z]+(?:[._][a-z]+)?[\"']\]|[\"'](?:employee|candidate|applicant|patient|owner"
-    r"|courier|member|researcher|name)[\"']\s*:)"
+    r"|courier|member|researcher|name)[\"']\s*:|\b(?:employee|candidate|applicant|patient"
+    r"|staff|member|user)s?\b[.\[])"
+)
+# "Yasmin asked …", "Megan is …": a name opening its sentence, as its subject.
+_NAMED_SUBJECT = re.compile(
+    r"\b([A-Z][a-z]+) (?:is|has|was|asked|told|keeps|leaves|came|isn't|hasn't|wants|needs"
+    r"|takes|logs|said)\b"
 )
 _PARAGRAPH = re.compile(r"\n\s*\n")
 
@@ -282,7 +290,9 @@ def _names_a_person(span: str) -> bool:
     or a capitalised word that is no sentence opener, weekday or code word."""
     if _NOT_A_DISCLOSURE.search(span):
         return False
-    if _PERSON_CUES.search(span):
+    if _PERSON_CUES.search(span) or any(
+        m.group(1) not in _NOT_A_NAME for m in _NAMED_SUBJECT.finditer(span)
+    ):
         return True
     if _GERMAN.search(span):
         return False
@@ -297,22 +307,37 @@ def _names_a_person(span: str) -> bool:
     return False
 
 
+_SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|\n")
+_COMMENT_WRAP = re.compile(r"[ \t]*(?:#|//|\*)[ \t]*(?=\S)")
+
+
+def _sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence holding text[start:end]; a sentence of a comment or a paragraph
+    wrapped over lines runs on (up to 200 characters each way)."""
+    low = max(0, start - 200)
+    ends = [m for m in _SENTENCE_END.finditer(text, low, start)]
+    begin = low
+    for mark in reversed(ends):
+        wrapped = mark.group() == "\n" and text[mark.start() - 1 : mark.start()] not in ".!?;\n"
+        if not wrapped:
+            begin = mark.end()
+            break
+    finish = min(len(text), end + 200)
+    for mark in _SENTENCE_END.finditer(text, end, finish):
+        wrap = mark.group() == "\n" and _COMMENT_WRAP.match(text, mark.end())
+        if not wrap:
+            finish = mark.start()
+            break
+    return begin, finish
+
+
 def find_disclosures(text: str) -> Iterator[Finding]:
     """A sensitive fact about a named person (`# Megan is pregnant, due in August`,
     `absence = ("Kenji Watanabe", "burnout and anxiety")`): a life term with a person
     named in the same sentence (a comment's sentence can run over lines)."""
     for term in _LIFE_TERMS.finditer(text):
-        start = max(text.rfind(c, 0, term.start()) for c in ".!?;\n") + 1
-        if text[start - 1 : start] == "\n" and text[max(0, start - 2) : start] != "\n\n":
-            previous = max(text.rfind(c, 0, start - 1) for c in ".!?;\n") + 1
-            start = previous if term.start() - previous < 200 else start
-        end = len(text)
-        for c in ".!?;\n":
-            at = text.find(c, term.end())
-            if 0 <= at < end:
-                end = at
-        span = text[start:end]
-        if _names_a_person(span):
+        start, end = _sentence_around(text, term.start(), term.end())
+        if _names_a_person(text[start:end]):
             yield Finding(term.start(), term.end(), "personal_disclosure")
 
 
