@@ -51,6 +51,8 @@ _BY_TYPE: dict[str, str] = {
     "coordinates": "location_network",
     "booking_reference": "location_network",
     "customer_id": "account_profile",
+    "social_handle": "account_profile",
+    "private_link": "media_content",
     "device_id": "device_incident",
     "custom_term": CUSTOM,
     "custom_pattern": CUSTOM,

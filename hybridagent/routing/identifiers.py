@@ -155,7 +155,60 @@ def _coordinates(text: str) -> Iterator[Finding]:
             yield Finding(match.start(), match.end(), "coordinates")
 
 
+# lat=51.50721, lon=-0.12768 / {"lat": 52.08873, "lng": 5.12241}: a named pair in code.
+_COORDINATE_FIELDS = re.compile(
+    r"\blat(?:itude)?[\"']?\s*[:=]\s*(-?\d{1,2}\.\d{4,})\b[^\n]{0,40}?"
+    r"\bl(?:on|ng)(?:gitude)?[\"']?\s*[:=]\s*(-?\d{1,3}\.\d{4,})\b"
+)
+# A person's handle on a social platform: the platform's name beside it says whose.
+_PLATFORMS = re.compile(
+    r"(?i)\b(?:instagram|insta|tiktok|twitter|(?-i:X)|discord|snapchat|threads|bluesky|mastodon"
+    r"|telegram|twitch|youtube|hinge|tinder|bumble|grindr|dating|reddit|linkedin|xbox|psn"
+    r"|steam|gamertag|handle|profile|onlyfans|facebook|fb)\b"
+)
+_HANDLE = re.compile(
+    r"(?<![\w@/.])(?:@[A-Za-z0-9_](?:[\w.-]{1,28}[A-Za-z0-9_])|u/[A-Za-z0-9_-]{3,20}"
+    r"|[a-z][\w.]{1,30}#\d{4})(?![\w@])"
+)
+_FAKE_HANDLE = re.compile(
+    r"(?i)^[@u/]*(?:user(?:name)?|handle|example|your\w*|name|someone|me|admin|test\w*|foo"
+    r"|bar|mention|here|channel|everyone)$"
+)
+_LINKEDIN = re.compile(r"(?i)linkedin\.com/in/[\w-]{3,}")
+# Steam's 64-bit account ids all start 7656119.
+_STEAM_ID = re.compile(r"(?<!\d)7656119\d{10}(?!\d)")
+# A link to a private share: whoever has it sees the album or the file.
+_PRIVATE_LINK = re.compile(
+    r"https?://(?:photos\.app\.goo\.gl|goo\.gl/photos|drive\.google\.com/(?:file/d|drive/folders"
+    r"|open\?id=)|docs\.google\.com/\w+/d|(?:www\.)?dropbox\.com/(?:s|scl/fi|sh)|1drv\.ms"
+    r"|(?:www\.)?icloud\.com/(?:sharedalbum|photos|iclouddrive)|we\.tl|wetransfer\.com/downloads)"
+    r"/?[\w\-/?=&#.%]{8,}"
+)
+
+
+def _handles(text: str) -> Iterator[Finding]:
+    for match in _HANDLE.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if _FAKE_HANDLE.match(match.group()) or not text[line_start : match.start()].strip():
+            continue  # a placeholder, or a decorator opening its line
+        start = max(text.rfind(c, 0, match.start()) for c in ".?!\n") + 1
+        ends = [i for i in (text.find(c, match.end()) for c in "?!\n") if i >= 0]
+        end = min(ends, default=len(text))
+        if _PLATFORMS.search(text, start, match.start()) or _PLATFORMS.search(
+            text, match.end(), end
+        ):
+            yield Finding(match.start(), match.end(), "social_handle")
+
+
 def find_identifiers(text: str, lower: str) -> Iterator[Finding]:
+    if "@" in text or "u/" in text or "#" in text:
+        yield from _handles(text)
+    if "linkedin" in lower:
+        for match in _LINKEDIN.finditer(text):
+            yield Finding(match.start(), match.end(), "social_handle")
+    if "://" in text:
+        for match in _PRIVATE_LINK.finditer(text):
+            yield Finding(match.start(), match.end(), "private_link")
     if any(c.isdigit() for c in text):
         yield from _labelled(text)
         for match in _NINO.finditer(text):
@@ -163,6 +216,12 @@ def find_identifiers(text: str, lower: str) -> Iterator[Finding]:
         yield from _addresses(text)
         if "." in text:
             yield from _coordinates(text)
+        if "lat" in lower:
+            for match in _COORDINATE_FIELDS.finditer(text):
+                yield Finding(match.start(1), match.end(2), "coordinates")
+        if "7656119" in text:
+            for match in _STEAM_ID.finditer(text):
+                yield Finding(match.start(), match.end(), "customer_id")
     if " at " in lower or "(at)" in lower or "[at]" in lower or "{at}" in lower:
         for spelled in _SPELLED_EMAIL.finditer(text):
             yield Finding(spelled.start(), spelled.end(), "email")

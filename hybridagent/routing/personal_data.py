@@ -347,7 +347,8 @@ _FULL_NAME = re.compile(r"(?<![\w.])[A-Z][a-z]+(?:[ -](?:[A-Z][a-z'-]+|[A-Z]\.))
 # An identifier-like literal: five digits or more (an id, a phone, an amount), or letters
 # and three digits mixed (a serial, a passport); not a date or a version.
 _RECORD_VALUE = re.compile(
-    r"(?<![\w.-])(?=[A-Z0-9 -]*\d[A-Z0-9 -]*\d[A-Z0-9 -]*\d)(?:\d[\d ,.]{3,14}\d|[A-Z0-9]{6,14})"
+    r"(?<![\w.])(?:[A-Z]{1,4}-)?(?=[A-Z0-9 -]*\d[A-Z0-9 -]*\d)(?:\d[\d ,.]{3,20}\d"
+    r"|(?=[A-Z0-9]*\d[A-Z])[A-Z0-9]{6,20})"
     r"(?![\w-])|\b(?:lat|lon|lng|salary|income|wages?\w*|base\w*|btc|dob|phone|ssn|iban)\b[\"']?\s*[:=]"
 )
 _RECORD_DATE = re.compile(r"^\d{4}(?:[ -]\d{2,4})*$|^\d{1,3}(?:[,.]\d{3})*$(?<=000)")
@@ -376,7 +377,8 @@ def find_person_records(text: str) -> Iterator[Finding]:
         if not names or _NOT_A_DISCLOSURE.search(line):
             continue
         for value in _RECORD_VALUE.finditer(line):
-            if value.group().startswith(tuple("0123456789")) and _RECORD_DATE.match(value.group()):
+            digits = sum(c.isdigit() for c in value.group())
+            if value.group()[:1].isdigit() and (digits < 5 or _RECORD_DATE.match(value.group())):
                 continue
             if any(n.start() <= value.start() < n.end() for n in names):
                 continue
