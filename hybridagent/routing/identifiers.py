@@ -51,8 +51,11 @@ _LABEL_TYPES = {f"g{i}": kind for i, (_, kind) in enumerate(_LABELS)}
 LABELLED_TYPES = frozenset(_LABEL_TYPES.values())
 # After the label: "number is", "no.", "#", ":", then the value on the same line.
 _VALUE = re.compile(
-    r"[^\n.?!]{0,24}?(?:\bis\b|\bnumber\b|\bno\b\.?|\bnum\b|\bnr\b|\bid\b|\bref\b|\bcode\b|#|:|=)"
-    r"\s*[\"'(]?([A-Z0-9](?:[A-Z0-9\-/]|(?<=\d) (?=\d)){2,22}[A-Z0-9])(?![\w-])",
+    r"[^\n.?!]{0,24}?(?:\bis\b|\bnumber\b|\bno\b\.?|\bnum\b|\bnr\b|\bid\b|\bref\b|\bcode\b|#|:|="
+    # … and the words for "is" and "number" users write in other languages
+    r"|\bist\b|\bes\b|\best\b|\bé\b|\bè\b|\bjest\b|\bär\b|\bis\b|nummer\b|\bnúmero\b"
+    r"|\bnumero\b|\bnuméro\b|\bn[º°o]\b\.?)"
+    r"\s*[\"'(]?([A-Z0-9](?:[A-Z0-9\-/]|(?<=\d)[ .](?=\d)){2,22}[A-Z0-9])(?![\w-])",
     re.IGNORECASE,
 )
 # Right after the label with no "number is" between ("passport GBR 551730492", "DNI

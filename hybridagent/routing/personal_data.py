@@ -66,10 +66,12 @@ _HEALTH = re.compile(
     r"|cholesterol|blood pressure|biopsy)\b",
     re.IGNORECASE,
 )
-_SALARY_WORDS = ("salary", "wage", "income", "pay", "paid", "earn")
+_SALARY_WORDS = ("salar", "wage", "income", "pay", "paid", "earn", "bonus", "offer", "gehalt")
 _SALARY = re.compile(
-    r"(?i:\b(?:salary|wage|income|pay ?check|pays?|paid|earn\w*)\b)[^.\n]{0,30}?"
-    r"((?:[$€£]\s?\d[\d,.]*\d(?:k\b)?)|(?:\d[\d,.]*\d\s?(?:k\b|EUR|USD|GBP|CHF|€|\$|£)))"
+    r"(?i:\b(?:salar(?:y|ies|io|ié)|wages?|income|pay ?check|pays?|paid|earn\w*|bonus|offer"
+    r"|gehalt|salaire|sueldo)\b)(?:[^.\n]|\n[ \t#/*]*){0,30}?"
+    r"((?:[$€£]\s?\d[\d,.]*\d(?:k\b)?)|(?:\d[\d,.]*\d\s?(?:k\b|EUR|USD|GBP|CHF|€|\$|£))"
+    r"|(?:(?-i:EUR|USD|GBP|CHF)\s?\d[\d,.]*\d))"
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 

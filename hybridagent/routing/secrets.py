@@ -60,6 +60,14 @@ _EXTRA_TOKEN_SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     # A bech32 Bitcoin address: a wallet, which names its owner's money.
     ("crypto_address", re.compile(r"(?<![\w-])bc1[ac-hj-np-z02-9]{25,59}(?![\w-])")),
+    # A session cookie's value after its name: `PHPSESSID hjmav6eyqppt1f6x1f9om5kjm4`.
+    (
+        "session_cookie",
+        re.compile(
+            r"(?i:\b(?:phpsessid|jsessionid|asp\.net_sessionid|session[ _]?id|session cookie)\b)"
+            r"[ \t:=]+[\"']?([A-Za-z0-9%_\-]{16,})"
+        ),
+    ),
     # A Sentry DSN: the key before the '@' is the credential.
     ("vendor_api_key", re.compile(r"https://([0-9a-f]{32})@[\w.\-]*sentry\.io")),
     # A long value labelled as a key or secret, on the label's line or the next
@@ -242,7 +250,7 @@ def _accept(kind: str, text: str, match: re.Match[str], group: int) -> Finding |
         or value.startswith(("/", "http"))
     ):
         return None
-    if kind == "labelled_secret" and (
+    if kind in ("labelled_secret", "session_cookie") and (
         char_classes(value) < 2
         or sum(c.isdigit() for c in value) < 2
         or sum(c.isalpha() for c in value) < 2
