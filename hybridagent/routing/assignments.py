@@ -148,7 +148,7 @@ def find_secret_assignments(text: str) -> Iterator[Finding]:
                 value = value[: value.index("&")]
                 end = start + len(value)
             if pattern is _PAIR and (
-                " " in value or value.istitle() or re.fullmatch(r"[A-Z0-9_]+", value)
+                " " in value or re.fullmatch(r"[A-Z][a-z]+|[A-Z0-9_]+", value)
             ):
                 continue  # ("password", "Password"): a label for the field
             if quoted or pattern is _FLAG:

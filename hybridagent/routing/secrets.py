@@ -229,6 +229,8 @@ def _accept(kind: str, text: str, match: re.Match[str], group: int) -> Finding |
     if group and match.group(group) is None:
         group += 1  # the unquoted alternative of a quoted value
     start, end = match.span(group)
+    if kind == "security_answer":  # "first pet 'Biscuit'," — not the quote
+        end -= len(text[start:end]) - len(text[start:end].rstrip(".'’\""))
     if kind == "password":  # "…is Lemon!Tree42." — the full stop is not part of it
         end -= len(text[start:end]) - len(text[start:end].rstrip(".!?:)"))
         start += len(text[start:end]) - len(text[start:end].lstrip("="))
