@@ -210,3 +210,35 @@ def test_placeholders_and_published_values_stay_clean(text: str) -> None:
 
 def test_a_documentation_ip_stated_as_ones_own_still_counts() -> None:
     assert ("ip_address", "203.0.113.77") in found("our server at 203.0.113.77 is down")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Kennzeichen M-KB 4821, der Spiegel ist ab", "device_id"),
+        ("Plaque FG-482-TK : amende reçue", "device_id"),
+        ("MacBook Pro serial C02XK4R7MD6T, liquid damage", "device_id"),
+        ("# stolen iPhone (serial\n# F2LZT8Q1N72J)", "device_id"),
+        ("the car 1M8GDM9AXKP042788 has a recall", "device_id"),  # a valid VIN check digit
+        ("P<GBRSMITH<<JOHN<PETER<<<<<<<<<<<<<<<<<<<<<", "passport_number"),
+        ("user name on twitch is 'k1wi_bl4ze_93'", "social_handle"),
+        ("Xbox gamertag 'NightOwlTunde'", "social_handle"),
+    ],
+)
+def test_plates_serials_vins_mrz_and_handle_labels(text: str, kind: str) -> None:
+    assert kind in {t for t, _ in found(text)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "licence plate recognition works on plate images",
+        "the serial port is /dev/ttyUSB0",
+        "the car 1M8GDM9AXKP042789 has a recall",  # a wrong check digit
+        "In the fan fiction, the character's gamertag is 'DragonSlayer'",
+        "Keyword.Pseudo: 'nobold'",
+        'return cls(scheme, {"username": username, "password": password})',
+    ],
+)
+def test_near_misses_of_plates_serials_and_handles_stay_clean(text: str) -> None:
+    assert found(text) == set()
