@@ -53,17 +53,30 @@ _STREET_GATE = re.compile(rf" (?:{'|'.join(_STREET_WORDS)})\b")
 _ADDRESS = re.compile(rf"\b\d{{1,6}}\s+(?:[A-Z][a-z]+\s+){{1,3}}(?:{'|'.join(_STREET_WORDS)})\b\.?")
 # A disclosure about oneself ("my GP suspects", "I was diagnosed"), not a question in
 # general terms ("how do I read a blood test").
-_FIRST_PERSON_MARKERS = ("my ", "mine", "i was", "i have", "i've", "i am", "i'm")
-_FIRST_PERSON = re.compile(r"\b(?:my|mine|I was|I have|I've|I am|I'm)\b", re.IGNORECASE)
+_FIRST_PERSON_MARKERS = (
+    "my ", "mine", "i was", "i have", "i've", "i am", "i'm", "ich habe", "ich bin", "mein",
+    "tengo", "estoy", "j'ai", "je suis", "mi ", "me han", "ho ", "tenho", "estou", "meu", "minha",
+)  # fmt: skip
+_FIRST_PERSON = re.compile(
+    r"\b(?:my|mine|I was|I have|I've|I am|I'm|ich habe|ich bin|mein\w*|tengo|estoy|j'ai"
+    r"|je suis|mi|me han|ho|tenho|estou|meu|minha)\b",
+    re.IGNORECASE,
+)
 _HEALTH_STEMS = (
     "diagnos", "hba1c", "glucose", "diabetes", "cancer", "tumo", "hiv", "hepatitis",
     "depression", "anxiety", "prescri", "blood test", "medication", "chemotherapy",
     "pregnan", "my gp", "therapist", "psychiatr", "cholesterol", "blood pressure", "biopsy",
+    "sklerose", "sclero", "vih", "krebs", "cáncer", "cancro", "câncer", "diab", "endometrio",
+    "epilep", "depres", "schwanger", "embarazad", "enceinte", "incinta", "grávida", "insulin",
+    "quimio", "chemo",
 )  # fmt: skip
 _HEALTH = re.compile(
     r"\b(?:diagnos\w*|HbA1c|glucose|diabetes|cancer|tumou?r|HIV|hepatitis|depression|anxiety"
     r"|prescri\w*|blood test|medication|chemotherapy|pregnan\w*|my GP|therapist|psychiatr\w*"
-    r"|cholesterol|blood pressure|biopsy)\b",
+    r"|cholesterol|blood pressure|biopsy|\w*sklerose|scl[ée]rose|esclerosis|VIH|\w*krebs|c[áâ]ncer"
+    r"|cancro|diab[èe]te\w*|endometriosi\w*|epileps\w*|depresi[óo]n|d[ée]pression\w*"
+    r"|schwanger|embarazada|enceinte|incinta|gr[áa]vida|insulin\w*|quimio\w*|chemo\w*"
+    r"|diagnose|diagnosticad\w*|diagnostiqu\w*)\b",
     re.IGNORECASE,
 )
 _SALARY_WORDS = ("salar", "wage", "income", "pay", "paid", "earn", "bonus", "offer", "gehalt")
@@ -251,7 +264,12 @@ _LIFE_TERMS = re2.compile(
     r"|political affiliation|religion|affair|funeral|passed away|bereave\w*|hospice"
     r"|infertil\w*|hiv clinic|abortion|abus(?:e|ed|ive)|hit me|beats? (?:her|him)|hba1c"
     r"|cholesterol|glucose|blood (?:pressure|test|sugar)|ultrasound|political\w*|party member"
-    r"|protests?|interviewing (?:at|with)|resign\w*|background check)"
+    r"|protests?|interviewing (?:at|with)|resign\w*|background check"
+    # … and in the languages users write in
+    r"|\w*krebs|\w*sklerose|schwanger|suizid\w*|suicid\w*|selbstmord|demenz|c[áâ]ncer|cancro|vih"
+    r"|embarazad\w*|enceinte|incinta|gr[áa]vida|scheidung|divorcio|div[óo]rcio|entzug"
+    r"|gef[äa]ngnis|u-haft|prisi[óo]n|pris[ãa]o|\w*schulden|deudas|d[íi]vidas|dettes"
+    r"|lesbisch|schwul|licenci[ée]\w*|gek[üu]ndigt|entlassen|trennen uns)"
 )
 _NOT_A_NAME = frozenset(
     "A An The This That These Those There Here It Its He She They We You I My Our Your His Her"
@@ -269,7 +287,15 @@ _PERSON_CUES = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Miss|Dr)\.? [A-Z][a-z]+|\b[A-Z][a-z]+'s\b|\b(?:he|she|his|her|him)\b"
     r"|\[[\"'][a-z]+(?:[._][a-z]+)?[\"']\]|[\"'](?:employee|candidate|applicant|patient|owner"
     r"|courier|member|researcher|name)[\"']\s*:|\b(?:employee|candidate|applicant|patient"
-    r"|staff|member|user)s?\b[.\[])"
+    r"|staff|member|user)s?\b[.\[]"
+    # a relative or a friend of the writer's, in the languages users write in
+    r"|\b(?:my|mein\w*|mi|mis|ma|mon|minha|meu|mia|mio)\s+(?:mom|mum|mother|dad|father|son"
+    r"|daughter|wife|husband|brother|sister|aunt|uncle|cousin|grand\w+|friend|colleague"
+    r"|coworker|boss|neighbou?r|partner|boyfriend|girlfriend|mutter|vater|sohn|tochter|frau"
+    r"|mann|bruder|schwester|onkel|tante|kolleg\w+|freund\w*|schwager|madre|padre|hij[oa]"
+    r"|suegr[oa]|prim[oa]|vecin[oa]|t[íi][oa]|m[èe]re|p[èe]re|fils|fille|s[œo]eur|fr[èe]re"
+    r"|ami|amie|coloc|m[ãa]e|pai|filh[oa]|irm[ãa]o?|vizinh[oa]|figli[oa]|sorella|fratello"
+    r"|vicin[oa]|cugin[oa])\b)"
 )
 # "Yasmin asked …", "Megan is …": a name opening its sentence, as its subject.
 _NAMED_SUBJECT = re.compile(

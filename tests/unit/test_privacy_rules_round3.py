@@ -242,3 +242,28 @@ def test_plates_serials_vins_mrz_and_handle_labels(text: str, kind: str) -> None
 )
 def test_near_misses_of_plates_serials_and_handles_stay_clean(text: str) -> None:
     assert found(text) == set()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tengo VIH y empiezo el tratamiento el lunes, ¿qué es normal?",
+        "Ich habe seit 2019 Multiple Sklerose, muss ich das sagen?",
+        "Meine Mutter hat gestern die Diagnose Brustkrebs bekommen.",
+        "my cousin Ana is in rehab again, how do I help",
+    ],
+)
+def test_health_and_family_told_in_other_languages(text: str) -> None:
+    assert categories(text) & {"health", "ancillary"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "¿Cuáles son los síntomas del VIH?",
+        "Was ist Multiple Sklerose und wie wird sie behandelt?",
+        "How do rehab programmes for addiction usually work?",
+    ],
+)
+def test_the_same_topics_asked_about_stay_clean(text: str) -> None:
+    assert found(text) == set()
