@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install postgresql redis demo test lint dev worker bench bench-quick clean
+.PHONY: install postgresql redis chromium demo test lint dev worker bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,13 @@ postgresql:
 redis:
 	bash scripts/ensure_redis.sh
 
+## The browser the web UI's tests drive (Debian's chromium; installed when missing).
+chromium:
+	bash scripts/ensure_chromium.sh
+
 ## The whole test suite (what CI runs), after lint and type checks; then every benchmark
 ## for a few iterations, so a broken one fails CI too.
-test: install postgresql redis lint
+test: install postgresql redis chromium lint
 	$(BIN)/pytest -q
 	$(MAKE) --no-print-directory bench-quick
 

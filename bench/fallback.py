@@ -47,7 +47,7 @@ from hybridagent.providers.circuit import CircuitBreaker  # noqa: E402
 from hybridagent.providers.embedded import free_loopback_port  # noqa: E402
 from hybridagent.providers.errors import CircuitOpenError, ProviderUnreachableError  # noqa: E402
 from hybridagent.providers.openai import OpenAIBackend  # noqa: E402
-from hybridagent.runners.devserver import temporal_binary  # noqa: E402
+from hybridagent.runners.devserver import DEV_SERVER_ARGS, temporal_binary  # noqa: E402
 from hybridagent.workers.main import serve  # noqa: E402
 from hybridagent.workers.temporal_client import connect  # noqa: E402
 
@@ -260,7 +260,9 @@ async def main(runs: int) -> None:
             },
         )
         env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_binary()), dev_server_log_level="error"
+            dev_server_existing_path=str(temporal_binary()),
+            dev_server_extra_args=DEV_SERVER_ARGS,
+            dev_server_log_level="error",
         )
         try:
             for local in (False, True):

@@ -23,6 +23,8 @@ port, LiteLLM reads its bundled cost map, has telemetry off and a dead loopback 
 for anything that honours HTTP(S)_PROXY, and its connections are checked with `ss`.
 
 Usage: python bench/gateway.py [--requests 300 | --quick]
+(--quick: only the local-activities worker, 1 and 10 clients, 5 requests: it checks that
+the bench runs, in under a minute; its figures are not the ones to quote.)
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from hybridagent.api.keys import ApiKey, KeyLimits, open_key_store
 from hybridagent.api.limits_redis import RedisLimiter
 from hybridagent.config import Settings
 from hybridagent.providers.embedded import free_loopback_port
-from hybridagent.runners.devserver import temporal_binary
+from hybridagent.runners.devserver import DEV_SERVER_ARGS, temporal_binary
 from hybridagent.testing.redis_server import redis_server
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.completion_io import CompletionInput, CompletionOutput
@@ -67,6 +69,11 @@ LITELLM_VERSION = "1.83.0"
 LITELLM_VENV = Path.home() / ".cache" / "hybridagent" / "litellm-proxy-venv"
 LITELLM_KEY = "sk-bench-master-key"  # the proxy's master key: its auth, as ours has keys
 QUICK_REQUESTS = 5
+KINDS = ("regular", "local")  # worker activity kinds, each with its own worker and API
+# --quick starts one worker and API (starting them is most of a quick run) and skips the
+# 50-client level: it checks the bench runs, its figures are not the ones to quote.
+QUICK_KINDS = ("local",)
+QUICK_CONCURRENCY = (1, 10)
 QUICK_HELP = "a few iterations, under a minute: checks the bench still runs (make bench-quick)"
 # Never let a child reach a cost map, telemetry or a hub; anything that honours the
 # proxy variables meets a closed loopback port instead.
@@ -418,7 +425,9 @@ async def run(requests: int, quick: bool) -> None:
         redis_url = sync_stack.enter_context(redis_server())
         async with AsyncExitStack() as stack:
             env = await WorkflowEnvironment.start_local(
-                dev_server_existing_path=str(temporal_binary()), dev_server_log_level="error"
+                dev_server_existing_path=str(temporal_binary()),
+                dev_server_extra_args=DEV_SERVER_ARGS,
+                dev_server_log_level="error",
             )
             stack.push_async_callback(env.shutdown)
             address = env.client.service_client.config.target_host
@@ -464,15 +473,17 @@ async def run(requests: int, quick: bool) -> None:
                 stack.callback(started.stop)
                 return started
 
-            (regular, local, litellm) = await asyncio.gather(
-                ours("regular"), ours("local"), proxy()
+            kinds = QUICK_KINDS if quick else KINDS
+            levels = QUICK_CONCURRENCY if quick else CONCURRENCY
+            started, litellm = await asyncio.gather(
+                asyncio.gather(*(ours(kind) for kind in kinds)), proxy()
             )
             phase("workers, APIs and the proxy up", began)
             client = await connect(make_settings(base))
             targets["direct"] = http_call(
                 http, f"{stub_url}/chat/completions", "sk-fake", "gpt-4o-mini"
             )
-            for kind, (queue, url) in (("regular", regular), ("local", local)):
+            for kind, (queue, url) in zip(kinds, started, strict=True):
                 await check_route(http, url, key)
                 targets[f"ours/{kind}"] = http_call(http, f"{url}/v1/chat/completions", key, MODEL)
                 targets[f"temporal/{kind}"] = temporal_call(client, queue)
@@ -480,10 +491,10 @@ async def run(requests: int, quick: bool) -> None:
                 targets["litellm-proxy"] = http_call(
                     http, f"{litellm.url}/v1/chat/completions", LITELLM_KEY, MODEL
                 )
-            cells = {(name, c): Cell() for name in targets for c in CONCURRENCY}
+            cells = {(name, c): Cell() for name in targets for c in levels}
             rounds = 1 if quick else ROUNDS
             for _ in range(rounds):
-                for concurrency in CONCURRENCY:
+                for concurrency in levels:
                     total = max(requests * SCALE[concurrency] // rounds, concurrency)
                     for name, call in targets.items():
                         try:
@@ -494,7 +505,8 @@ async def run(requests: int, quick: bool) -> None:
                     phase(f"{concurrency} clients measured", began)
             limit = await limit_check(redis_url, QUICK_REQUESTS * 5 if quick else LIMIT_CHECKS)
             peers = litellm.remote_peers() if litellm is not None else []
-    report(cells, list(targets), limit, litellm_skipped, peers, requests, quick)
+    phase("everything stopped", began)
+    report(cells, list(targets), limit, litellm_skipped, peers, requests, quick, kinds, levels)
 
 
 def report(
@@ -505,15 +517,18 @@ def report(
     peers: list[str],
     requests: int,
     quick: bool,
+    kinds: tuple[str, ...],
+    levels: tuple[int, ...],
 ) -> None:
     print(
         f"# gateway  requests per target: {requests} at c=1, x2 at 10, x3 at 50"
+        f"{'' if 50 in levels else ' (50 left out)'}"
         f"{' (quick)' if quick else ''}  "
         f"{platform.machine()}  {os.cpu_count()} CPUs  Python {platform.python_version()}"
     )
     print(f"{'target':18} {'c':>3} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'p50 x direct':>13} "
           f"{'req/s x direct':>15}")  # fmt: skip
-    for concurrency in CONCURRENCY:
+    for concurrency in levels:
         direct = cells[("direct", concurrency)]
         for name in names:
             cell = cells[(name, concurrency)]
@@ -528,12 +543,12 @@ def report(
     else:
         print("litellm-proxy: no TCP connection beyond loopback at the end of the run (ss)")
     print("goals (p50 at c=1 unless said):")
-    for kind in ("regular", "local"):
+    for kind in kinds:
         http = cells[(f"ours/{kind}", 1)].p50 - cells[(f"temporal/{kind}", 1)].p50
         print(f"  HTTP layer ({kind}): ours - in-process Temporal = {http:+.2f} ms  (goal <= 2 ms)")
     print(f"  limit check, Redis on loopback: {limit.p50:.3f} ms p50, {limit.p99:.3f} ms p99 "
           f"({len(limit.samples)} admit+reconcile)  (goal <= 1 ms)")  # fmt: skip
-    for concurrency in CONCURRENCY:
+    for concurrency in levels:
         floor = cells[("direct", concurrency)].p50
         ours = cells[("ours/local", concurrency)].p50 - floor
         line = f"  added over direct at c={concurrency}: ours/local {ours:+.2f} ms"

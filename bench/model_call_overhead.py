@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.config import Settings
     from hybridagent.providers.guarded import GuardedModel
     from hybridagent.providers.hybrid import HybridModelProvider
-    from hybridagent.runners.devserver import temporal_binary
+    from hybridagent.runners.devserver import DEV_SERVER_ARGS, temporal_binary
     from hybridagent.security.codec import EncryptionCodec, with_encryption
     from hybridagent.security.keys import KeyRing, generate_ring
     from hybridagent.testing.scripted_model import (
@@ -221,7 +221,9 @@ async def main(runs: int) -> None:
             await Runner.run(agent, "hi")
 
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal_binary()), dev_server_log_level="error"
+        dev_server_existing_path=str(temporal_binary()),
+        dev_server_extra_args=DEV_SERVER_ARGS,
+        dev_server_log_level="error",
     )
     try:
         loops: dict[str, Variant] = {}

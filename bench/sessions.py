@@ -47,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
 
     from hybridagent.config import Settings
     from hybridagent.providers.hybrid import HybridModelProvider
-    from hybridagent.runners.devserver import temporal_binary
+    from hybridagent.runners.devserver import DEV_SERVER_ARGS, temporal_binary
     from hybridagent.testing.scripted_model import ScriptedBackend, ScriptedModel
     from hybridagent.workers.plugin import (
         HEARTBEAT_THROTTLE,
@@ -483,7 +483,9 @@ async def main(args: argparse.Namespace) -> None:
         f"load average {os.getloadavg()[0]:.2f}"
     )
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal_binary()), dev_server_log_level="error"
+        dev_server_existing_path=str(temporal_binary()),
+        dev_server_extra_args=DEV_SERVER_ARGS,
+        dev_server_log_level="error",
     )
     address = env.client.service_client.config.target_host
     try:

@@ -5,13 +5,4 @@ set -euo pipefail
 if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     exit 0
 fi
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-else
-    echo "PostgreSQL server binaries are missing: install the Debian package postgresql" >&2
-    echo "(apt-get install postgresql); the PostgreSQL tests need them." >&2
-fi
+exec bash "$(dirname "$0")/apt_install.sh" postgresql "the PostgreSQL tests need it"

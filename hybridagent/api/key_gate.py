@@ -20,7 +20,8 @@ from hybridagent.config import Settings
 log = logging.getLogger(__name__)
 
 # An authenticated key is remembered this long, so a request costs no database read;
-# a revoked key is refused at most this long after `keys revoke`.
+# a revoked key is refused at most this long after `keys revoke`. A refused secret is not
+# remembered: a key created a moment after a failed try works at once.
 KEY_CACHE_SECONDS = 5.0
 
 
@@ -28,7 +29,7 @@ class KeyGate:
     def __init__(self, store: KeyStore, limiter: Limiter) -> None:
         self.store = store
         self.limiter = limiter
-        self._known: dict[bytes, tuple[float, ApiKey | None]] = {}
+        self._known: dict[bytes, tuple[float, ApiKey]] = {}
 
     async def authenticate(self, secret: str) -> ApiKey | None:
         # Remembered by a digest: the secret itself is kept nowhere in this process.
@@ -38,6 +39,9 @@ class KeyGate:
         if cached is not None and now - cached[0] < KEY_CACHE_SECONDS:
             return cached[1]
         found = await asyncio.to_thread(self.store.authenticate, secret)
+        if found is None:
+            self._known.pop(digest, None)
+            return None
         if len(self._known) > 10_000:
             self._known.clear()
         self._known[digest] = (now, found)

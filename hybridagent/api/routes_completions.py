@@ -48,6 +48,10 @@ DEFAULT_MAX_TOKENS = 1024  # reserved for the answer when a request sets no max_
 POLL_COOLDOWN = timedelta(milliseconds=20)
 _models_cache: dict[str, tuple[float, list[str]]] = {}
 MODELS_CACHE_SECONDS = 10.0
+# Where hybridagent says what it changed (a fallback, a privacy pin, tool emulation, a
+# cached answer): a header of notice codes, and a field with the sentences.
+NOTICE_HEADER = "x-hybridagent-notice"
+NOTICES_FIELD = "hybridagent_notices"
 
 
 class ResponseFormat(BaseModel):
@@ -128,7 +132,13 @@ def _headers(workflow_id: str, route: CallRoute | None) -> dict[str, str]:
     if route is not None:
         headers["x-hybridagent-model"] = route.model
         headers["x-hybridagent-route"] = route.route
+        if route.notices:  # codes only: a header carries no model's or client's text
+            headers[NOTICE_HEADER] = ", ".join(dict.fromkeys(route.notices))
     return headers
+
+
+def _notices(output: CompletionOutput) -> list[dict[str, str]]:
+    return [notice.model_dump(mode="json") for notice in output.changes]
 
 
 def _usage(output: CompletionOutput) -> dict[str, int]:
@@ -164,6 +174,7 @@ def completion_body(workflow_id: str, created: int, output: CompletionOutput) ->
             }
         ],
         "usage": _usage(output),
+        NOTICES_FIELD: _notices(output),  # OpenAI's clients keep unknown fields as extras
     }
 
 
@@ -228,17 +239,28 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, who: W
         await settle(context, admission, output, prompt)
     headers = {
         **admission.headers,
-        **_headers(workflow_id, CallRoute(model=output.model, route=output.route)),
+        **_headers(workflow_id, _route(output)),
     }
     return JSONResponse(completion_body(workflow_id, created, output), headers=headers)
 
 
+def _route(output: CompletionOutput) -> CallRoute:
+    notices = [notice.code for notice in output.changes]
+    return CallRoute(model=output.model, route=output.route, notices=notices)
+
+
 def _chunk(
-    workflow_id: str, created: int, model: str, delta: dict[str, Any], finish: str | None = None
+    workflow_id: str,
+    created: int,
+    model: str,
+    delta: dict[str, Any],
+    finish: str | None = None,
+    **extra: Any,
 ) -> str:
     data = {
         "id": workflow_id, "object": "chat.completion.chunk", "created": created, "model": model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+        **extra,
     }  # fmt: skip
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
@@ -278,7 +300,7 @@ async def _streamed(
     else:
         output = None
         pending = first.result()
-    route = output and CallRoute(model=output.model, route=output.route)
+    route = output and _route(output)
     if route is None:
         route = await handle.query("current_route", result_type=CallRoute | None)  # type: ignore[arg-type]
     model = route.model if route else body.model
@@ -316,7 +338,10 @@ async def _streamed(
             if final.tool_calls:
                 calls = [dict(call, index=i) for i, call in enumerate(_tool_calls(final))]
                 yield _chunk(handle.id, created, final.model, {"tool_calls": calls})
-            yield _chunk(handle.id, created, final.model, {}, final.finish_reason)
+            yield _chunk(
+                handle.id, created, final.model, {}, final.finish_reason,
+                **{NOTICES_FIELD: _notices(final)},
+            )  # fmt: skip
             if include_usage:
                 usage = {
                     "id": handle.id, "object": "chat.completion.chunk", "created": created,

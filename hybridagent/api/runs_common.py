@@ -22,6 +22,8 @@ from hybridagent.runners.pickup import queue_view
 
 # Memo key of the API key that started a workflow (its name, never its secret).
 OWNER = "api_key"
+# Memo field unique to each start request: the one whose token the run carries started it.
+START_TOKEN = "start"
 NO_WORKER_SECONDS = 75.0  # a poller older than this is a worker that is gone
 _QUEUE_CACHE_SECONDS = 5.0
 _queue_seen: dict[str, float] = {}  # task queue -> when a live poller was last seen
@@ -79,9 +81,12 @@ async def start(
     caller: Caller,
     request_id: str,
     reuse: bool = True,
+    start_token: str = "",
+    memo: dict[str, Any] | None = None,
 ) -> WorkflowHandle[Any, Any]:
     """Start `workflow`; with `reuse` false (an Idempotency-Key), a second start of the
-    same ID returns the running or finished run instead of starting anything."""
+    same ID returns the running or finished run instead of starting anything. `memo`:
+    more memo fields (the workflow may upsert them later)."""
     await require_worker(context)
     try:
         return await context.client.start_workflow(
@@ -89,7 +94,12 @@ async def start(
             arg,
             id=workflow_id,
             task_queue=context.settings.task_queue,
-            memo={OWNER: caller.name, "request_id": request_id},
+            memo={
+                **(memo or {}),
+                OWNER: caller.name,
+                "request_id": request_id,
+                START_TOKEN: start_token,
+            },  # fmt: skip
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=(
                 WorkflowIDReusePolicy.ALLOW_DUPLICATE

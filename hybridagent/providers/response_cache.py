@@ -23,6 +23,7 @@ from typing import Any
 from agents import FunctionTool, Model, ModelResponse, Tool, Usage
 from agents.items import TResponseStreamEvent
 
+from hybridagent.providers.notes import with_note
 from hybridagent.providers.wrapper import ModelCall, WrapperModel
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ class CacheLayer(WrapperModel):
             if cached is not None:
                 log.info("answered %s from the response cache", self.model_name)
                 # No tokens were spent on this answer.
-                return dataclasses.replace(cached, usage=Usage())
+                return with_note(dataclasses.replace(cached, usage=Usage()), "cache")
         response = await call.answer_from(self.inner)
         if key is not None and self.cache is not None:
             self.cache.put(key, response)

@@ -41,6 +41,7 @@ from openai.types.responses import (
 )
 
 from hybridagent.providers.errors import InvalidToolCallError, MalformedToolStepError
+from hybridagent.providers.notes import EMULATED_STREAM_MODEL, with_note
 from hybridagent.providers.stream_events import as_stream
 from hybridagent.providers.wrapper import ModelCall, WrapperModel
 
@@ -272,11 +273,12 @@ class ToolEmulatingModel(WrapperModel):
                 answer_schema,
             )
             response.usage.add(earlier.usage)
-        return ModelResponse(
+        answer = ModelResponse(
             output=[_to_output_item(step, response, answer_schema)],
             usage=response.usage,
             response_id=response.response_id,
         )
+        return with_note(answer, "tool_emulation")
 
     @staticmethod
     async def _prose_again(
@@ -308,7 +310,7 @@ class ToolEmulatingModel(WrapperModel):
                 yield event
             return
         response = await self.respond(call)
-        async for event in as_stream(response, "emulated-tool-calls"):
+        async for event in as_stream(response, EMULATED_STREAM_MODEL):
             yield event
 
 

@@ -321,7 +321,14 @@ async def _read_text(
 
 async def list_sessions(settings: Settings, limit: int = 50) -> list[SessionSummary]:
     """Newest first; one row per session, its runs before continue-as-new folded in."""
-    client = await connect(settings)
+    return await session_summaries(await connect(settings), limit)
+
+
+async def session_summaries(
+    client: Client, limit: int = 50, owner: str | None = None
+) -> list[SessionSummary]:
+    """`list_sessions` on a connected client; with `owner`, only the sessions the API
+    key of that name opened (the memo's `api_key`)."""
     runs: dict[str, list[WorkflowExecution]] = {}
     async for execution in client.list_workflows(f'WorkflowType="{WORKFLOW_TYPE}"'):
         runs.setdefault(execution.id, []).append(execution)
@@ -332,6 +339,8 @@ async def list_sessions(settings: Settings, limit: int = 50) -> list[SessionSumm
             executions[0],
         )
         memo = await latest.memo()
+        if owner is not None and memo.get("api_key") != owner:
+            continue
         rows.append(
             SessionSummary(
                 session_id=session_id,

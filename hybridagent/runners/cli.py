@@ -272,7 +272,10 @@ def serve() -> None:
     from hybridagent.runners.serve import serve_api
 
     def ready(url: str) -> None:
-        print(f"HTTP API at {url} (docs: {url}/docs); Ctrl-C to stop.", file=sys.stderr, flush=True)
+        print(
+            f"HTTP API at {url} (docs: {url}/docs, web UI: {url}/ui/); Ctrl-C to stop.",
+            file=sys.stderr, flush=True,
+        )  # fmt: skip
 
     run_cli_command(lambda: asyncio.run(serve_api(load_settings(), on_ready=ready)))
 

@@ -104,6 +104,7 @@ async def run_dev_stack(settings: Settings, *, port: int, ui_port: int) -> None:
         def api_ready(url: str) -> None:
             print(f"HTTP API at {url} (docs: {url}/docs); for OpenAI clients:", flush=True)
             print(f"  export OPENAI_BASE_URL={url}/v1 OPENAI_API_KEY={key}", flush=True)
+            print(f"Chat in the browser at {url}/ui/ (sign in with that key)", flush=True)
             print('Try: hybridagent run "What\'s the weather in Tokyo?" --agent haiku', flush=True)
             print("Press Ctrl-C to stop.", flush=True)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.contrib.workflow_streams import WorkflowStream
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from hybridagent.workflows.run_agent import (
         SETUP_TIMEOUT,
+        can_stream,
         local_activity,
         make_router,
         router_for,
@@ -106,6 +108,9 @@ async def start_agent_run(
 class AgentWorkflow:
     def __init__(self) -> None:
         self._router: CallRouter | None = None
+        # With `stream` in the input, the model's events while it streams (the chat
+        # sessions' topic), for the runs API's SSE. Registers handlers only: no commands.
+        self._stream = WorkflowStream()
 
     @workflow.query
     def routing_trail(self) -> list[RoutingRecord]:
@@ -117,11 +122,16 @@ class AgentWorkflow:
         request = parse_input(AgentRunInput, input, "AgentWorkflow")
         resolved, self._router = await start_agent_run(request, request.prompt)
         spec = resolved.spec
-        return await run_agent(
-            spec,
-            request.prompt,
-            self._router,
-            max_turns=request.max_turns,
-            handoffs=resolved.handoffs,
-            user=request.user,
-        )
+        try:
+            return await run_agent(
+                spec,
+                request.prompt,
+                self._router,
+                max_turns=request.max_turns,
+                handoffs=resolved.handoffs,
+                user=request.user,
+                stream=request.stream and can_stream(),
+            )
+        finally:
+            # A subscriber's long poll is an Update: release it, so the run can end.
+            self._stream.detach_pollers()

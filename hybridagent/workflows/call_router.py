@@ -158,6 +158,9 @@ class CallRouter:
         # Tokens the run's answered calls used (the budget reads it), and their models.
         self.tokens_used = 0
         self.models_used: list[str] = []
+        # What the worker did to answered calls that a client should know: "cache",
+        # "tool_emulation" (from the answers, so in the history).
+        self.worker_notes: list[str] = []
         self._last_facts: CallFacts | None = None
         self._primary: str | None = None
         self.scanner = scanner
@@ -231,11 +234,13 @@ class CallRouter:
         self._requested_passed_over(decision)
         return self._route(call.agent, decision, facts)
 
-    def answered(self, model: str, total_tokens: int) -> None:
-        """`model` answered a call of the run, using `total_tokens`."""
+    def answered(self, model: str, total_tokens: int, notes: Sequence[str] = ()) -> None:
+        """`model` answered a call of the run, using `total_tokens`; `notes`: what the
+        worker's model layers did to the call (providers/notes.py)."""
         self.tokens_used += total_tokens
         if model not in self.models_used:
             self.models_used.append(model)
+        self.worker_notes += [note for note in notes if note not in self.worker_notes]
 
     def _requested_passed_over(self, decision: Decision) -> None:
         """The requested model is not the one for this call: fail a strict run, else

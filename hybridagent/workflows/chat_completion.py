@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from hybridagent.agents.build import build_agent
     from hybridagent.agents.spec import DEFAULT_INSTRUCTIONS, AgentSpec
     from hybridagent.failures import INVALID_WORKFLOW_INPUT
+    from hybridagent.routing.names import UnknownModelError, parse_model_name
     from hybridagent.workflows.agent_workflow import start_agent_run
     from hybridagent.workflows.call_router import CallRouter
     from hybridagent.workflows.completion_io import (
@@ -30,7 +31,9 @@ with workflow.unsafe.imports_passed_through():
         CompletionError,
         CompletionInput,
         CompletionOutput,
+        Notice,
         Route,
+        completion_notices,
         from_output_items,
         output_text,
         to_input_items,
@@ -70,6 +73,17 @@ def _tool_choice(choice: str | dict[str, Any] | None) -> str | None:
 def _route_of(router: CallRouter, model: str) -> Route:
     local = next((c.local for c in router.candidates if c.name == model), False)
     return "local" if local else "cloud"
+
+
+def _requested_route(router: CallRouter, model: str) -> Route:
+    """Where the requested model would have run: a model this worker does not offer is
+    told by its name's prefix."""
+    if any(c.name == model for c in router.candidates):
+        return _route_of(router, model)
+    try:
+        return "local" if parse_model_name(model).is_local else "cloud"
+    except UnknownModelError:
+        return "cloud"
 
 
 def _bad_request(err: Exception) -> ApplicationError:
@@ -116,7 +130,19 @@ class ChatCompletionWorkflow:
         record = self._router.trail[-1]
         if record.model is None:
             return None
-        return CallRoute(model=record.model, route=_route_of(self._router, record.model))
+        notices = [n.code for n in self._notices(record.model, self._router.notices([]))]
+        route = _route_of(self._router, record.model)
+        return CallRoute(model=record.model, route=route, notices=notices)
+
+    def _notices(self, answered: str, replaced: list[str]) -> list[Notice]:
+        router = self._router
+        assert router is not None
+        requested = router.requested
+        return completion_notices(
+            router.trail, requested=requested,
+            requested_route=_requested_route(router, requested) if requested else "local",
+            answered=answered, replaced=replaced, worker_notes=router.worker_notes,
+        )  # fmt: skip
 
     @workflow.run
     async def run(self, input: RawInput = None) -> CompletionOutput:
@@ -164,4 +190,5 @@ class ChatCompletionWorkflow:
             route=_route_of(self._router, model),
             usage=output.usage,
             notices=output.notices,
+            changes=self._notices(model, output.notices),
         )

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hybridagent.routing.preferences import RoutingPreferences
 from hybridagent.routing.thresholds import Location
-from hybridagent.workflows.io import TokenUsage
+from hybridagent.workflows.io import RoutingRecord, TokenUsage
 
 Route = Location
 
@@ -62,9 +62,20 @@ class ToolCall(BaseModel):
     arguments: str  # JSON text, as the model wrote it
 
 
+# What hybridagent changed about a completion that its client should know.
+NoticeCode = Literal["privacy_pinned", "model_replaced", "fallback", "tool_emulation", "cache"]
+
+
+class Notice(BaseModel):
+    code: NoticeCode
+    message: str  # one sentence; names models and finding types, never prompt text
+
+
 class CallRoute(BaseModel):
     model: str
     route: Route
+    # The notices known so far (a streamed answer's headers are sent mid-run).
+    notices: list[NoticeCode] = Field(default_factory=list)
 
 
 class CompletionOutput(BaseModel):
@@ -75,6 +86,8 @@ class CompletionOutput(BaseModel):
     route: Route
     usage: TokenUsage = Field(default_factory=TokenUsage)
     notices: list[str] = Field(default_factory=list)
+    # The same and more, coded, for the API's x-hybridagent-notice and response field.
+    changes: list[Notice] = Field(default_factory=list)
 
 
 def _text(content: Any) -> str:
@@ -179,3 +192,45 @@ def from_output_items(items: list[Any]) -> tuple[str | None, list[ToolCall]]:
 def output_text(value: object) -> str:
     """A final output as the assistant message's content."""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def completion_notices(
+    trail: list[RoutingRecord],
+    *,
+    requested: str | None,
+    requested_route: Route,
+    answered: str | None,
+    replaced: list[str],
+    worker_notes: list[str],
+) -> list[Notice]:
+    """What a client should know about how its completion was made: a cloud model asked
+    for and a local one answering because the request held private data, a requested
+    model replaced for another reason (`replaced`: the run's notices), fallbacks after
+    failed calls, tool calls emulated, an answer from the cache (`worker_notes`)."""
+    found: list[Notice] = []
+    types = sorted({t for record in trail for t in record.finding_types})
+    pinned = any(record.local_only for record in trail) and types
+    if requested and requested_route == "cloud" and pinned and answered != requested:
+        message = (
+            f"The request holds private data ({', '.join(types)}), so it stayed on this "
+            f"machine: {answered or 'a local model'} answered instead of {requested}."
+        )
+        found.append(Notice(code="privacy_pinned", message=message))
+    else:
+        found += [Notice(code="model_replaced", message=line) for line in replaced]
+    for record in trail:
+        if record.fallback_from:
+            failure = f" ({record.failure})" if record.failure else ""
+            took = record.model or "no other model"
+            message = f"{record.fallback_from} failed{failure}; {took} took the call."
+            found.append(Notice(code="fallback", message=message))
+    if "tool_emulation" in worker_notes:
+        message = (
+            f"{answered} has no native tool calling: hybridagent emulated it with "
+            "schema-constrained output."
+        )
+        found.append(Notice(code="tool_emulation", message=message))
+    if "cache" in worker_notes:
+        message = "Answered from the worker's response cache: no model was asked."
+        found.append(Notice(code="cache", message=message))
+    return found

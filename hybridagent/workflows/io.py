@@ -56,6 +56,10 @@ class AgentRunInput(BaseModel):
     user: str = Field("default", min_length=1, max_length=200)
     # A named model that cannot take a call fails the run instead of being replaced.
     strict: bool = False
+    # Model calls publish their events (text deltas) on the workflow's stream while they
+    # run, for `GET /v1/runs/{id}/events`; needs a worker on regular activities. Off by
+    # default, so starts that do not read the stream keep their histories.
+    stream: bool = False
 
 
 class HaikuInput(BaseModel):

@@ -31,6 +31,7 @@ from temporalio.openai_agents._temporal_model_stub import _TemporalModelStub
 
 from hybridagent.failures import ACTIVITY_TIMEOUT, failure_cause
 from hybridagent.providers.errors import FALLBACK_ACTION
+from hybridagent.providers.notes import EMULATED_STREAM_MODEL, Note, notes_of
 from hybridagent.providers.response_cache import CACHE_MARKER
 from hybridagent.providers.wrapper import CallModel, ModelCall
 from hybridagent.workflows.call_router import CallRouter, NoFallback, Route, RoutedCall
@@ -82,7 +83,7 @@ class RoutedModelStub(CallModel, _TemporalModelStub):
             except MODEL_CALL_FAILURES as err:
                 route = self._fall_back(route, err)
                 continue
-            self.router.answered(route.model, response.usage.total_tokens)
+            self.router.answered(route.model, response.usage.total_tokens, notes_of(response))
             return response
 
     async def stream(self, call: ModelCall) -> AsyncIterator[TResponseStreamEvent]:
@@ -98,7 +99,7 @@ class RoutedModelStub(CallModel, _TemporalModelStub):
             except MODEL_CALL_FAILURES as err:
                 route = self._fall_back(route, err)
                 continue
-            self.router.answered(route.model, streamed_tokens(events))
+            self.router.answered(route.model, streamed_tokens(events), streamed_notes(events))
             for event in events:
                 yield event
             return
@@ -173,6 +174,15 @@ def streamed_tokens(events: Sequence[TResponseStreamEvent]) -> int:
             usage = event.response.usage
             return usage.total_tokens if usage else 0
     return 0
+
+
+def streamed_notes(events: Sequence[TResponseStreamEvent]) -> list[Note]:
+    """A streamed call is never cached; its tool calls were emulated when the stream was
+    built from the whole emulated answer."""
+    for event in reversed(events):
+        if event.type == "response.completed":
+            return ["tool_emulation"] if event.response.model == EMULATED_STREAM_MODEL else []
+    return []
 
 
 def with_routed_models(agent: Agent[Any], router: CallRouter) -> Agent[Any]:

@@ -127,6 +127,68 @@ async def test_a_sensitive_prompt_never_reaches_the_cloud(api: Api, stub: StubSe
     assert raw.headers["x-hybridagent-route"] == "local"
     assert raw.headers["x-hybridagent-model"] == "local/smollm2"
     assert stub.requests == []
+    # The client is told why a local model answered, in a header and a field its SDK
+    # keeps as an extra; neither repeats the prompt.
+    assert raw.headers["x-hybridagent-notice"] == "privacy_pinned"
+    [notice] = (raw.parse().model_extra or {})["hybridagent_notices"]
+    assert notice["code"] == "privacy_pinned"
+    assert "openai/gpt-4o-mini" in notice["message"] and "local/smollm2" in notice["message"]
+    assert "Tr0ub4dor" not in notice["message"] + str(raw.headers)
+
+
+async def test_a_plain_completion_carries_no_notice(api: Api, stub: StubServer) -> None:
+    stub.reply = text_reply("Plain.")
+    raw = await sdk(api).chat.completions.with_raw_response.create(
+        model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "Say plain."}]
+    )
+    assert "x-hybridagent-notice" not in raw.headers
+    assert (raw.parse().model_extra or {})["hybridagent_notices"] == []
+
+
+async def test_a_fallback_is_a_notice(api: Api, stub: StubServer) -> None:
+    stub.status = 500  # the cloud model fails every attempt; the local model answers
+    raw = await sdk(api).chat.completions.with_raw_response.create(
+        model="openai/gpt-4o-mini", max_tokens=12,
+        messages=[{"role": "user", "content": "Say hello."}],
+    )  # fmt: skip
+    assert raw.headers["x-hybridagent-model"] == "local/smollm2"
+    codes = raw.headers["x-hybridagent-notice"].split(", ")
+    assert "fallback" in codes
+    notices = (raw.parse().model_extra or {})["hybridagent_notices"]
+    [fallback] = [n for n in notices if n["code"] == "fallback"]
+    assert fallback["message"].startswith("openai/gpt-4o-mini failed (ProviderServerError)")
+
+
+async def test_emulated_tool_calls_are_a_notice(api: Api) -> None:
+    """The embedded model has no native tool calling: its calls are emulated, and the
+    completion says so (streamed: in the finish chunk)."""
+    tools: Any = [
+        {
+            "type": "function",
+            "function": {
+                "name": "lookup_order",
+                "description": "Find an order by its number.",
+                "parameters": {
+                    "type": "object", "properties": {"order": {"type": "string"}},
+                    "required": ["order"],
+                },
+            },
+        }
+    ]  # fmt: skip
+    ask: Any = [{"role": "user", "content": "Where is order A-17? Look it up."}]
+    raw = await sdk(api).chat.completions.with_raw_response.create(
+        model="local/smollm2", tools=tools, messages=ask, max_tokens=64
+    )
+    assert "tool_emulation" in raw.headers["x-hybridagent-notice"].split(", ")
+    notices = (raw.parse().model_extra or {})["hybridagent_notices"]
+    assert [n["code"] for n in notices] == ["tool_emulation"]
+    stream = await sdk(api).chat.completions.create(
+        model="local/smollm2", tools=tools, messages=ask, max_tokens=64, stream=True
+    )
+    chunks = [chunk async for chunk in stream]
+    [finish] = [c for c in chunks if c.choices and c.choices[0].finish_reason]
+    codes = [n["code"] for n in (finish.model_extra or {})["hybridagent_notices"]]
+    assert codes == ["tool_emulation"]
 
 
 async def test_client_tools_come_back_as_tool_calls(api: Api, stub: StubServer) -> None:
@@ -228,6 +290,94 @@ async def test_runs_start_once_per_idempotency_key(api: Api, stub: StubServer) -
         assert late.status_code == 202 and late.json()["id"] == run_id
     assert len(stub.requests) == 1  # the repeated POSTs started nothing
     assert api.gate.admitted == admitted + 1  # and were admitted (charged) once
+
+
+async def test_concurrent_posts_with_one_idempotency_key_charge_one_run(
+    api: Api, stub: StubServer
+) -> None:
+    stub.reply = text_reply("Once.")
+    headers = {"authorization": f"Bearer {api.key}", "idempotency-key": uuid.uuid4().hex}
+    body = {"prompt": "Say something.", "model": "openai/gpt-4o-mini"}
+    admitted, settled = api.gate.admitted, len(api.gate.settled)
+    async with httpx.AsyncClient(base_url=api.url, timeout=120) as http:
+        answers = await asyncio.gather(
+            *(http.post("/v1/runs", headers=headers, json=body) for _ in range(5))
+        )
+        assert {a.status_code for a in answers} == {202}
+        assert len({a.json()["id"] for a in answers}) == 1
+    charged = api.gate.admitted - admitted
+
+    def settlements() -> list[int]:
+        return api.gate.settled[settled:]
+
+    deadline = asyncio.get_running_loop().time() + 120
+    while len(settlements()) < charged or not any(settlements()):
+        assert asyncio.get_running_loop().time() < deadline, settlements()
+        await asyncio.sleep(0.05)
+    assert len(stub.requests) == 1
+    # However many raced past the repeat check, the run's usage is charged once; the
+    # others' reservations are given back.
+    assert len([t for t in settlements() if t > 0]) == 1, settlements()
+
+
+async def sse_events(http: httpx.AsyncClient, path: str, headers: dict[str, str]) -> list[Any]:
+    """The data of every event of an SSE response, in order."""
+    async with http.stream("GET", path, headers=headers) as events:
+        return [
+            json.loads(line[6:]) async for line in events.aiter_lines() if line.startswith("data: ")
+        ]
+
+
+async def test_run_events_stream_the_models_text_before_the_end(
+    api: Api, worker: RunningWorker
+) -> None:
+    """The embedded model's words arrive as text_delta events while the run goes on;
+    together they are the run's final output, and they all come before `completed`."""
+    headers = {"authorization": f"Bearer {api.key}"}
+    body = {
+        "prompt": "Name three colours.", "model": "local/smollm2", "max_turns": 1,
+        "spec": {"name": "plain", "instructions": "Answer in one short sentence."},
+    }  # fmt: skip
+    async with httpx.AsyncClient(base_url=api.url, timeout=180) as http:
+        run_id = (await http.post("/v1/runs", headers=headers, json=body)).json()["id"]
+        events = await sse_events(http, f"/v1/runs/{run_id}/events", headers)
+        kinds = [event["type"] for event in events]
+        assert kinds[-1] == "completed"
+        deltas = [event["delta"] for event in events if event["type"] == "text_delta"]
+        assert len(deltas) > 1  # streamed, not one block at the end
+        assert {event["call"] for event in events if event["type"] == "text_delta"} == {1}
+        assert kinds.index("model_call") < kinds.index("text_delta")
+        assert "".join(deltas) == events[-1]["final_output"] != ""
+        run = (await http.get(f"/v1/runs/{run_id}", headers=headers)).json()
+        assert run["result"]["final_output"] == "".join(deltas)
+        # Read again after the end: the same deltas, from the finished run's stream.
+        again = await sse_events(http, f"/v1/runs/{run_id}/events", headers)
+        assert [e["delta"] for e in again if e["type"] == "text_delta"] == deltas
+    client = await connect(worker.settings)
+    await replay(await client.get_workflow_handle(run_id).fetch_history(), worker.settings)
+
+
+async def test_run_events_number_each_model_response(api: Api, stub: StubServer) -> None:
+    """A tool-using run: the tool's call, then a second model response whose deltas
+    (the highest `call`) are the final output."""
+    stub.reply = tool_then_text("get_weather", {"city": "Tokyo"}, "It is sunny in Tokyo.")
+    headers = {"authorization": f"Bearer {api.key}"}
+    body = {
+        "prompt": "What's the weather in Tokyo?", "model": "openai/gpt-4o-mini",
+        "spec": {"name": "weather", "instructions": "Use the tools.", "tools": ["get_weather"]},
+    }  # fmt: skip
+    async with httpx.AsyncClient(base_url=api.url, timeout=120) as http:
+        run_id = (await http.post("/v1/runs", headers=headers, json=body)).json()["id"]
+        events = await sse_events(http, f"/v1/runs/{run_id}/events", headers)
+    kinds = [event["type"] for event in events]
+    assert kinds.count("model_call") == 2 and "tool_call" in kinds
+    assert kinds[-1] == "completed"
+    deltas = [event for event in events if event["type"] == "text_delta"]
+    last = max(event["call"] for event in deltas)
+    assert last == 2  # the first response was the tool call
+    final = "".join(event["delta"] for event in deltas if event["call"] == last)
+    assert final == events[-1]["final_output"] == "It is sunny in Tokyo."
+    assert all(r.body.get("stream") for r in stub.requests)  # both calls streamed
 
 
 async def test_a_session_over_http(api: Api, stub: StubServer) -> None:

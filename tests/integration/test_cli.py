@@ -277,10 +277,11 @@ async def test_dev_starts_server_model_and_worker(stub: StubServer, tmp_path: Pa
     while not line.startswith("HTTP API at"):  # after the encryption and codec lines
         line = await asyncio.to_thread(process.stdout.readline)
         assert line, "dev ended before it printed the HTTP API's address"
-    api = [line, await asyncio.to_thread(process.stdout.readline)]
+    api = [line, *[await asyncio.to_thread(process.stdout.readline) for _ in range(2)]]
     assert api[0].startswith(f"HTTP API at http://127.0.0.1:{env['HYBRIDAGENT_API_PORT']}")
     exported = dict(word.split("=", 1) for word in api[1].split()[1:])
     key = (tmp_path / "dev-api-key").read_text().strip()
+    api_root = exported["OPENAI_BASE_URL"].removesuffix("/v1")
     assert (
         exported["OPENAI_API_KEY"] == key
         and oct((tmp_path / "dev-api-key").stat().st_mode)[-3:] == "600"
@@ -289,7 +290,10 @@ async def test_dev_starts_server_model_and_worker(stub: StubServer, tmp_path: Pa
         models = await http.get(
             f"{exported['OPENAI_BASE_URL']}/models", headers={"authorization": f"Bearer {key}"}
         )
+        ui = await http.get(f"{api_root}/ui/")
     assert models.status_code == 200 and models.json()["data"][0]["id"] == "auto"
+    assert api[2].startswith(f"Chat in the browser at {api_root}/ui/")
+    assert ui.status_code == 200 and "<title>hybridagent</title>" in ui.text
     run_env = {
         **env,
         "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",

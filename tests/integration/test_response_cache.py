@@ -15,6 +15,7 @@ from hybridagent.testing.stub_server import StubServer, text_reply
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.io import AgentRunOutput
 from tests.conftest import RunningWorker, make_settings, running_worker
+from tests.integration.test_api import sdk, serving_api
 from tests.integration.test_fallback import HARD
 
 
@@ -78,3 +79,20 @@ async def test_fallback_answer_is_not_served_for_the_primary_model(
     again = await run(caching_worker, payload)
     assert again.models_used == ["openai/gpt-4o-mini"]
     assert again.final_output == "the cloud's own answer" and len(stub.requests) == 1
+
+
+async def test_a_cached_completion_says_so_through_the_openai_sdk(
+    caching_worker: RunningWorker, stub: StubServer
+) -> None:
+    stub.reply = text_reply("cached completion")
+    hello: Any = [{"role": "user", "content": f"Name a planet ({uuid.uuid4().hex[:6]})."}]
+    async with serving_api(caching_worker) as api:
+        create = sdk(api).chat.completions.with_raw_response.create
+        first = await create(model="openai/gpt-4o-mini", messages=hello)
+        second = await create(model="openai/gpt-4o-mini", messages=hello)
+    assert len(stub.requests) == 1  # the second was answered by the worker's cache
+    assert "x-hybridagent-notice" not in first.headers
+    assert second.headers["x-hybridagent-notice"] == "cache"
+    [notice] = (second.parse().model_extra or {})["hybridagent_notices"]
+    assert notice["code"] == "cache"
+    assert second.parse().choices[0].message.content == "cached completion"

@@ -211,13 +211,14 @@ def test_litellm_is_imported_with_the_local_cost_map() -> None:
 # What workflow code may import of the activities and providers: plain-data modules,
 # the tool activities agents are given as tools (activity_as_tool needs the function),
 # and the provider modules that hold no client (error types, the cache marker, the
-# ModelCall the routed stub forwards).
+# notes an answer carries, the ModelCall the routed stub forwards).
 WORKFLOW_MAY_IMPORT = {
     "hybridagent.activities",
     "hybridagent.activities.storage",
     "hybridagent.activities.weather",
     "hybridagent.providers",
     "hybridagent.providers.errors",
+    "hybridagent.providers.notes",
     "hybridagent.providers.response_cache",
     "hybridagent.providers.wrapper",
 }

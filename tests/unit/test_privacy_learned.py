@@ -13,7 +13,13 @@ from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from hybridagent.routing.learned import WINDOW_CHARS, LearnedModel, packaged_model, prose_windows
+from hybridagent.routing.learned import (
+    WINDOW_CHARS,
+    LearnedModel,
+    packaged_model,
+    prose_windows,
+    window_text,
+)
 from hybridagent.routing.privacy import DetectorConfig, scan
 
 TOKEN = r"(?u)\b\w+\b"
@@ -76,6 +82,7 @@ def test_pure_python_scores_equal_scikit_learns() -> None:
         *TEXTS,
         "My  GP   said diabetes!! and my password is Tr0ub4dor&3",
         "unseen words only: zyxw qwerty",
+        "password " * 300,  # an n-gram repeated past the scorer's table of tf values
     ]
     expected = reference.predict_proba(hstack([char.transform(probes), word.transform(probes)]))[
         :, 1
@@ -100,6 +107,22 @@ def test_prose_windows_skip_code_and_keep_comments_and_strings() -> None:
     assert "reads the whole file at once" in windows
     assert "This paragraph is prose a person wrote about the module." in windows
     assert not any("import" in w or "call(" in w or "not read" in w for w in windows)
+
+
+def test_a_comment_wrapped_over_lines_is_read_as_one_sentence() -> None:
+    text = (
+        "def f():\n"
+        "    # Per HR, Mira has an approved accommodation for\n"
+        "    # her epilepsy; no flashing demos.\n"
+        "    return 1\n"
+    )
+    [(start, end)] = prose_windows(text)
+    assert window_text(text, start, end) == (
+        "Per HR, Mira has an approved accommodation for her epilepsy; no flashing demos."
+    )
+    model = packaged_model()
+    [(_, _, p)] = model.scored_windows(text)
+    assert p == model.probability(window_text(text, start, end))
 
 
 def test_long_prose_is_read_in_windows_of_sentences() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from agents import ModelResponse, ModelSettings, ModelTracing
 
+from hybridagent.providers.notes import notes_of
 from hybridagent.providers.response_cache import CACHE_MARKER, CacheLayer, ResponseCache
 from hybridagent.testing.scripted_model import ScriptedModel
 
@@ -54,6 +55,7 @@ async def test_marked_identical_call_is_answered_from_the_cache() -> None:
         previous_response_id=None, conversation_id=None, prompt=None,
     )  # fmt: skip
     assert cached.usage.total_tokens == 0  # no tokens were spent on it
+    assert notes_of(cached) == ["cache"]  # the workflow learns the answer was cached
 
 
 async def test_unmarked_calls_are_never_cached_and_the_marker_never_reaches_the_model() -> None:

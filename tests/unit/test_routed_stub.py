@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from agents import Agent, ModelSettings, ModelTracing
+from agents import Agent, ModelResponse, ModelSettings, ModelTracing, Usage
 from agents.run import get_default_agent_runner, set_default_agent_runner
 from openai.types.responses import ResponseCompletedEvent
 from temporalio.common import RetryPolicy
 from temporalio.openai_agents import ModelActivityParameters
 from temporalio.openai_agents._openai_runner import TemporalOpenAIRunner
 
+from hybridagent.providers.notes import notes_of, with_note
 from hybridagent.providers.response_cache import CACHE_MARKER
 from hybridagent.providers.wrapper import ModelCall
 from hybridagent.routing.policy import Decision
@@ -99,3 +100,11 @@ async def test_an_answered_call_adds_to_the_runs_tokens_and_models() -> None:
     run.answered("local/smollm2", 30)
     run.answered("local/smollm2", 12)
     assert (run.tokens_used, run.models_used) == (42, ["local/smollm2"])
+
+
+def test_notes_ride_on_the_response_and_add_up() -> None:
+    plain = ModelResponse(output=[], usage=Usage(), response_id=None, request_id="req_1")
+    assert notes_of(plain) == []
+    both = with_note(with_note(plain, "tool_emulation"), "cache")
+    assert notes_of(both) == ["cache", "tool_emulation"]
+    assert notes_of(with_note(both, "cache")) == ["cache", "tool_emulation"]

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from random import Random
 
 from hybridagent.routing.categories import CATEGORIES
+from training.privacy.breadth import EXTRA, EXTRA_GENERIC, VOCAB
 
 
 @dataclass(frozen=True)
@@ -1441,9 +1442,12 @@ class Fill:
             slot = m.group(1)
             if slot not in self.cache:
                 fn = getattr(self, "s_" + slot, None)
-                if fn is None:
+                if fn is not None:
+                    self.cache[slot] = str(fn())
+                elif slot in VOCAB:
+                    self.cache[slot] = self.pick(VOCAB[slot])
+                else:
                     raise KeyError(f"unknown slot {{{slot}}} in template: {template!r}")
-                self.cache[slot] = str(fn())
             return self.cache[slot]
 
         return _SLOT.sub(sub, template)
@@ -4698,7 +4702,12 @@ GENERIC_RAW: tuple[str, ...] = (
     "|OSError: [Errno 98] Address already in use - how do I find what's using port {big}?",
     "|Explain what this cron line does: `*/{n} * * * * /usr/local/bin/backup.sh >> /var/log/backup.log 2>&1`",
 )
-GENERIC: tuple[str, ...] = GENERIC_CHAT + GENERIC_RAW
+GENERIC: tuple[str, ...] = GENERIC_CHAT + GENERIC_RAW + EXTRA_GENERIC
+
+# The breadth added in round 3 (training/privacy/breadth.py), kind by kind.
+for _category, _extra in EXTRA.items():
+    for _kind, _templates in _extra.items():
+        TEMPLATES[_category][_kind] = TEMPLATES[_category].get(_kind, ()) + _templates
 
 
 # ---------------------------------------------------------------------------------------
@@ -4708,11 +4717,11 @@ GENERIC: tuple[str, ...] = GENERIC_CHAT + GENERIC_RAW
 # Minimum rows per bucket; `per_template` rows per template apply above them.
 FLOORS: dict[str, int] = {
     "direct": 155,
-    "typo": 155,
+    "typo": 200,
     "contextual": 155,
     "topic": 150,
     "false_keyword": 100,
-    "typo_question": 70,
+    "typo_question": 110,
 }
 GENERIC_FLOOR = 2000
 GENERIC_TYPO_FLOOR = 120
