@@ -208,7 +208,7 @@ _PHONE_WORD = re.compile(
 _NATIONAL_REGIONS = ("GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR", "CA", "JP", "MX", "PL")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # 555-0100 to 555-0199: the numbers North America keeps for films and examples.
-_FICTIONAL_PHONE = re.compile(r"55501\d\d$")
+_FICTIONAL_PHONE = re.compile(r"55501\d\d$|^1?555\d{7}$")  # or the area code 555
 
 
 def _phones(candidate: re.Match[str]) -> Iterator[Finding]:
