@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import re2
 
 from hybridagent.routing.findings import Finding, search_windows, spans_of, windows
-from hybridagent.routing.secrets import char_classes
+from hybridagent.routing.secrets import char_classes, entropy
 
 # Words that name a secret when they end a key: DB_PASSWORD, apiKey, client-secret.
 _SECRET_NOUNS = frozenset(
@@ -25,7 +25,7 @@ _SECRET_NOUNS = frozenset(
         "password", "passwd", "pwd", "pass", "passphrase", "passcode", "pin", "secret",
         "token", "apikey", "auth", "credential", "credentials", "cookie", "sessionid",
         "psswd", "psswrd", "pswd", "passwrd", "pasword", "secretkey", "accesskey", "seed",
-        "mnemonic", "psk",
+        "mnemonic", "psk", "phpsessid", "jsessionid", "sessid", "requirepass", "masterauth",
     }
 )  # fmt: skip
 # `key` names a secret only after one of these: api_key, secret-key, PRIVATE_KEY.
@@ -48,10 +48,12 @@ _FLAG = re.compile(
     r"(?<![\w-])--([A-Za-z][\w-]{1,40})(?:[ \t]*=[ \t]*|[ \t]+)"
     r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'|;&]+)"
 )
+# os.environ["DB_PASSWORD"] = "…", setdefault("DB_PASSWORD", "…"), ("api_key", "…")
+_PAIR = re.compile(rf"[\"']({_KEY})[\"'][ \t]*(?:\][ \t]*=|,)[ \t]*(\"[^\"\s]*\"|'[^'\s]*')")
 # The secret words a key must hold; RE2 finds them in one pass, and the patterns run
 # only near them (a key starts at most 60 characters before its secret word).
 _GATE = re2.compile(
-    r"(?i)pass|pwd|psw|pswd|secret|token|key|auth|credential|cookie|session|pin|seed|mnemonic|psk"
+    r"(?i)pass|pwd|psw|pswd|secret|token|key|auth|credential|cookie|sess|pin|seed|mnemonic|psk"
 )
 
 _PLACEHOLDER = re.compile(
@@ -107,7 +109,10 @@ def is_secret_value(value: str, mode: str) -> bool:
         return False  # os.environ["X"], self.token, get_secret(), Optional[str]
     if mode == "line":
         return not reference or any(c.isdigit() for c in value)
-    # Inline in code: a bare word is a variable unless it is shaped like a password.
+    # Inline in code: a bare word is a variable unless it is shaped like a password, or
+    # like a random token (`sessionid=kgn60ox7jb6p3728e7z4h4`: no name has that many digits).
+    if reference and len(value) >= 16 and sum(c.isdigit() for c in value) >= 4:
+        return entropy(value) >= 3.5
     return char_classes(value) >= (3 if reference else 2)
 
 
@@ -116,7 +121,7 @@ def _value(match: re.Match[str]) -> tuple[int, int, str, bool]:
     raw = match.group(2)
     if raw[:1] in "\"'" and raw[-1:] == raw[:1] and len(raw) >= 2:
         return start + 1, end - 1, raw[1:-1], True
-    stripped = raw.rstrip(".!?:)").lstrip("=")
+    stripped = raw.rstrip(".!?:)`").lstrip("=")
     return start, start + len(stripped), stripped, False
 
 
@@ -126,12 +131,13 @@ def _whole_line(text: str, match: re.Match[str], value_end: int) -> bool:
     before = text[line_start : match.start()].strip()
     line_end = text.find("\n", value_end)
     after = text[value_end : len(text) if line_end < 0 else line_end].strip()
-    return before in ("", "-", "export", "set") and (after == "" or after.startswith("#"))
+    starts = before in ("", "-", "export", "set", "#", "//")
+    return starts and (after == "" or after.startswith("#"))
 
 
 def find_secret_assignments(text: str) -> Iterator[Finding]:
     near = windows(len(text), spans_of(_GATE, text), before=64, after=200)
-    for pattern in (_ENV, _COLON, _FLAG):
+    for pattern in (_ENV, _COLON, _FLAG, _PAIR):
         for match in search_windows(pattern, text, near):
             key = match.group(1)
             if not (_GATE.search(key) and names_secret(key)):
@@ -141,6 +147,10 @@ def find_secret_assignments(text: str) -> Iterator[Finding]:
             if in_url and "&" in value:  # ?token=abc&next=/home
                 value = value[: value.index("&")]
                 end = start + len(value)
+            if pattern is _PAIR and (
+                " " in value or re.fullmatch(r"[A-Z][a-z]+|[A-Z0-9_]+", value)
+            ):
+                continue  # ("password", "Password"): a label for the field
             if quoted or pattern is _FLAG:
                 mode = "literal"
             elif pattern is _ENV and (in_url or (key.isupper() and "= " not in match.group(0))):
@@ -173,8 +183,8 @@ _RECORD_FIELD = re.compile(
     r"|\d{4}, ?\d{1,2}, ?\d{1,2})"
 )
 _FAKE_PERSON = re.compile(
-    r"\b(?:john|jane|joe) (?:doe|smith|bloggs)\b|example|sample|test|dummy|foo|bar|lorem"
-    r"|placeholder|%s|\{|<|\$",
+    r"\b(?:john|jane|joe) ?(?:doe|smith|bloggs)\b|example|sample|test|dummy|foo|bar|lorem"
+    r"|placeholder|%s|\{|<|\$|x{3,}|^(?:admin|root|user|guest|demo|anonymous|nobody)$",
     re.IGNORECASE,
 )
 

@@ -51,8 +51,10 @@ _LABEL_TYPES = {f"g{i}": kind for i, (_, kind) in enumerate(_LABELS)}
 LABELLED_TYPES = frozenset(_LABEL_TYPES.values())
 # After the label: "number is", "no.", "#", ":", then the value on the same line.
 _VALUE = re.compile(
-    r"[^\n.?!]{0,24}?(?:\bis\b|\bnumber\b|\bno\b\.?|\bnum\b|\bnr\b|\bid\b|\bref\b|\bcode\b|#|:|=)"
-    r"\s*[\"'(]?([A-Z0-9](?:[A-Z0-9\-/]|(?<=\d) (?=\d)){2,22}[A-Z0-9])(?![\w-])",
+    r"[^\n.?!]{0,24}?(?:\b(?:is|number|no|num|nr|id|ref|code|member"
+    # … and the words for "is" and "number" users write in other languages
+    r"|ist|es|est|é|è|jest|är|número|numero|numéro|n[º°o])\b\.?|nummer\b|[#:=])"
+    r"\s*[\"'(]?([A-Z0-9](?:[A-Z0-9\-/]|(?<=\d)[ .](?=\d)){2,22}[A-Z0-9])(?![\w-])",
     re.IGNORECASE,
 )
 # Right after the label with no "number is" between ("passport GBR 551730492", "DNI
@@ -87,16 +89,40 @@ _SPELLED_EMAIL = re2.compile(
 )
 
 
+# A number plate after its label: letters and digits in groups ("M-KB 4821", "FG-482-TK").
+_PLATE_LABEL = re.compile(
+    r"(?i)licen[cs]e\s+plate|plate|kennzeichen|matr[íi]cula|plaque|targa|placa|rejestracja|plaka"
+)
+_PLATE = re.compile(
+    r"[ \t:]+((?=[A-Z0-9 -]*\d[A-Z0-9 -]*\d)(?=[A-Z0-9 -]*[A-Z][A-Z0-9 -]*[A-Z])"
+    r"[A-Z0-9]{1,4}(?:[ -][A-Z0-9]{1,4}){1,3})(?![\w-])"
+)
+# A serial number is letters and digits mixed, eight characters or more, in capitals.
+_SERIAL = re.compile(
+    r"(?:[ \t]+|[ \t]*\r?\n[ \t#/*]*)((?=[A-Z0-9]*\d[A-Z0-9]*\d[A-Z0-9]*\d[A-Z0-9]*\d)"
+    r"(?=[A-Z0-9]*[A-Z][A-Z0-9]*[A-Z][A-Z0-9]*[A-Z])[A-Z0-9]{8,20})(?![\w-])"
+)
+
+
 def _labelled(text: str) -> Iterator[Finding]:
     for label in _LABEL.finditer(text):
         value = _VALUE.match(text, label.end()) or _BARE_VALUE.match(text, label.end())
-        if value is None:
+        if value is None and _SERIAL.match(text, label.end()) is None:
+            if not (_PLATE_LABEL.fullmatch(label.group()) and _PLATE.match(text, label.end())):
+                continue  # (the common case: a label word with no value after it)
+        kind = _LABEL_TYPES[next(name for name, hit in label.groupdict().items() if hit)]
+        if value is not None:
+            token = value.group(1).strip()
+            digits = sum(c.isdigit() for c in token)
+            bare = value.re is _BARE_VALUE
+        if value is None or (bare and digits < 6) or len({c for c in token if c.isdigit()}) < 3:
+            # too short to stand alone, or 000-00-0000; a plate or a serial has its own shape
+            if kind == "device_id":
+                plate = _PLATE_LABEL.fullmatch(label.group())
+                shaped = (_PLATE if plate else _SERIAL).match(text, label.end())
+                if shaped is not None:
+                    yield Finding(*shaped.span(1), kind)
             continue
-        bare = value.re is _BARE_VALUE
-        token = value.group(1).strip()
-        digits = sum(c.isdigit() for c in token)
-        if (bare and digits < 6) or len(set(c for c in token if c.isdigit())) < 3:
-            continue  # too short to stand alone, or 000-00-0000
         alnum = sum(c.isalnum() for c in token)
         if (
             digits < 4
@@ -110,7 +136,6 @@ def _labelled(text: str) -> Iterator[Finding]:
             text, value.end(), min(ends, default=len(text))
         ):
             continue
-        kind = _LABEL_TYPES[next(name for name, hit in label.groupdict().items() if hit)]
         start = value.start(1)
         yield Finding(start, start + len(token), kind)
 
@@ -155,7 +180,113 @@ def _coordinates(text: str) -> Iterator[Finding]:
             yield Finding(match.start(), match.end(), "coordinates")
 
 
+# lat=51.50721, lon=-0.12768 / {"lat": 52.08873, "lng": 5.12241}: a named pair in code.
+_COORDINATE_FIELDS = re.compile(
+    r"\blat(?:itude)?[\"']?\s*[:=]\s*(-?\d{1,2}\.\d{4,})\b[^\n]{0,40}?"
+    r"\bl(?:on|ng)(?:gitude)?[\"']?\s*[:=]\s*(-?\d{1,3}\.\d{4,})\b"
+)
+# A person's handle on a social platform: the platform's name beside it says whose.
+_PLATFORMS = re.compile(
+    r"(?i)\b(?:instagram|insta|tiktok|twitter|(?-i:X)|discord|snapchat|threads|bluesky|mastodon"
+    r"|telegram|twitch|youtube|hinge|tinder|bumble|grindr|dating|reddit|linkedin|xbox|psn"
+    r"|steam|gamertag|handle|profile|onlyfans|facebook|fb)\b"
+)
+_HANDLE = re.compile(
+    r"(?<![\w@/.])(?:@[A-Za-z0-9_](?:[\w.-]{1,28}[A-Za-z0-9_])|u/[A-Za-z0-9_-]{3,20}"
+    r"|[a-z][\w.]{1,30}#\d{4})(?![\w@])"
+)
+_FAKE_HANDLE = re.compile(
+    r"(?i)^[@u/]*(?:user(?:name)?|handle|example|your\w*|name|someone|me|admin|test\w*|foo"
+    r"|bar|mention|here|channel|everyone)$"
+)
+_LINKEDIN = re.compile(r"(?i)linkedin\.com/in/[\w-]{3,}")
+# Steam's 64-bit account ids all start 7656119.
+_STEAM_ID = re.compile(r"(?<!\d)7656119\d{10}(?!\d)")
+# A link to a private share: whoever has it sees the album or the file.
+_PRIVATE_LINK = re.compile(
+    r"https?://(?:photos\.app\.goo\.gl|goo\.gl/photos|drive\.google\.com/(?:file/d|drive/folders"
+    r"|open\?id=)|docs\.google\.com/\w+/d|(?:www\.)?dropbox\.com/(?:s|scl/fi|sh)|1drv\.ms"
+    r"|(?:www\.)?icloud\.com/(?:sharedalbum|photos|iclouddrive)|we\.tl|wetransfer\.com/downloads)"
+    r"/?[\w\-/?=&#.%]{8,}"
+)
+
+
+# A vehicle identification number: 17 characters, no I, O or Q, with a check digit.
+_VIN = re.compile(r"(?<![A-Z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Z0-9])")
+_VIN_VALUES = {
+    **{str(d): d for d in range(10)},
+    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
+    **dict(zip("JKLMN", range(1, 6), strict=True)),
+    "P": 7, "R": 9,
+    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
+}  # fmt: skip
+_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def _vin_checks(value: str) -> bool:
+    if sum(c.isdigit() for c in value) < 5 or sum(c.isalpha() for c in value) < 3:
+        return False
+    total = sum(_VIN_VALUES[c] * w for c, w in zip(value, _VIN_WEIGHTS, strict=True))
+    check = "X" if total % 11 == 10 else str(total % 11)
+    return value[8] == check
+
+
+# A passport's machine-readable zone: P<, the issuing state, the name with '<' fillers.
+_MRZ = re.compile(r"(?<![A-Z<])P[A-Z<][A-Z]{3}[A-Z]+<<[A-Z<]{10,}")
+# A handle given by its label: "gamertag 'NightOwlTunde'", "username is k1wi_bl4ze_93".
+_HANDLE_LABEL = re.compile(
+    r"(?<![\w.\"'])(?i:(?:gamertag|user ?n[a]?me|usuario|nutzername|benutzername|pseudo"
+    r"|nick(?:name)?|handle|seller (?:account|acc?ount))\b)[^\n.?!'\",]{0,25}?"
+    r"(?:\s(?:is|es|ist|é|est|c'est|to|:)\s*|[:=]\s*|\s(?=['\"]))"
+    r"(?:['\"]([\w.\-]{4,30})['\"]|((?=[\w.\-]*[_\d])[A-Za-z][\w.\-]{3,29})(?![\w(.]))"
+)
+
+
+_FICTION = re.compile(r"(?i)\b(?:fiction\w*|character'?s?|novel|story|game's|example|sample)\b")
+
+
+_HANDLE_GATE = re2.compile(
+    r"(?i)\b(?:gamertag|user ?n[a]?me|usuario|nutzername|benutzername|pseudo|nick(?:name)?"
+    r"|handle|seller)\b|@\w|u/\w|\w#\d{4}"
+)
+_VIN_GATE = re2.compile(r"[A-HJ-NPR-Z0-9]{17}")
+
+
+def _handles(text: str) -> Iterator[Finding]:
+    near = windows(len(text), spans_of(_HANDLE_GATE, text), before=32, after=64)
+    if not near:
+        return
+    for match in search_windows(_HANDLE_LABEL, text, near):
+        group = 1 if match.group(1) is not None else 2
+        start = max(text.rfind(c, 0, match.start()) for c in ".?!\n") + 1
+        if not (
+            _FAKE_HANDLE.match(match.group(group)) or _FICTION.search(text, start, match.start())
+        ):
+            yield Finding(*match.span(group), "social_handle")
+    for match in search_windows(_HANDLE, text, near):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if _FAKE_HANDLE.match(match.group()) or not text[line_start : match.start()].strip():
+            continue  # a placeholder, or a decorator opening its line
+        start = max(text.rfind(c, 0, match.start()) for c in ".?!\n") + 1
+        ends = [i for i in (text.find(c, match.end()) for c in "?!\n") if i >= 0]
+        end = min(ends, default=len(text))
+        if _PLATFORMS.search(text, start, match.start()) or _PLATFORMS.search(
+            text, match.end(), end
+        ):
+            yield Finding(match.start(), match.end(), "social_handle")
+
+
 def find_identifiers(text: str, lower: str) -> Iterator[Finding]:
+    yield from _handles(text)
+    if "P<" in text:
+        for match in _MRZ.finditer(text):
+            yield Finding(match.start(), match.end(), "passport_number")
+    if "linkedin" in lower:
+        for match in _LINKEDIN.finditer(text):
+            yield Finding(match.start(), match.end(), "social_handle")
+    if "://" in text:
+        for match in _PRIVATE_LINK.finditer(text):
+            yield Finding(match.start(), match.end(), "private_link")
     if any(c.isdigit() for c in text):
         yield from _labelled(text)
         for match in _NINO.finditer(text):
@@ -163,6 +294,16 @@ def find_identifiers(text: str, lower: str) -> Iterator[Finding]:
         yield from _addresses(text)
         if "." in text:
             yield from _coordinates(text)
+        if "lat" in lower:
+            for match in _COORDINATE_FIELDS.finditer(text):
+                yield Finding(match.start(1), match.end(2), "coordinates")
+        vins = windows(len(text), spans_of(_VIN_GATE, text), before=1, after=1)
+        for match in search_windows(_VIN, text, vins):
+            if _vin_checks(match.group()):
+                yield Finding(match.start(), match.end(), "device_id")
+        if "7656119" in text:
+            for match in _STEAM_ID.finditer(text):
+                yield Finding(match.start(), match.end(), "customer_id")
     if " at " in lower or "(at)" in lower or "[at]" in lower or "{at}" in lower:
         for spelled in _SPELLED_EMAIL.finditer(text):
             yield Finding(spelled.start(), spelled.end(), "email")

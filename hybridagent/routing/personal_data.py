@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 
 import phonenumbers
+import re2
 from stdnum import iban, luhn
 from stdnum.us import ssn
 
@@ -21,7 +22,11 @@ from hybridagent.routing.findings import Finding, search_windows, spans_of, wind
 _AT = re.compile("@")
 _DIGIT_RUN = re.compile(r"\d[\d \-().+/]{5,}\d")
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@([A-Za-z0-9\-]+\.)+[A-Za-z]{2,}\b")
-_EXAMPLE_DOMAINS = re.compile(r"@(?:[\w.-]+\.)?(?:example\.(?:com|org|net)|test|invalid)$")
+_EXAMPLE_DOMAINS = re.compile(
+    r"@(?:[\w.-]+\.)?(?:example\.(?:com|org|net)|test|invalid|(?:your|my)?(?:domain|company)"
+    r"\.(?:tld|com)|\w+\.tld|your\w*\.\w+|example\.\w+)$",
+    re.IGNORECASE,
+)
 _PHONE_CANDIDATE = re.compile(r"(?<![\w.])\+?\(?\d[\d\s().\-]{6,18}\d(?!\w|\.\w)")
 _CARD = re.compile(r"(?<![\d.-])(?:\d[ \-]?){12,18}\d(?![\d-]|\.\d)")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
@@ -41,28 +46,49 @@ _STREET_WORDS = (
     "Street", "St", "Avenue", "Ave", "Road", "Rd", "Boulevard", "Blvd", "Lane", "Ln",
     "Drive", "Dr", "Court", "Ct", "Way", "Place", "Pl", "Terrace", "Close", "Crescent",
 )  # fmt: skip
+# The epoch and the other dates forms and fixtures use for "unknown".
+_PLACEHOLDER_DATE = re.compile(r"1970-01-01|1900-01-01|0?1[/.]0?1[/.](?:1900|1970)")
+_FAKE_STREET = re.compile(r"\b(?:Example|Sample|Test|Fake|Anytown|Nowhere)\b|^123 Main\b")
 _STREET_GATE = re.compile(rf" (?:{'|'.join(_STREET_WORDS)})\b")
 _ADDRESS = re.compile(rf"\b\d{{1,6}}\s+(?:[A-Z][a-z]+\s+){{1,3}}(?:{'|'.join(_STREET_WORDS)})\b\.?")
 # A disclosure about oneself ("my GP suspects", "I was diagnosed"), not a question in
 # general terms ("how do I read a blood test").
-_FIRST_PERSON_MARKERS = ("my ", "mine", "i was", "i have", "i've", "i am", "i'm")
-_FIRST_PERSON = re.compile(r"\b(?:my|mine|I was|I have|I've|I am|I'm)\b", re.IGNORECASE)
+_FIRST_PERSON_MARKERS = (
+    "my ", "mine", "i was", "i have", "i've", "i am", "i'm", "ich habe", "ich bin", "mein",
+    "tengo", "estoy", "j'ai", "je suis", "mi ", "me han", "ho ", "tenho", "estou", "meu", "minha",
+)  # fmt: skip
+_FIRST_PERSON = re.compile(
+    r"\b(?:my|mine|I was|I have|I've|I am|I'm|ich habe|ich bin|mein\w*|tengo|estoy|j'ai"
+    r"|je suis|mi|me han|ho|tenho|estou|meu|minha)\b",
+    re.IGNORECASE,
+)
 _HEALTH_STEMS = (
     "diagnos", "hba1c", "glucose", "diabetes", "cancer", "tumo", "hiv", "hepatitis",
     "depression", "anxiety", "prescri", "blood test", "medication", "chemotherapy",
     "pregnan", "my gp", "therapist", "psychiatr", "cholesterol", "blood pressure", "biopsy",
+    "sklerose", "sclero", "vih", "krebs", "cáncer", "cancro", "câncer", "diab", "endometrio",
+    "epilep", "depres", "schwanger", "embarazad", "enceinte", "incinta", "grávida", "insulin",
+    "quimio", "chemo",
 )  # fmt: skip
+# One RE2 pass for all the stems, where `in` would scan the input once per stem.
+_HEALTH_GATE = re2.compile("|".join(re.escape(stem) for stem in _HEALTH_STEMS))
 _HEALTH = re.compile(
     r"\b(?:diagnos\w*|HbA1c|glucose|diabetes|cancer|tumou?r|HIV|hepatitis|depression|anxiety"
     r"|prescri\w*|blood test|medication|chemotherapy|pregnan\w*|my GP|therapist|psychiatr\w*"
-    r"|cholesterol|blood pressure|biopsy)\b",
+    r"|cholesterol|blood pressure|biopsy|\w*sklerose|scl[ée]rose|esclerosis|VIH|\w*krebs|c[áâ]ncer"
+    r"|cancro|diab[èe]te\w*|endometriosi\w*|epileps\w*|depresi[óo]n|d[ée]pression\w*"
+    r"|schwanger|embarazada|enceinte|incinta|gr[áa]vida|insulin\w*|quimio\w*|chemo\w*"
+    r"|diagnose|diagnosticad\w*|diagnostiqu\w*)\b",
     re.IGNORECASE,
 )
-_SALARY_WORDS = ("salary", "wage", "income", "pay", "paid", "earn")
+_SALARY_WORDS = ("salar", "wage", "income", "pay", "paid", "earn", "bonus", "offer", "gehalt")
 _SALARY = re.compile(
-    r"(?i:\b(?:salary|wage|income|pay ?check|pays?|paid|earn\w*)\b)[^.\n]{0,30}?"
-    r"((?:[$€£]\s?\d[\d,.]*\d(?:k\b)?)|(?:\d[\d,.]*\d\s?(?:k\b|EUR|USD|GBP|CHF|€|\$|£)))"
+    r"(?i:\b(?:salar(?:y|ies|io|ié)|wages?|income|pay ?check|pays?|paid|earn\w*|bonus|offer"
+    r"|gehalt|salaire|sueldo)\b)(?:[^.\n]|\n[ \t#/*]*){0,30}?"
+    r"((?:[$€£]\s?\d[\d,.]*\d(?:k\b)?)|(?:\d[\d,.]*\d\s?(?:k\b|EUR|USD|GBP|CHF|€|\$|£))"
+    r"|(?:(?-i:EUR|USD|GBP|CHF)\s?\d[\d,.]*\d))"
 )
+_SALARY_GATE = re2.compile(r"(?i)\b(?:salar|wage|income|pay|paid|earn|bonus|offer|gehalt|sueldo)")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 
 
@@ -75,15 +101,21 @@ def find_personal_data(text: str, lower: str | None = None) -> Iterator[Finding]
             yield Finding(*match.span(1), "passport_number")
     if any(word in lower for word in ("born", "birth", "dob", "d.o.b")):
         for match in _DOB.finditer(text):
-            yield Finding(*match.span(1), "date_of_birth")
+            if not _PLACEHOLDER_DATE.fullmatch(match.group(1)):
+                yield Finding(*match.span(1), "date_of_birth")
     if any(word in lower for word in _SALARY_WORDS):
-        for match in _SALARY.finditer(text):
+        near = windows(len(text), spans_of(_SALARY_GATE, text), before=0, after=90)
+        for match in search_windows(_SALARY, text, near):
             yield Finding(*match.span(1), "salary")
     if _STREET_GATE.search(text):
         for match in _ADDRESS.finditer(text):
-            yield Finding(match.start(), match.end(), "home_address")
-    if any(m in lower for m in _FIRST_PERSON_MARKERS) and any(s in lower for s in _HEALTH_STEMS):
+            after = text[match.end() : match.end() + 30]
+            if not (_FAKE_STREET.search(match.group()) or "Anytown" in after):
+                yield Finding(match.start(), match.end(), "home_address")
+    if _HEALTH_GATE.search(lower) and any(m in lower for m in _FIRST_PERSON_MARKERS):
         yield from _health(text)
+    yield from find_disclosures(text)
+    yield from find_person_records(text)
 
 
 def _numbers(text: str) -> Iterator[Finding]:
@@ -103,17 +135,35 @@ def _numbers(text: str) -> Iterator[Finding]:
         if ssn.is_valid(match.group().replace(" ", "-")):
             yield Finding(match.start(), match.end(), "us_ssn")
     for match in search_windows(_IPV4, text, near_digits):
-        if _is_identifying_ip(match.group()):
+        if _is_identifying_ip(match.group()) and not (
+            _in_doc_network(match.group()) and _shows_an_example(text, match.start())
+        ):
             yield Finding(match.start(), match.end(), "ip_address")
     for candidate in search_windows(_PHONE_CANDIDATE, text, near_digits):
         yield from _phones(candidate)
 
 
+# An author's address in a copyright line, published with the code it heads.
+_ATTRIBUTION = re.compile(r"(?i)copyright|\(c\)|©")
+
+
 def _emails(text: str) -> Iterator[Finding]:
     at_signs = windows(len(text), spans_of(_AT, text), before=64, after=256)
     for match in search_windows(_EMAIL, text, at_signs):
-        if not _EXAMPLE_DOMAINS.search(match.group()):
-            yield Finding(match.start(), match.end(), "email")
+        if _EXAMPLE_DOMAINS.search(match.group()):
+            continue
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if _ATTRIBUTION.search(text, line_start, match.start()):
+            continue
+        yield Finding(match.start(), match.end(), "email")
+
+
+# RFC 5737's documentation ranges (an example when the sentence says so), and the
+# address every home router's manual shows.
+_DOC_NETWORKS = tuple(
+    ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+)
+_ROUTER_DEFAULTS = frozenset({"192.168.0.1", "192.168.1.1", "10.0.0.1", "192.168.1.254"})
 
 
 def _is_identifying_ip(value: str) -> bool:
@@ -121,7 +171,32 @@ def _is_identifying_ip(value: str) -> bool:
         address = ipaddress.IPv4Address(value)
     except ValueError:
         return False
-    return not (address.is_loopback or address.is_unspecified or address.is_multicast)
+    return not (
+        address.is_loopback
+        or address.is_unspecified
+        or address.is_multicast
+        or value in _ROUTER_DEFAULTS
+    )
+
+
+def _in_doc_network(value: str) -> bool:
+    address = ipaddress.IPv4Address(value)
+    return any(address in network for network in _DOC_NETWORKS)
+
+
+_EXAMPLE_WORDS = re.compile(
+    r"(?i)\b(?:docs?|documentation|examples?|sample|range|rfc|placeholder|test|fixture|mock"
+    r"|fake|dummy|e\.g)\b"
+)
+
+
+def _shows_an_example(text: str, at: int) -> bool:
+    """Does the sentence around `at` say it shows an example? A documentation address
+    (RFC 5737) in "our server at 203.0.113.77 is down" still counts: users paste them
+    as stand-ins for their own."""
+    start = max(text.rfind(c, 0, at) for c in ".?!\n") + 1
+    ends = [i for i in (text.find(c, at) for c in "?!\n") if i >= 0]
+    return _EXAMPLE_WORDS.search(text, start, min(ends, default=len(text))) is not None
 
 
 _PHONE_WORD = re.compile(
@@ -132,6 +207,8 @@ _PHONE_WORD = re.compile(
 # Regions tried for a number in national format that a phone word introduces.
 _NATIONAL_REGIONS = ("GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR", "CA", "JP", "MX", "PL")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# 555-0100 to 555-0199: the numbers North America keeps for films and examples.
+_FICTIONAL_PHONE = re.compile(r"55501\d\d$|^1?555\d{7}$")  # or the area code 555
 
 
 def _phones(candidate: re.Match[str]) -> Iterator[Finding]:
@@ -141,7 +218,7 @@ def _phones(candidate: re.Match[str]) -> Iterator[Finding]:
     Ofcom reserves for fiction, but users type such numbers); without one, a valid one.
     """
     chunk = candidate.group()
-    if _ISO_DATE.search(chunk):
+    if _ISO_DATE.search(chunk) or _FICTIONAL_PHONE.search(re.sub(r"\D", "", chunk)):
         return
     digits = sum(map(str.isdigit, chunk))
     text = candidate.string
@@ -174,3 +251,169 @@ def _health(text: str) -> Iterator[Finding]:
         if health and _FIRST_PERSON.search(sentence.group()):
             offset = sentence.start()
             yield Finding(offset + health.start(), offset + health.end(), "health")
+
+
+# What people tell about a colleague or a relative that is theirs to tell: health,
+# faith, sexuality, family, legal and money trouble. Words rare in code and docs, so a
+# named person beside one is a disclosure, not a topic.
+_LIFE_TERMS = re2.compile(
+    r"(?i)\b(?:pregnan\w*|chemo\w*|cancer|tumou?r|hiv\b|epilep\w*|diabet\w*|insulin|depressi(?:on|ve)"
+    r"|anxiety|bipolar|schizophren\w*|autis\w*|adhd|migraine|allerg\w*|epipen|rehab|therapy"
+    r"|therapist|psychiatr\w*|sertraline|surgery|sick (?:note|leave)|medical leave|maternity"
+    r"|paternity|miscarriage|ivf|dementia|alzheimer\w*|burnout|ptsd|overdose|dialysis|seizures?"
+    r"|biopsy|diagnos\w+|divorc\w*|custody|ramadan|kosher|halal|shabbat|jummah|came out"
+    r"|coming out|out at work|transgender|trans\b|gay|lesbian|bisexual|union (?:member|rep)\w*"
+    r"|dui\b|arrested|convict\w*|criminal record|visa|h-1b|green card|asylum|evict\w*"
+    r"|gambling|drinking again|alcoholi\w*|bankrupt\w*|credit score|missed payments"
+    r"|political affiliation|religion|affair|funeral|passed away|bereave\w*|hospice"
+    r"|infertil\w*|hiv clinic|abortion|abus(?:e|ed|ive)|hit me|beats? (?:her|him)|hba1c"
+    r"|cholesterol|glucose|blood (?:pressure|test|sugar)|ultrasound|political\w*|party member"
+    r"|protests?|interviewing (?:at|with)|resign\w*|background check"
+    # … and in the languages users write in
+    r"|\w*krebs|\w*sklerose|schwanger|suizid\w*|suicid\w*|selbstmord|demenz|c[áâ]ncer|cancro|vih"
+    r"|embarazad\w*|enceinte|incinta|gr[áa]vida|scheidung|divorcio|div[óo]rcio|entzug"
+    r"|gef[äa]ngnis|u-haft|prisi[óo]n|pris[ãa]o|\w*schulden|deudas|d[íi]vidas|dettes"
+    r"|lesbisch|schwul|licenci[ée]\w*|gek[üu]ndigt|entlassen|trennen uns)"
+)
+_NOT_A_NAME = frozenset(
+    "A An The This That These Those There Here It Its He She They We You I My Our Your His Her"
+    " What Which Who Why When Where How If Is Are Was Were Can Could Does Do Did Should Would"
+    " Will May Must Not No Yes And Or But For From With Without To In On At By Of As So Then"
+    " Note Example Sample Test Tests Returns Return Raises Args Parameters See Also Hello World"
+    " Python Django Flask Type Error Value True False None Please Thanks Per HR TODO FIXME Ticket"
+    " Support Heads Up Hi Dear Re Fwd Mon Tue Wed Thu Fri Sat Sun Monday Tuesday Wednesday"
+    " Thursday Friday Saturday Sunday January February March April June July August September"
+    " October November December Doctor Dr Mr Mrs Ms Miss Team Dev User Users Customer"
+    " Patient".split()
+)
+_CAPITAL_WORD = re.compile(r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b")
+_PERSON_CUES = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Miss|Dr)\.? [A-Z][a-z]+|\b[A-Z][a-z]+'s\b|\b(?:he|she|his|her|him)\b"
+    r"|\[[\"'][a-z]+(?:[._][a-z]+)?[\"']\]|[\"'](?:employee|candidate|applicant|patient|owner"
+    r"|courier|member|researcher|name)[\"']\s*:|\b(?:employee|candidate|applicant|patient"
+    r"|staff|member|user)s?\b[.\[]"
+    # a relative or a friend of the writer's, in the languages users write in
+    r"|\b(?:my|mein\w*|mi|mis|ma|mon|minha|meu|mia|mio)\s+(?:mom|mum|mother|dad|father|son"
+    r"|daughter|wife|husband|brother|sister|aunt|uncle|cousin|grand\w+|friend|colleague"
+    r"|coworker|boss|neighbou?r|partner|boyfriend|girlfriend|mutter|vater|sohn|tochter|frau"
+    r"|mann|bruder|schwester|onkel|tante|kolleg\w+|freund\w*|schwager|madre|padre|hij[oa]"
+    r"|suegr[oa]|prim[oa]|vecin[oa]|t[íi][oa]|m[èe]re|p[èe]re|fils|fille|s[œo]eur|fr[èe]re"
+    r"|ami|amie|coloc|m[ãa]e|pai|filh[oa]|irm[ãa]o?|vizinh[oa]|figli[oa]|sorella|fratello"
+    r"|vicin[oa]|cugin[oa])\b)"
+)
+# "Yasmin asked …", "Megan is …": a name opening its sentence, as its subject.
+_NAMED_SUBJECT = re.compile(
+    r"\b([A-Z][a-z]+) (?:is|has|was|asked|told|keeps|leaves|came|isn't|hasn't|wants|needs"
+    r"|takes|logs|said)\b"
+)
+_PARAGRAPH = re.compile(r"\n\s*\n")
+
+
+# A sentence about made-up people or a form's fields, and German (every noun capitalised).
+_NOT_A_DISCLOSURE = re.compile(
+    r"(?i)\b(?:novel|fiction\w*|character|template|test data|placeholder|example|sample|fake"
+    r"|dummy|(?:john|jane) doe)\b|\[[A-Z_]+\]"
+)
+_GERMAN = re.compile(r"\b(?:der|die|das|ist|und|ich|einen|eine|zwischen|nicht|mit|wie)\b")
+
+
+def _names_a_person(span: str) -> bool:
+    """A cue that the span is about one person: Mr/Dr X, X's, he/she, a person's key,
+    or a capitalised word that is no sentence opener, weekday or code word."""
+    if _NOT_A_DISCLOSURE.search(span):
+        return False
+    if _PERSON_CUES.search(span) or any(
+        m.group(1) not in _NOT_A_NAME for m in _NAMED_SUBJECT.finditer(span)
+    ):
+        return True
+    if _GERMAN.search(span):
+        return False
+    for word in _CAPITAL_WORD.finditer(span):
+        name = word.group()
+        if _LIFE_TERMS.fullmatch(name):
+            continue
+        before = span[: word.start()].rstrip(" #/*-\"'(")
+        opens = before == "" or before.endswith((".", "!", "?"))  # a sentence's first word
+        if name not in _NOT_A_NAME and not opens:
+            return True
+    return False
+
+
+_SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|\n")
+_COMMENT_WRAP = re.compile(r"[ \t]*(?:#|//|\*)[ \t]*(?=\S)")
+
+
+def _sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence holding text[start:end]; a sentence of a comment or a paragraph
+    wrapped over lines runs on (up to 200 characters each way)."""
+    low = max(0, start - 200)
+    ends = [m for m in _SENTENCE_END.finditer(text, low, start)]
+    begin = low
+    for mark in reversed(ends):
+        wrapped = mark.group() == "\n" and text[mark.start() - 1 : mark.start()] not in ".!?;\n"
+        if not wrapped:
+            begin = mark.end()
+            break
+    finish = min(len(text), end + 200)
+    for mark in _SENTENCE_END.finditer(text, end, finish):
+        wrap = mark.group() == "\n" and _COMMENT_WRAP.match(text, mark.end())
+        if not wrap:
+            finish = mark.start()
+            break
+    return begin, finish
+
+
+def find_disclosures(text: str) -> Iterator[Finding]:
+    """A sensitive fact about a named person (`# Megan is pregnant, due in August`,
+    `absence = ("Kenji Watanabe", "burnout and anxiety")`): a life term with a person
+    named in the same sentence (a comment's sentence can run over lines)."""
+    for term in _LIFE_TERMS.finditer(text):
+        start, end = _sentence_around(text, term.start(), term.end())
+        if _names_a_person(text[start:end]):
+            yield Finding(term.start(), term.end(), "personal_disclosure")
+
+
+# A person's full name as a literal or a comment in code: where a record starts.
+_FULL_NAME_GATE = re2.compile(r"[A-Z][a-z]+[ -][A-Z][a-z]+")
+_FULL_NAME = re.compile(r"(?<![\w.])[A-Z][a-z]+(?:[ -](?:[A-Z][a-z'-]+|[A-Z]\.))*[ -][A-Z][a-z'-]+")
+# An identifier-like literal: five digits or more (an id, a phone, an amount), or letters
+# and three digits mixed (a serial, a passport); not a date or a version.
+_RECORD_VALUE = re.compile(
+    r"(?<![\w.])(?:[A-Z]{1,4}-)?(?=[A-Z0-9 -]*\d[A-Z0-9 -]*\d)(?:\d[\d ,.]{3,20}\d"
+    r"|(?=[A-Z0-9]*\d[A-Z])[A-Z0-9]{6,20})"
+    r"(?![\w-])|\b(?:lat|lon|lng|salary|income|wages?\w*|base\w*|btc|dob|phone|ssn|iban)\b[\"']?\s*[:=]"
+)
+_RECORD_DATE = re.compile(r"^\d{4}(?:[ -]\d{2,4})*$|^\d{1,3}(?:[,.]\d{3})*$(?<=000)")
+
+
+def find_person_records(text: str) -> Iterator[Finding]:
+    """A line of code or a comment that ties a named person to an identifier, a number or
+    a location: `passport = ("Aisha Rahman", "533918274")`, `SALARY_EUR = 78500  # Katrin
+    Vogel`, `{"courier": "Tomasz Zielinski", "lat": 51.50721}`."""
+    seen = -1
+    for gate in _FULL_NAME_GATE.finditer(text):
+        if gate.start() < seen:
+            continue
+        start = text.rfind("\n", 0, gate.start()) + 1
+        end = text.find("\n", gate.end())
+        end = len(text) if end < 0 else end
+        seen = end
+        line = text[start:end]
+        if not any(c in line for c in "\"'#=") or _ATTRIBUTION.search(line):
+            continue
+        names = [
+            m
+            for m in _FULL_NAME.finditer(line)
+            if not any(w in _NOT_A_NAME for w in re.split(r"[ -]", m.group()))
+        ]
+        if not names or _NOT_A_DISCLOSURE.search(line):
+            continue
+        for value in _RECORD_VALUE.finditer(line):
+            digits = sum(c.isdigit() for c in value.group())
+            if value.group()[:1].isdigit() and (digits < 5 or _RECORD_DATE.match(value.group())):
+                continue
+            if any(n.start() <= value.start() < n.end() for n in names):
+                continue
+            name = names[0]
+            yield Finding(start + name.start(), start + name.end(), "person_name")
+            break

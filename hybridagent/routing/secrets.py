@@ -40,6 +40,60 @@ _EXTRA_TOKEN_SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}")),
     ("aws_secret_key", re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")),
 )
+# Formats with a fixed part: a vendor's prefix, which RE2 finds in one pass (the patterns
+# then run only after one), or a label before a long token (run near long tokens).
+_VENDOR_PREFIX = re2.compile(
+    r"shp(?:at|ss|ca|pa)_|hv[sbr]\.|do[opr]_v1_|key-|github_pat_|gl(?:pat|ptt|dt|rt|cbt)-|hf_"
+    r"|gsk_|r8_|xai-|pplx-|dapi|ATATT|lin_api_|ntn_|secret_|PMAK-|gl(?:sa|c)_|NRAK-|sntry"
+    r"|dp\.|pul-|sbp_|npm_|[sr]k_(?:live|test)_|whsec_|AGE-SECRET|GOCSPX-|ya29\.|HRKU-|:AA"
+    r"|xox|SG\.|bc1|sentry\.io"
+)
+_GATED_SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # Vendors' key formats that detect-secrets does not know: the prefix is the format.
+    (
+        "vendor_api_key",
+        re.compile(
+            r"(?<![\w-])(?:shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}|hv[sbr]\.[A-Za-z0-9_\-]{24,}"
+            r"|do[opr]_v1_[a-f0-9]{64}|key-[0-9a-f]{32}|github_pat_[A-Za-z0-9_]{40,}"
+            r"|gl(?:pat|ptt|dt|rt|cbt)-[A-Za-z0-9_\-]{20,}|hf_[A-Za-z0-9]{30,}|gsk_[A-Za-z0-9]{40,}"
+            r"|r8_[A-Za-z0-9]{30,}|xai-[A-Za-z0-9]{40,}|pplx-[A-Za-z0-9]{40,}|dapi[a-f0-9]{32}"
+            r"|ATATT[A-Za-z0-9_\-=]{40,}|lin_api_[A-Za-z0-9]{32,}|ntn_[A-Za-z0-9]{40,}"
+            r"|secret_[A-Za-z0-9]{43}|PMAK-[a-f0-9]{24}-[a-f0-9]{34}|gl(?:sa|c)_[A-Za-z0-9+/_=]{32,}"
+            r"|NRAK-[A-Z0-9]{27}|sntry[su]_[A-Za-z0-9+/=_]{40,}|dp\.(?:pt|st|sa|ct)\.[A-Za-z0-9]{40,}"
+            r"|pul-[a-f0-9]{40}|sbp_[a-f0-9]{40}|npm_[A-Za-z0-9]{36}|(?:sk|rk)_(?:live|test)_"
+            r"[A-Za-z0-9]{20,}|whsec_[A-Za-z0-9]{32,}|AGE-SECRET-KEY-1[0-9A-Z]{50,}"
+            r"|GOCSPX-[A-Za-z0-9_\-]{20,}|ya29\.[A-Za-z0-9_\-]{30,}|HRKU-[A-Za-z0-9_\-]{30,}"
+            r"|\d{8,10}:AA[A-Za-z0-9_\-]{33}|xox[abposr]-[A-Za-z0-9\-]{10,}"
+            r"|SG\.[\w-]{16,}\.[\w-]{16,})"
+            r"(?![\w-])"
+        ),
+    ),
+    # A bech32 Bitcoin address: a wallet, which names its owner's money.
+    ("crypto_address", re.compile(r"(?<![\w-])bc1[ac-hj-np-z02-9]{25,59}(?![\w-])")),
+    # A session cookie's value after its name: `PHPSESSID hjmav6eyqppt1f6x1f9om5kjm4`.
+    (
+        "session_cookie",
+        re.compile(
+            r"(?i:\b(?:phpsessid|jsessionid|asp\.net_sessionid|session[ _]?id|session cookie)\b)"
+            r"[ \t:=]+[\"']?([A-Za-z0-9%_\-]{16,})"
+        ),
+    ),
+    # A Sentry DSN: the key before the '@' is the credential.
+    ("vendor_api_key", re.compile(r"https://([0-9a-f]{32})@[\w.\-]*sentry\.io")),
+    # A long value labelled as a key or secret, on the label's line or the next
+    # (`API key for the staging box:` then `    # 505a0776…`).
+    (
+        "labelled_secret",
+        re.compile(
+            r"(?i:\b(?<!public )(?:api[ _-]?key|key|secret|token|seed|passphrase|password"
+            r"|credential)s?\b)[^\n:=]{0,60}?(?::|\bis\b)[ \t]*(?:\r?\n[ \t]*(?:#|//|--|\*|>|;)?"
+            r"[ \t]*)?([A-Za-z0-9+/_\-.]{20,}={0,2})(?![\w+/=.-])"
+        ),
+    ),
+)
+
+
+_PIN = re.compile(r"(?i)\bpin\b|pass ?code|\bcode\b|pinn?umm?er")
 _CONNECTION_STRING = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s:/@]+:([^\s@/]+)@", re.IGNORECASE)
 # With the spellings users type: psswrd, pasword, p@ssw0rd, pw; and the other names of a
 # secret stated in prose (a signing secret, a pre-shared key, recovery codes).
@@ -49,7 +103,7 @@ _PASSWORD = re.compile(
     r"|seed phrase|mnemonic|(?:api|access|private|secret|signing) key|token"
     # … and in the languages users write in
     r"|passwort|kennwort|contrase[ñn]a|clave|senha|mot de passe|mdp|wachtwoord|has[łl]o"
-    r"|parola|[şs]ifre|pinn?umm?er)s?\b[^.\n]{0,40}?"
+    r"|parola|[şs]ifre|pinn?umm?er|requirepass|masterauth)s?\b[^.\n]{0,40}?"
     r"(?:\bis\b|\bare\b|=|:|\bfrom\b|\bto\b|\bwas\b|\bist\b|\bes\b|\bé\b|\best\b"
     r"|\bjest\b|\bè\b|\bis\b|(?<=[a-z]) (?=\S*\d))\s*"
     # A quoted value, or a bare one with a digit, a capital or a symbol ("was reset to
@@ -71,6 +125,18 @@ _BASIC_AUTH = re.compile(r"\bBasic ([A-Za-z0-9+/]{12,}={0,2})(?![A-Za-z0-9+/=])"
 _CREDENTIAL_CALL = re.compile(
     r"(?i:auth|login|bind\w*|connect|credentials?)\s*[=(]\s*\(?\s*[\"'][^\"'\n]+[\"']\s*,\s*"
     r"[\"']([^\"'\n]{6,})[\"']"
+)
+# mysql -u admin -pS3cret (the value sticks to -p), and a .pgpass line host:port:db:user:pw
+_MYSQL_FLAG = re.compile(
+    r"\b(?:mysql\w*|mariadb\w*)\b[^\n]{0,80}?[\s\"'](?:-p|--password=)([^\s\"',]{4,})"
+)
+_PGPASS = re.compile(r"(?<![\w.])[\w.\-]+:(?:\d{2,5}|\*):[\w.\-*]+:[\w.\-]+:([^\s:\"']{4,})")
+# Answers to security questions: "mother's maiden name Kowalczyk", "first pet = 'Biscuit'".
+_SECURITY_ANSWER = re.compile(
+    r"(?i:\bmother'?s maiden name|\bfirst (?:pet|school|car|teacher)|\bchildhood (?:nickname"
+    r"|friend|street)|\bsecurity (?:answer|question))(?:'s name)?s?\b[^\n.,;]{0,12}?"
+    r"(?:[:=]|\bis\b|\bwas\b)?[ \t]*[\"'‘“]?((?!(?:The|What|Which|Is|Was|And|Or|For)\b)"
+    r"[A-Z][\w'.-]+(?: [A-Z][\w'.-]+)?)"
 )
 # RE2: a linear-time pass over the whole input, where Python's re restarts at every
 # character of every shorter word.
@@ -108,7 +174,7 @@ _DETECT_SECRETS_PATTERNS = _load_detect_secrets_patterns()
 def _detectors() -> tuple[tuple[Detector, ...], tuple[Detector, ...]]:
     """(near-long-token detectors, whole-text detectors); group 1 holds the value where
     our patterns match context, detect-secrets' groups are alternations (use group 0)."""
-    ours_token = [(kind, p, 0) for kind, p in _EXTRA_TOKEN_SECRETS]
+    ours_token = [(kind, p, 1 if p.groups else 0) for kind, p in _EXTRA_TOKEN_SECRETS]
     theirs = [(kind, p, 0) for kind, p in _DETECT_SECRETS_PATTERNS]
     token = [d for d in theirs if d[0] not in _WHOLE_TEXT_TYPES] + ours_token
     whole = [d for d in theirs if d[0] in _WHOLE_TEXT_TYPES] + [
@@ -118,6 +184,9 @@ def _detectors() -> tuple[tuple[Detector, ...], tuple[Detector, ...]]:
         ("password", _USER_SLASH_PASSWORD, 1),
         ("basic_auth_credentials", _BASIC_AUTH, 1),
         ("password", _CREDENTIAL_CALL, 1),
+        ("password", _MYSQL_FLAG, 1),
+        ("password", _PGPASS, 1),
+        ("security_answer", _SECURITY_ANSWER, 1),
     ]
     return tuple(token), tuple(whole)
 
@@ -172,6 +241,8 @@ def _accept(kind: str, text: str, match: re.Match[str], group: int) -> Finding |
     if group and match.group(group) is None:
         group += 1  # the unquoted alternative of a quoted value
     start, end = match.span(group)
+    if kind == "security_answer":  # "first pet 'Biscuit'," — not the quote
+        end -= len(text[start:end]) - len(text[start:end].rstrip(".'’\""))
     if kind == "password":  # "…is Lemon!Tree42." — the full stop is not part of it
         end -= len(text[start:end]) - len(text[start:end].rstrip(".!?:)"))
         start += len(text[start:end]) - len(text[start:end].lstrip("="))
@@ -184,7 +255,8 @@ def _accept(kind: str, text: str, match: re.Match[str], group: int) -> Finding |
         return None
     if kind == "password" and (
         _NO_PASSWORD.fullmatch(value)
-        or re.fullmatch(r"[A-Z_]+|[a-z]+(?:_[a-z0-9]+)+", value)  # a constant, a variable
+        # a constant, a variable, a class (`tokens: ParseResults`)
+        or re.fullmatch(r"[A-Z_]+|[a-z]+(?:_[a-z0-9]+)+|(?:[A-Z][a-z]+){2,}", value)
         or value.startswith("#")
         or _CODE.match(value)
         or "{" in value
@@ -192,6 +264,19 @@ def _accept(kind: str, text: str, match: re.Match[str], group: int) -> Finding |
         or value.startswith(("/", "http"))
     ):
         return None
+    if kind in ("labelled_secret", "session_cookie") and (
+        char_classes(value) < 2
+        or sum(c.isdigit() for c in value) < 2
+        or sum(c.isalpha() for c in value) < 2
+        or entropy(value) < 3.5
+        or words_and_paths(value)
+        or _CODE.match(value)
+    ):
+        return None
+    if kind == "password" and value.isdigit() and _PIN.search(match.group()):
+        return Finding(start, end, kind)  # a PIN is digits only
+    if kind == "password" and value.count("/") >= 2:
+        return None  # a path
     if kind in ("password", "aws_secret_key") and char_classes(value) < 2:
         return None
     if kind == "aws_secret_key" and (
@@ -211,17 +296,20 @@ _PASSWORD_ANCHOR = re2.compile(
     r"(?i)\b(?:pass|pas+w|p[@4]s|ps+w|pswd|pwd|pw\b|pword|pin\b|secret|pre-shared|psk|recovery"
     r"|backup|seed|mnemonic|api key|access key|private key|signing key|token|passwort|kennwort"
     r"|contrase|clave|senha|mot de passe|mdp|wachtwoord|has[łl]o|parola|[şs]ifre|pinn?umm?er"
-    r"|log ?in|creds?\b|credential|superuser|admin|fallback|wi-?fi)|\S / \S|\bBasic "
+    r"|log ?in|creds?\b|credential|superuser|admin|fallback|wi-?fi|requirepass|masterauth"
+    r"|mysql|mariadb|maiden|first (?:pet|school|car|teacher)|childhood"
+    r"|security (?:answer|question))"
+    r"|\S / \S|\bBasic |:\d{2,5}:|:\*:"
     r"|(?i:auth|bind|connect|login)"  # also inside names: simple_bind_s(…)
 )
 
 
 def _whole_text_windows(kind: str, text: str) -> list[Window]:
     """Where a whole-text detector runs: near its anchors, everywhere, or nowhere."""
-    if kind in ("password", "basic_auth_credentials"):
+    if kind in ("password", "basic_auth_credentials", "security_answer"):
         anchors = spans_of(_PASSWORD_ANCHOR, text)
         found = windows(len(text), anchors, before=40, after=200)
-        if kind == "password" or "Basic " in text:
+        if kind != "basic_auth_credentials" or "Basic " in text:
             return found
     if kind == "private_key":
         return [(0, len(text))] if "PRIVATE KEY" in text else []
@@ -234,6 +322,12 @@ def find_secrets(text: str) -> Iterator[Finding]:
     for kind, pattern, group in token_detectors:
         for match in search_windows(pattern, text, near_tokens):
             if (finding := _accept(kind, text, match, group)) is not None:
+                yield finding
+    vendors = windows(len(text), spans_of(_VENDOR_PREFIX, text), before=60, after=200)
+    for kind, pattern in _GATED_SECRETS:
+        labelled = kind in ("labelled_secret", "session_cookie")  # a label, then a long token
+        for match in search_windows(pattern, text, near_tokens if labelled else vendors):
+            if (finding := _accept(kind, text, match, 1 if pattern.groups else 0)) is not None:
                 yield finding
     for kind, pattern, group in whole_detectors:
         for match in search_windows(pattern, text, _whole_text_windows(kind, text)):
