@@ -135,12 +135,18 @@ def _whole_line(text: str, match: re.Match[str], value_end: int) -> bool:
     return starts and (after == "" or after.startswith("#"))
 
 
+# A pagination cursor (`NextToken`, `next_page_token`) is named a token but opens nothing.
+_PAGE_TOKEN_KEY = re.compile(
+    r"(?i)(?:next|page|pagination|continuation|sync|resume)_?(?:page_?)?token$"
+)
+
+
 def find_secret_assignments(text: str) -> Iterator[Finding]:
     near = windows(len(text), spans_of(_GATE, text), before=64, after=200)
     for pattern in (_ENV, _COLON, _FLAG, _PAIR):
         for match in search_windows(pattern, text, near):
             key = match.group(1)
-            if not (_GATE.search(key) and names_secret(key)):
+            if not (_GATE.search(key) and names_secret(key)) or _PAGE_TOKEN_KEY.search(key):
                 continue
             start, end, value, quoted = _value(match)
             in_url = text[match.start(1) - 1 : match.start(1)] in ("?", "&")
@@ -208,3 +214,75 @@ def find_personal_fields(text: str) -> Iterator[Finding]:
             continue
         start = match.start(2) + (1 if raw[:1] in "\"'" else 0)
         yield Finding(start, start + len(value), kind)
+
+
+# Keys whose value identifies a person, a device or opens a network: `employee_id=EMP-00418273`,
+# `laptop_serial = 'PF3KX9Q2 …'`, `"admin_login": "m.delacroix.adm"`, `home_wifi_psk=…`.
+_ID_KEY_TYPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rf"(?i)(?:^|_)(?:{key})$"), kind)
+    for key, kind in (
+        (r"serial(?:_?(?:no|num|number))?|imei", "device_id"),
+        (r"(?:employee|emp|staff|badge)_?(?:id|no|number)", "employee_id"),
+        (r"(?:tax|steuer|vat)_?(?:id|no|number)|tin|nif|idnr", "tax_id"),
+        (r"dni|nie|national_?id|nino", "national_id"),
+        (r"passport_?(?:no|num|number)?", "passport_number"),
+        (r"psk|passphrase|wifi_?(?:key|pass\w*)|wpa_?(?:key|psk)", "password"),
+        (r"login|username|user_?name|handle", "customer_id"),
+    )
+)
+_ID_GATE = re2.compile(
+    r"(?i)serial|imei|employee|emp_|staff|badge|tax|steuer|vat|tin\b|nif|idnr|dni|nie|"
+    r"national|nino|passport|psk|passphrase|wifi|wpa|login|user_?name|handle"
+)
+_ID_FIELD = re.compile(
+    r"[\"']?\b([A-Za-z][A-Za-z0-9_]{1,40})\b[\"']?\s*[:=]\s*(\"[^\"\n]{3,80}\"|'[^'\n]{3,80}'"
+    r"|[A-Za-z0-9][A-Za-z0-9.\-_@]{4,40})"
+)
+# Login names need a shape no variable has (a dot inside a quoted value, or digits).
+_LOGIN_SHAPE = re.compile(r"[a-z][\w-]*[.\-_][\w.\-]+|[a-z]+\d{2,}", re.IGNORECASE)
+
+
+def find_labelled_ids(text: str) -> Iterator[Finding]:
+    """Values of keys that name an ID, a serial, a login or a Wi-Fi key, in code and config.
+    A value must look like one: digits for an ID or serial, a login's shape, a key's length;
+    placeholders and references (`self.serial`, `EXAMPLE`) are not."""
+    near = windows(len(text), spans_of(_ID_GATE, text), before=40, after=120)
+    for match in search_windows(_ID_FIELD, text, near):
+        key = match.group(1)
+        kind = next((k for pattern, k in _ID_KEY_TYPES if pattern.search(key)), None)
+        if kind is None:
+            continue
+        raw = match.group(2)
+        quoted = raw[:1] in "\"'"
+        value = (raw[1:-1] if quoted else raw).split(" (")[0].strip()
+        if len(value) < 5 or _FAKE_PERSON.search(value) or _PLACEHOLDER.search(value):
+            continue
+        digits = sum(c.isdigit() for c in value)
+        if kind == "customer_id":
+            if not quoted or not _LOGIN_SHAPE.fullmatch(value):
+                continue
+        elif kind == "password":
+            if len(value) < 8 or not (digits or "-" in value) or _REFERENCE.fullmatch(value):
+                continue
+        elif digits < 2 or (not quoted and _REFERENCE.fullmatch(value) and digits < 4):
+            continue
+        start = match.start(2) + (1 if quoted else 0)
+        yield Finding(start, start + len(value), kind)
+
+
+# Credentials given on a command line: `curl -u deploy:Hunter2-Prod-2024 …`,
+# `wpa_passphrase HomeNet 'sleepy-otter-9'`.
+_CLI_CREDENTIAL = re.compile(
+    r"\b(?:curl|wget|http|httpie)\b[^\n]*?\s(?:-u|--user)[ =]['\"]?[^\s:'\"]+:([^\s'\"@]{4,})"
+    r"|\bwpa_passphrase\s+\S+\s+['\"]?([^\s'\"]{8,63})"
+)
+
+
+def find_cli_credentials(text: str) -> Iterator[Finding]:
+    if "curl" not in text and "wget" not in text and "http" not in text and "wpa_" not in text:
+        return
+    for match in _CLI_CREDENTIAL.finditer(text):
+        group = 1 if match.group(1) is not None else 2
+        value = match.group(group)
+        if not _PLACEHOLDER.search(value) and not value.startswith("$"):
+            yield Finding(match.start(group), match.end(group), "password")

@@ -51,9 +51,31 @@ def spaced_out(text: str) -> Iterator[View]:
         yield View("".join(text[i] for i in offsets), offsets, (run_start, run_end))
 
 
+# The first piece of a bare wrap: a long token that is all its line holds (indentation and
+# an opening quote aside), as a base64 blob or a key wrapped at a fixed width is.
+_BARE_WRAP = re.compile(r"[ \t\"']*[A-Za-z0-9_\-+/=]{32,}")
+
+
+def _wrapped(text: str, split: re2._Match[str]) -> bool:
+    """Is this break inside one token? Not a shell continuation (`--id abc \\`, a space
+    before the backslash), nor two lines of code that each end and start with a word."""
+    piece = split.group()
+    joiner = piece[: piece.index("\n")].rstrip("\r")
+    joiner = joiner[len(joiner.rstrip(" \t\"'+\\")) :]
+    if re.fullmatch(r"[ \t]+\\", joiner):
+        return False
+    if joiner.strip(" \t"):
+        return True  # a quote, a +, or a backslash right after the token: a split string
+    line_start = text.rfind("\n", 0, split.start()) + 1
+    line_end = split.start() + piece.index("\n")
+    return _BARE_WRAP.fullmatch(text[line_start:line_end].rstrip()) is not None
+
+
 def line_broken(text: str) -> Iterator[View]:
     """Each token broken over a line, with the break (and quotes around it) removed."""
     for split in _SPLIT.finditer(text):
+        if not _wrapped(text, split):
+            continue
         start, end = max(0, split.start() - CONTEXT), min(len(text), split.end() + CONTEXT)
         offsets: list[int] = []
         skipping = False

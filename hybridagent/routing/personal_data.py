@@ -128,20 +128,28 @@ def _numbers(text: str) -> Iterator[Finding]:
         if 13 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn.is_valid(digits):
             yield Finding(match.start(), match.end(), "payment_card")
     for match in search_windows(_IBAN, text, near_digits):
-        # The IBAN checksum only: a bank's own check digits inside it vary by country.
-        if iban.is_valid(match.group(), check_country=False):
-            yield Finding(match.start(), match.end(), "iban")
+        # The IBAN checksum only: a bank's own check digits inside it vary by country. The
+        # pattern may run on into the next words (`… BIC BARCGB22`): drop them until valid.
+        value = match.group()
+        while value and not iban.is_valid(value, check_country=False):
+            value = value.rsplit(" ", 1)[0] if " " in value.strip() else ""
+        if len(value) >= 15:
+            yield Finding(match.start(), match.start() + len(value), "iban")
     for match in search_windows(_SSN, text, near_digits):
         if ssn.is_valid(match.group().replace(" ", "-")):
             yield Finding(match.start(), match.end(), "us_ssn")
     for match in search_windows(_IPV4, text, near_digits):
-        if _is_identifying_ip(match.group()) and not (
-            _in_doc_network(match.group()) and _shows_an_example(text, match.start())
+        if (
+            _is_identifying_ip(match.group())
+            and not (_in_doc_network(match.group()) and _shows_an_example(text, match.start()))
+            and not _CIDR_SUFFIX.match(text, match.end())  # 10.0.0.0/16: a network, no host
         ):
             yield Finding(match.start(), match.end(), "ip_address")
     for candidate in search_windows(_PHONE_CANDIDATE, text, near_digits):
         yield from _phones(candidate)
 
+
+_CIDR_SUFFIX = re.compile(r"/\d{1,2}\b")
 
 # An author's address in a copyright line, published with the code it heads.
 _ATTRIBUTION = re.compile(r"(?i)copyright|\(c\)|©")
@@ -211,6 +219,13 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FICTIONAL_PHONE = re.compile(r"55501\d\d$|^1?555\d{7}$")  # or the area code 555
 
 
+# Digits that are part of something else: a time's fraction and zone (`11:32:38.034000-06`),
+# an IPv4 address, a URL's path or fragment (`#issuecomment-2106349096`), an ARN's account.
+_NOT_A_PHONE_BEFORE = re.compile(r"(?:\d:|\d\.|[\w/]-|[#/]|::)$")
+_IPV4_SHAPE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_NOT_A_PHONE_AFTER = re.compile(r"\.\d|:\d\d|:[a-z]")
+
+
 def _phones(candidate: re.Match[str]) -> Iterator[Finding]:
     """phonenumbers is thorough but slow: it only sees candidates with enough digits.
 
@@ -220,8 +235,14 @@ def _phones(candidate: re.Match[str]) -> Iterator[Finding]:
     chunk = candidate.group()
     if _ISO_DATE.search(chunk) or _FICTIONAL_PHONE.search(re.sub(r"\D", "", chunk)):
         return
-    digits = sum(map(str.isdigit, chunk))
     text = candidate.string
+    if (
+        _IPV4_SHAPE.fullmatch(chunk)
+        or _NOT_A_PHONE_BEFORE.search(text, max(0, candidate.start() - 12), candidate.start())
+        or _NOT_A_PHONE_AFTER.match(text, candidate.end())
+    ):
+        return
+    digits = sum(map(str.isdigit, chunk))
     if (
         not chunk.startswith("+")
         and 9 <= digits <= 12

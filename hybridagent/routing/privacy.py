@@ -18,7 +18,12 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 
-from hybridagent.routing.assignments import find_personal_fields, find_secret_assignments
+from hybridagent.routing.assignments import (
+    find_cli_credentials,
+    find_labelled_ids,
+    find_personal_fields,
+    find_secret_assignments,
+)
 from hybridagent.routing.categories import CUSTOM, category_of
 from hybridagent.routing.detector_config import DEFAULT, DetectorConfig
 from hybridagent.routing.findings import Finding
@@ -61,7 +66,9 @@ def _formats(text: str) -> Iterator[Finding]:
     lower = text.lower()
     yield from find_secrets(text)
     yield from find_secret_assignments(text)
+    yield from find_cli_credentials(text)
     yield from find_personal_fields(text)
+    yield from find_labelled_ids(text)
     yield from find_personal_data(text, lower)
     yield from find_identifiers(text, lower)
 
@@ -69,6 +76,7 @@ def _formats(text: str) -> Iterator[Finding]:
 def _secrets(text: str) -> Iterator[Finding]:
     yield from find_secrets(text)
     yield from find_secret_assignments(text)
+    yield from find_cli_credentials(text)
 
 
 def _repaired(

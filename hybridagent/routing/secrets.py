@@ -237,6 +237,27 @@ def _in_url(text: str, start: int) -> bool:
     return "://" in prefix or (prefix.endswith(".") and _TLD_PATH.match(text, start) is not None)
 
 
+# Unlabelled long values that are not secrets: a UUID-shaped ID (a labelled one is still
+# found by its label), the body of a public key or certificate, and a pagination cursor.
+_UUID = re.compile(r"[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{12}")
+_PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----")
+_PAGE_TOKEN = re.compile(
+    r"(?i)(?:next|page|pagination|continuation|sync|resume)_?(?:page_?)?token[\"']?\s*[:=]\s*"
+    r"[\"']?$"
+)
+
+
+def _in_public_block(text: str, at: int) -> bool:
+    """Is `at` inside a PEM block of a public key or a certificate (published, not secret)?"""
+    begins = list(_PEM_BEGIN.finditer(text, max(0, at - 4000), at))
+    if not begins:
+        return False
+    label = begins[-1].group(1)
+    return ("PUBLIC KEY" in label or "CERTIFICATE" in label) and "-----END" not in text[
+        begins[-1].end() : at
+    ]
+
+
 def _accept(kind: str, text: str, match: re.Match[str], group: int) -> Finding | None:
     if group and match.group(group) is None:
         group += 1  # the unquoted alternative of a quoted value
@@ -253,15 +274,22 @@ def _accept(kind: str, text: str, match: re.Match[str], group: int) -> Finding |
         return None
     if kind == "aws_secret_key" and _in_url(text, start):
         return None
-    if kind == "password" and (
-        _NO_PASSWORD.fullmatch(value)
-        # a constant, a variable, a class (`tokens: ParseResults`)
-        or re.fullmatch(r"[A-Z_]+|[a-z]+(?:_[a-z0-9]+)+|(?:[A-Z][a-z]+){2,}", value)
-        or value.startswith("#")
-        or _CODE.match(value)
-        or "{" in value
-        or "}" in value
-        or value.startswith(("/", "http"))
+    if (
+        kind == "password"
+        and (
+            _NO_PASSWORD.fullmatch(value)
+            # a constant, a variable, a class (`tokens: ParseResults`)
+            or re.fullmatch(r"[A-Z_]+|[a-z]+(?:_[a-z0-9]+)+|(?:[A-Z][a-z]+){2,}", value)
+            or value.startswith("#")
+            or _CODE.match(value)
+            or "{" in value
+            or "}" in value
+            or value.startswith(("/", "http"))
+            or "`" in value  # an rST role or inline code: ":class:`Pxssh`"
+            # a type in an annotation: `token: Token) -> …`
+            or (re.fullmatch(r"[A-Z][a-z]+", value) and re.match(r"\s*(?:[)\]=]|->)", text[end:]))
+            or "<" in text[text.rfind("\n", 0, start) + 1 : start].rsplit(">", 1)[-1]  # <a token>
+        )
     ):
         return None
     if kind in ("labelled_secret", "session_cookie") and (
@@ -341,5 +369,8 @@ def find_secrets(text: str) -> Iterator[Finding]:
             and not _PLACEHOLDER.search(value)
             and not words_and_paths(value)
             and not _in_url(text, match.start())
+            and not _UUID.fullmatch(value)
+            and not _in_public_block(text, match.start())
+            and not _PAGE_TOKEN.search(text, max(0, match.start() - 40), match.start())
         ):
             yield Finding(match.start(), match.end(), "high_entropy_token")
