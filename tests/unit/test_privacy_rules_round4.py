@@ -43,7 +43,8 @@ def test_found(text: str, kind: str) -> None:
         '"ResourceCidr": "10.0.0.0/16",',
         "--key-id 1234abcd-12ab-34cd-56ef-1234567890ab \\\n        --wrapping-algorithm RSA",
         '"NextToken": "77X1ebypsI7os+X2lhHsZLGNCDK3nNGpwRdFpicSOHgcX1/QMoniUAKcpR3kj3ts3P=="',
-        '"EncodedKey": "-----BEGIN PUBLIC KEY-----\\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEApOCAg'
+        '"EncodedKey": "-----BEGIN PUBLIC KEY-----\\n'
+        "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEApOCAg"
         "88A8+f4dujn9Izt\\n26LxtgAkn2opGgo/NKpMiaisyw5qlg3f1gol7FV6pYNl78iJg3EO8JBbwtlH+cR9\\n",
         "    resolved_cache_maxsize: int = RESOLVED_CACHE_MAXSIZE_DEFAULT\n"
         "    schema_validator_backend: str = SCHEMA_VALIDATOR_BACKEND_DEFAULT\n",
