@@ -42,7 +42,17 @@ SETS = {
     "tests/data labelled": ROOT / "tests/data/privacy_labelled.jsonl",
     **{
         f"eval {name}": ROOT / f"tests/data/privacy_eval/{name}.jsonl"
-        for name in ("short", "short_b", "short_c", "short_d", "long", "long_b", "long_c", "long_d", "long_e")
+        for name in (
+            "short",
+            "short_b",
+            "short_c",
+            "short_d",
+            "long",
+            "long_b",
+            "long_c",
+            "long_d",
+            "long_e",
+        )
     },
 }
 MODEL = packaged_model()
