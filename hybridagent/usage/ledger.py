@@ -9,22 +9,43 @@ aggregates `hybridagent usage` prints (and a dashboard would show).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import text
 
 from hybridagent.storage import Storage
 
-GroupBy = Literal["model", "agent", "key", "day"]
+GroupBy = Literal["model", "agent", "key", "day", "hour"]
 GROUPS: dict[str, str] = {
     "model": "model",
     "agent": "COALESCE(agent, workflow_type)",
     "key": "caller",
     "day": "SUBSTR(created_at, 1, 10)",
+    "hour": "SUBSTR(created_at, 1, 13)",
 }
+
+_SPAN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class BadSpanError(ValueError):
+    pass
+
+
+def parse_since(value: str) -> timedelta:
+    """`30m`, `24h`, `7d`, `2w`: how far back to count (the CLI's --since, the API's
+    `since`)."""
+    found = _SPAN.match(value)
+    if found is None or int(found.group(1)) == 0:
+        raise BadSpanError(
+            f"since takes a positive number and a unit (m, h, d or w), like 24h or 7d, "
+            f"not {value!r}."
+        )
+    return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
 
 
 @dataclass(frozen=True)
@@ -94,25 +115,38 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def summary(storage: Storage, since: datetime, by: GroupBy = "model") -> list[UsageGroup]:
-    """Calls since `since` grouped `by`, the busiest group first. Portable SQL: the
-    median is the middle row(s) of each group by a window function (SQLite has no
-    percentile function; PostgreSQL's would give the same number)."""
-    group = GROUPS[by]
-    params = {"since": iso(since)}
+def summary(
+    storage: Storage, since: datetime, by: GroupBy = "model", caller: str | None = None
+) -> list[UsageGroup]:
+    """Calls since `since` grouped `by`, the busiest group first; only `caller`'s
+    (`key:<name>`) when given."""
+    return _summary(storage, since, GROUPS[by], caller)
+
+
+def total(storage: Storage, since: datetime, caller: str | None = None) -> UsageGroup:
+    """All calls since `since` (only `caller`'s when given) as one group, key `all`."""
+    found = _summary(storage, since, "'all'", caller)
+    return found[0] if found else UsageGroup("all", 0, 0, 0, 0, 0.0, 0.0, 0.0)
+
+
+def _summary(storage: Storage, since: datetime, group: str, caller: str | None) -> list[UsageGroup]:
+    """Portable SQL: the median is the middle row(s) of each group by a window function
+    (SQLite has no percentile function; PostgreSQL's would give the same number)."""
+    params = {"since": iso(since), "caller": caller}
+    where = "created_at >= :since" + ("" if caller is None else " AND caller = :caller")
     totals = text(
         f"SELECT {group} AS g, COUNT(*) AS calls, "
         "SUM(CASE WHEN local THEN 1 ELSE 0 END) AS local_calls, "
         "SUM(input_tokens) AS tin, SUM(output_tokens) AS tout, SUM(cost_usd) AS cost, "
         "SUM(CASE WHEN local THEN reference_cost_usd - cost_usd ELSE 0 END) AS saved "
-        "FROM usage_calls WHERE created_at >= :since GROUP BY g"
+        f"FROM usage_calls WHERE {where} GROUP BY g"
     )
     medians = text(
         "SELECT g, AVG(latency_ms) FROM ("
         f"SELECT {group} AS g, latency_ms, "
         f"ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY latency_ms) AS n, "
         f"COUNT(*) OVER (PARTITION BY {group}) AS total "
-        "FROM usage_calls WHERE created_at >= :since) ranked "
+        f"FROM usage_calls WHERE {where}) ranked "
         "WHERE n IN ((total + 1) / 2, (total + 2) / 2) GROUP BY g"
     )
     with storage.transaction() as conn:
