@@ -81,6 +81,7 @@ def fill(storage: Storage, rows: int) -> None:
                 cost_usd=0.0 if local else tin * 1.5e-7 + tout * 6e-7,
                 reference_model="openai/gpt-4o-mini",
                 reference_cost_usd=tin * 1.5e-7 + tout * 6e-7,
+                tokens_estimated=False,
             )  # fmt: skip
         )
         if len(batch) == 5000 or n == rows - 1:

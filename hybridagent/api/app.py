@@ -29,6 +29,7 @@ from hybridagent.api.routes_agents import router as agents_router
 from hybridagent.api.routes_completions import router as completions_router
 from hybridagent.api.routes_runs import router as runs_router
 from hybridagent.api.routes_sessions import router as sessions_router
+from hybridagent.api.routes_status import router as status_router
 from hybridagent.api.routes_usage import router as usage_router
 from hybridagent.api.ui_files import UiFiles
 from hybridagent.config import Settings
@@ -189,7 +190,8 @@ def create_app(
         """The web UI's relative links need the trailing slash."""
         return RedirectResponse("/ui/")
 
-    for routes in (completions_router, runs_router, sessions_router, agents_router, usage_router):
+    routers = (completions_router, runs_router, sessions_router, agents_router)
+    for routes in (*routers, usage_router, status_router):
         app.include_router(routes)
     app.mount("/ui", UiFiles(), name="ui")
     # The last added runs first: every response, a refused body's too, gets its ID.

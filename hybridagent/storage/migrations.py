@@ -100,6 +100,12 @@ _USAGE_V4 = [
     "CREATE INDEX usage_calls_at ON usage_calls (created_at)",
 ]
 
+# 5: whether a row's tokens were estimated (a stream that reported no usage, as
+# llama-cpp-python's server sends none): its cost and savings are estimates too.
+_USAGE_V5 = [
+    "ALTER TABLE usage_calls ADD COLUMN tokens_estimated BOOLEAN NOT NULL DEFAULT FALSE",
+]
+
 MIGRATIONS: dict[str, list[list[str]]] = {
     "sqlite": [
         [
@@ -126,6 +132,7 @@ MIGRATIONS: dict[str, list[list[str]]] = {
         _CHAT_V2,
         _API_KEYS_V3,
         _USAGE_V4,
+        _USAGE_V5,
     ],
     "postgresql": [
         [
@@ -143,6 +150,7 @@ MIGRATIONS: dict[str, list[list[str]]] = {
         _CHAT_V2,
         _API_KEYS_V3,
         _USAGE_V4,
+        _USAGE_V5,
     ],
 }
 

@@ -72,6 +72,8 @@ class UsageRecord:
     fallback_from: str | None = None
     pinned: bool = False
     privacy_categories: Sequence[str] = field(default_factory=tuple)
+    # The model reported no tokens (a stream without usage): estimated, 4 chars a token.
+    tokens_estimated: bool = False
 
     @property
     def savings_usd(self) -> float:
@@ -182,6 +184,7 @@ def rows(storage: Storage, run_id: str) -> list[UsageRecord]:
                 **row,
                 "local": bool(row["local"]),
                 "pinned": bool(row["pinned"]),
+                "tokens_estimated": bool(row["tokens_estimated"]),
                 "privacy_categories": tuple(json.loads(row["privacy_categories"])),
             }
         )

@@ -198,3 +198,31 @@ def test_circuits_with_failures_are_exposed_by_state() -> None:
         counter(metrics, "hybridagent_circuit_state", circuit="litellm/anthropic", state="open")
         == 1
     )
+
+
+async def test_a_stream_that_reports_no_tokens_is_estimated_so_it_still_saves(
+    storage: Storage,
+) -> None:
+    answer = "The sea is wide and grey. " * 8  # 208 characters: 52 tokens at 4 a token
+    silent = ScriptedModel(lambda n: text_response(answer, input_tokens=0, output_tokens=0))
+    layer = UsageLayer(silent, "local/smollm2", True, UsageRecorder(storage, None, REFERENCE))
+
+    await activity_env().run(drain_from, layer)
+    (stored,) = ledger.rows(storage, "run-9")
+    assert stored.tokens_estimated and stored.input_tokens > 0
+    assert 52 <= stored.output_tokens <= 80  # the message's text, and a little overhead
+    assert stored.reference_cost_usd == pytest.approx(
+        cost_usd(REFERENCE, stored.input_tokens, stored.output_tokens)
+    )
+    assert stored.savings_usd > 0
+    # A stream that reports its tokens keeps them, unflagged.
+    counted = ScriptedModel(lambda n: text_response(answer, input_tokens=30, output_tokens=9))
+    layer = UsageLayer(counted, "local/smollm2", True, UsageRecorder(storage, None, REFERENCE))
+    await activity_env("6").run(drain_from, layer)
+    reported = next(r for r in ledger.rows(storage, "run-9") if r.activity_id == "6")
+    assert not reported.tokens_estimated and reported.output_tokens == 9
+
+
+async def drain_from(layer: UsageLayer) -> None:
+    async for _ in model_call(None).stream_from(layer):
+        pass
