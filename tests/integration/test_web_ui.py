@@ -377,7 +377,8 @@ async def test_the_dashboard_shows_the_calls_just_made(
     await expect(figures.locator("[data-figure=local]")).to_have_text(str(total["local_calls"]))
     savings = await figures.locator("[data-figure=savings]").inner_text()
     assert savings.startswith("$") and float(savings[1:]) == pytest.approx(
-        total["savings_usd"], abs=5e-7  # shown to the millionth of a dollar
+        total["savings_usd"],
+        abs=5e-7,  # shown to the millionth of a dollar
     )
     await expect(figures.locator("[data-figure=budget]")).to_contain_text("of $2.00,")
     local_row = page.locator("#models-table tr[data-key='local/smollm2']")
