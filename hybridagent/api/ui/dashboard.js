@@ -66,7 +66,8 @@ export function mountDashboard(section) {
         (by) => json(`/v1/usage?since=${SPAN}&by=${by}`)));
       showFigures(figures, byModel.total, byModel.budget);
       note.textContent = byModel.total.calls
-        ? "" : "No model calls with this key in the last 24 hours yet.";
+        ? "Median latencies are read from the ledger's latency buckets: close, not exact."
+        : "No model calls with this key in the last 24 hours yet.";
       const hours = hourSlots(byHour.from, byHour.data);
       const draw = () => chart.replaceChildren(barChart(hours, chart.clientWidth), legend(),
         h("figcaption", { class: "meta" }, "Hours in your local time; each bar is one hour."));
