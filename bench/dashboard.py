@@ -2,8 +2,11 @@
 over 100,000 rows on SQLite and PostgreSQL, and the time of a /metrics scrape.
 
 Ledger: 100,000 rows all inside the last 24 hours (the worst case for a `--since 24h`
-query), 6 models, 8 agents, 50 callers; each `summary(by=...)` timed. PostgreSQL is a
-throwaway server from the Debian package (tests/postgres.py, as the test suite starts).
+query), 6 models, 8 agents, 50 callers, inserted in bulk and rolled up by migration 6's
+statements; each `summary(by=...)` timed, for everyone (the CLI) and for one caller
+(`GET /v1/usage`), and single `ledger.record` calls (each one insert and its rollup).
+PostgreSQL is a throwaway server from the Debian package (tests/postgres.py, as the
+test suite starts).
 Scrapes: the worker's registry after traffic over 6 models and every outcome, and the
 API's with 12 routes × 4 statuses: `Metrics.exposition()` alone, the worker's HTTP
 endpoint over loopback, and the API app's `/metrics` in process (ASGI).
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import platform
 import random
 import statistics
@@ -38,6 +42,7 @@ from hybridagent.config import Settings  # noqa: E402
 from hybridagent.metrics import Metrics  # noqa: E402
 from hybridagent.providers.embedded import free_loopback_port  # noqa: E402
 from hybridagent.storage import Storage, open_storage  # noqa: E402
+from hybridagent.storage.migrations import usage_rollup_backfill  # noqa: E402
 from hybridagent.usage import ledger  # noqa: E402
 from tests.postgres import postgres_server  # noqa: E402
 
@@ -81,12 +86,17 @@ def fill(storage: Storage, rows: int) -> None:
                 cost_usd=0.0 if local else tin * 1.5e-7 + tout * 6e-7,
                 reference_model="openai/gpt-4o-mini",
                 reference_cost_usd=tin * 1.5e-7 + tout * 6e-7,
+                tokens_estimated=False,
             )  # fmt: skip
         )
         if len(batch) == 5000 or n == rows - 1:
             with storage.transaction() as conn:
                 conn.execute(insert, batch)
             batch = []
+    with storage.transaction() as conn:
+        conn.execute(text("DELETE FROM usage_hourly"))
+        for statement in usage_rollup_backfill():
+            conn.exec_driver_sql(statement)
 
 
 def timed(fn: Callable[[], object], runs: int) -> list[float]:
@@ -110,11 +120,38 @@ def bench_ledger(name: str, storage: Storage, rows: int, runs: int) -> None:
     fill(storage, rows)
     print(f"{name}: {rows} rows inserted in {time.perf_counter() - start:.1f} s")
     since = datetime.now(UTC) - timedelta(hours=24)
-    for by in ("model", "agent", "key", "day"):
+    for by in ("model", "agent", "key", "day", "hour"):
         line(
             f"summary(by={by}, since 24h)",
             timed(lambda b=by: ledger.summary(storage, since, b), runs),
         )  # type: ignore[misc]
+    for by in ("model", "hour"):
+        line(
+            f"one key: summary(by={by}) + total",
+            timed(
+                lambda b=by: (
+                    ledger.summary(storage, since, b, "key:k7"),
+                    ledger.total(storage, since, "key:k7"),
+                ),
+                runs,
+            ),
+        )  # type: ignore[misc]
+    template = ledger.UsageRecord(
+        run_id="", activity_id="0", workflow_id="wf", workflow_type="AgentWorkflow",
+        created_at="", caller="key:k7", agent="agent1", requested_model="auto",
+        model="local/smollm2", local=True, input_tokens=100, output_tokens=10,
+        latency_ms=900.0, cost_usd=0.0, reference_model="openai/gpt-4o-mini",
+        reference_cost_usd=2.1e-5,
+    )  # fmt: skip
+    fresh = iter(range(10**9))
+
+    def one() -> None:
+        row = dataclasses.replace(
+            template, run_id=f"new-{next(fresh)}", created_at=ledger.iso(datetime.now(UTC))
+        )
+        ledger.record(storage, row)
+
+    line("ledger.record (insert + rollup)", timed(one, runs * 10))
 
 
 def traffic() -> Metrics:
@@ -136,7 +173,7 @@ def traffic() -> Metrics:
     for route in routes:
         for status in ("200", "401", "429", "500"):
             metrics.http_requests.labels("POST", route, status).inc(3)
-            metrics.http_latency.labels("POST", route, status).observe(0.05)
+            metrics.http_latency.labels("POST", route).observe(0.05)
     for code in ("rate_limit_exceeded", "budget_exceeded", "invalid_api_key"):
         metrics.api_errors.labels(code).inc()
     return metrics

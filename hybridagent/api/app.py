@@ -7,6 +7,7 @@ the Gate's (api/gate.py); errors are OpenAI's envelope (api/errors.py).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,10 +29,13 @@ from hybridagent.api.routes_agents import router as agents_router
 from hybridagent.api.routes_completions import router as completions_router
 from hybridagent.api.routes_runs import router as runs_router
 from hybridagent.api.routes_sessions import router as sessions_router
+from hybridagent.api.routes_status import router as status_router
+from hybridagent.api.routes_usage import router as usage_router
 from hybridagent.api.ui_files import UiFiles
 from hybridagent.config import Settings
 from hybridagent.metrics import HttpMetrics, Metrics
 from hybridagent.runners.pickup import queue_view
+from hybridagent.storage import open_storage
 from hybridagent.workers.temporal_client import connect
 
 # A client's own request ID is kept when it looks like one (letters, digits, - and _).
@@ -129,10 +133,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The database the workers write the usage ledger to (and the keys live in).
+        ledger = await asyncio.to_thread(open_storage, settings.database_url, settings.state_dir)
         app.state.context = ApiContext(
-            settings=settings, gate=gate, client=client or await connect_client(settings)
+            settings=settings,
+            gate=gate,
+            client=client or await connect_client(settings),
+            ledger=ledger,
         )
-        yield
+        try:
+            yield
+        finally:
+            ledger.close()
 
     app = FastAPI(
         title="hybridagent",
@@ -178,7 +190,8 @@ def create_app(
         """The web UI's relative links need the trailing slash."""
         return RedirectResponse("/ui/")
 
-    for routes in (completions_router, runs_router, sessions_router, agents_router):
+    routers = (completions_router, runs_router, sessions_router, agents_router)
+    for routes in (*routers, usage_router, status_router):
         app.include_router(routes)
     app.mount("/ui", UiFiles(), name="ui")
     # The last added runs first: every response, a refused body's too, gets its ID.

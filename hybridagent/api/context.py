@@ -1,5 +1,5 @@
-"""What every route needs: the settings, the gate and the Temporal client, and the
-caller's key from `Authorization: Bearer`."""
+"""What every route needs: the settings, the gate, the Temporal client and the usage
+ledger's database, and the caller's key from `Authorization: Bearer`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from temporalio.client import Client
 from hybridagent.api.errors import ApiError
 from hybridagent.api.gate import Caller, Gate
 from hybridagent.config import Settings
+from hybridagent.storage import Storage
 
 
 @dataclass
@@ -20,6 +21,7 @@ class ApiContext:
     settings: Settings
     gate: Gate
     client: Client
+    ledger: Storage | None = None  # the usage ledger's database (routes_usage.py)
 
 
 def context_of(request: Request) -> ApiContext:

@@ -27,6 +27,22 @@ class Admission:
     headers: dict[str, str] = field(default_factory=dict)  # x-ratelimit-*
 
 
+@dataclass(frozen=True)
+class Spend:
+    """A key's budget as its limiter holds it now (USD)."""
+
+    budget_usd: float | None  # None: no budget
+    spent_usd: float
+    reserved_usd: float  # held by requests still running
+    shared: bool  # False: this process's memory only, which a restart forgets
+
+    @property
+    def remaining_usd(self) -> float | None:
+        if self.budget_usd is None:
+            return None
+        return max(self.budget_usd - self.spent_usd - self.reserved_usd, 0.0)
+
+
 class Gate(Protocol):
     async def authenticate(self, secret: str) -> Caller | None: ...
 
@@ -40,4 +56,9 @@ class Gate(Protocol):
     async def settle(self, admission: Admission, *, tokens: int, cost_usd: float) -> None:
         """Replace the reservation with the usage (zero for a failed request) and free
         its concurrency slot."""
+        ...
+
+    async def spend(self, caller: Caller) -> Spend:
+        """The caller's budget, spent and reserved; raises ApiError when the limiter
+        does not answer."""
         ...

@@ -72,6 +72,22 @@ class KeyGate:
             except RedisError:  # its lease frees the slot and reserved cost later
                 log.error("the limiter's Redis did not answer a reconciliation")
 
+    async def spend(self, caller: gate.Caller) -> gate.Spend:
+        assert isinstance(caller, ApiKey)
+        try:
+            used = await self.limiter.usage(caller)
+        except RedisError:
+            log.error("the limiter's Redis did not answer a usage read")
+            raise ApiError(
+                "upstream_unavailable", "The rate limiter does not answer; try again shortly."
+            ) from None
+        return gate.Spend(
+            budget_usd=caller.limits.budget_usd,
+            spent_usd=used.spent_usd,
+            reserved_usd=used.reserved_usd,
+            shared=not self.limiter.in_memory,
+        )
+
     async def aclose(self) -> None:
         await self.limiter.aclose()
         self.store.close()

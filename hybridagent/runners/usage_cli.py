@@ -8,8 +8,7 @@ agent, API key or user, or day.
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, get_args
 
 import typer
@@ -20,26 +19,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from hybridagent.config import load_settings
 from hybridagent.entry import fail, run_cli_command
 from hybridagent.storage import open_storage
-from hybridagent.usage.ledger import GroupBy, UsageGroup, summary
+from hybridagent.usage.ledger import (
+    BadSpanError,
+    GroupBy,
+    UsageGroup,
+    parse_since,
+    summary,
+)
 
-_SPAN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_HEADINGS = {"model": "model", "agent": "agent", "key": "key / user", "day": "day (UTC)"}
+__all__ = ["BadSpanError", "parse_since", "usage", "usage_table"]
 
-
-class BadSpanError(ValueError):
-    pass
-
-
-def parse_since(value: str) -> timedelta:
-    """`30m`, `24h`, `7d`, `2w`: how far back to count."""
-    found = _SPAN.match(value)
-    if found is None or int(found.group(1)) == 0:
-        raise BadSpanError(
-            f"--since takes a positive number and a unit (m, h, d or w), like 24h or 7d, "
-            f"not {value!r}."
-        )
-    return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+_HEADINGS = {
+    "model": "model", "agent": "agent", "key": "key / user", "day": "day (UTC)",
+    "hour": "hour (UTC)",
+}  # fmt: skip
 
 
 def usage_table(groups: list[UsageGroup], by: GroupBy, since: str) -> Table:
@@ -73,16 +66,16 @@ def usage(
         str, typer.Option(help="How far back: a number and m, h, d or w (24h, 7d).")
     ] = "24h",
     by: Annotated[
-        str, typer.Option(help="Group by model, agent, key (API key or user) or day.")
+        str, typer.Option(help="Group by model, agent, key (API key or user), day or hour.")
     ] = "model",
 ) -> None:
     """What the model calls cost and saved: the usage ledger the workers write."""
     if by not in get_args(GroupBy):
-        fail(f"--by takes model, agent, key or day, not {by!r}.")
+        fail(f"--by takes model, agent, key, day or hour, not {by!r}.")
     try:
         span = parse_since(since)
     except BadSpanError as err:
-        fail(str(err))
+        fail(f"--{err}")
 
     def run() -> list[UsageGroup]:
         settings = load_settings()

@@ -100,6 +100,75 @@ _USAGE_V4 = [
     "CREATE INDEX usage_calls_at ON usage_calls (created_at)",
 ]
 
+# 5: whether a row's tokens were estimated (a stream that reported no usage, as
+# llama-cpp-python's server sends none): its cost and savings are estimates too.
+_USAGE_V5 = [
+    "ALTER TABLE usage_calls ADD COLUMN tokens_estimated BOOLEAN NOT NULL DEFAULT FALSE",
+]
+
+# 6: an hourly rollup of the ledger, which the dashboard and `hybridagent usage` read
+# instead of scanning every row (hybridagent/usage/ledger.py): per UTC hour, caller and
+# model (dim 'model') or agent (dim 'agent'), the sums and a fixed-bucket latency
+# histogram, so a median is read from buckets. The ledger's insert keeps it in step, in
+# the same transaction and only when the row was new; this backfills existing rows.
+# The bounds are part of the schema: a change is a new migration.
+USAGE_LATENCY_BOUNDS_MS: tuple[float, ...] = (
+    50, 100, 150, 200, 300, 400, 500, 750, 1_000, 1_500, 2_000, 3_000, 4_000, 5_000,
+    7_500, 10_000, 15_000, 20_000, 30_000, 45_000, 60_000, 90_000, 120_000, 300_000,
+)  # fmt: skip
+# l00 holds latencies under the first bound, l<i> those in [bound i-1, bound i), the
+# last one everything from the last bound up.
+USAGE_LATENCY_COLUMNS = tuple(f"l{i:02d}" for i in range(len(USAGE_LATENCY_BOUNDS_MS) + 1))
+
+
+def _bucket_sums() -> str:
+    bounds = USAGE_LATENCY_BOUNDS_MS
+    cases = [f"SUM(CASE WHEN latency_ms < {bounds[0]} THEN 1 ELSE 0 END)"]
+    cases += [
+        f"SUM(CASE WHEN latency_ms >= {lo} AND latency_ms < {hi} THEN 1 ELSE 0 END)"
+        for lo, hi in zip(bounds, bounds[1:], strict=False)
+    ]
+    cases.append(f"SUM(CASE WHEN latency_ms >= {bounds[-1]} THEN 1 ELSE 0 END)")
+    return ", ".join(cases)
+
+
+def _backfill(dim: str, value: str) -> str:
+    return (
+        "INSERT INTO usage_hourly (dim, hour, caller, value, calls, local_calls, "
+        f"input_tokens, output_tokens, cost_usd, savings_usd, {', '.join(USAGE_LATENCY_COLUMNS)}) "
+        f"SELECT '{dim}', SUBSTR(created_at, 1, 13), caller, {value}, COUNT(*), "
+        "SUM(CASE WHEN local THEN 1 ELSE 0 END), SUM(input_tokens), SUM(output_tokens), "
+        "SUM(cost_usd), SUM(CASE WHEN local THEN reference_cost_usd - cost_usd ELSE 0 END), "
+        f"{_bucket_sums()} FROM usage_calls "
+        f"GROUP BY SUBSTR(created_at, 1, 13), caller, {value}"
+    )
+
+
+def usage_rollup_backfill() -> list[str]:
+    """The statements that fill usage_hourly from usage_calls (migration 6's; the
+    benchmark fills its rows in bulk, then runs these)."""
+    return [_backfill("model", "model"), _backfill("agent", "COALESCE(agent, workflow_type)")]
+
+
+_USAGE_V6 = [
+    f"""CREATE TABLE usage_hourly (
+        dim TEXT NOT NULL CHECK (dim IN ('model', 'agent')),
+        hour TEXT NOT NULL,
+        caller TEXT NOT NULL,
+        value TEXT NOT NULL,
+        calls BIGINT NOT NULL,
+        local_calls BIGINT NOT NULL,
+        input_tokens BIGINT NOT NULL,
+        output_tokens BIGINT NOT NULL,
+        cost_usd DOUBLE PRECISION NOT NULL,
+        savings_usd DOUBLE PRECISION NOT NULL,
+        {", ".join(f"{c} BIGINT NOT NULL DEFAULT 0" for c in USAGE_LATENCY_COLUMNS)},
+        PRIMARY KEY (dim, hour, caller, value)
+    )""",
+    "CREATE INDEX usage_hourly_caller ON usage_hourly (caller, dim, hour)",
+    *usage_rollup_backfill(),
+]
+
 MIGRATIONS: dict[str, list[list[str]]] = {
     "sqlite": [
         [
@@ -126,6 +195,8 @@ MIGRATIONS: dict[str, list[list[str]]] = {
         _CHAT_V2,
         _API_KEYS_V3,
         _USAGE_V4,
+        _USAGE_V5,
+        _USAGE_V6,
     ],
     "postgresql": [
         [
@@ -143,6 +214,8 @@ MIGRATIONS: dict[str, list[list[str]]] = {
         _CHAT_V2,
         _API_KEYS_V3,
         _USAGE_V4,
+        _USAGE_V5,
+        _USAGE_V6,
     ],
 }
 

@@ -16,15 +16,18 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from agents import Model, ModelProvider, ModelResponse, Usage
 from agents.items import TResponseStreamEvent
+from openai.types.responses import Response
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 
 from hybridagent.api.costs import cost_usd
+from hybridagent.api.limits import estimate_tokens
 from hybridagent.metrics import Metrics
 from hybridagent.providers.hybrid import HybridModelProvider
 from hybridagent.providers.wrapper import ModelCall, WrapperModel
@@ -49,7 +52,13 @@ class UsageRecorder:
     reference_model: str = DEFAULT_REFERENCE_MODEL
 
     async def answered(
-        self, model: str, local: bool, facts: UsageFacts, usage: Usage, seconds: float
+        self,
+        model: str,
+        local: bool,
+        facts: UsageFacts,
+        usage: Usage,
+        seconds: float,
+        estimated: bool = False,
     ) -> None:
         cost = 0.0 if local else cost_usd(model, usage.input_tokens, usage.output_tokens)
         reference = cost_usd(self.reference_model, usage.input_tokens, usage.output_tokens)
@@ -77,6 +86,7 @@ class UsageRecorder:
             fallback_from=facts.fallback_from,
             pinned=facts.pinned,
             privacy_categories=facts.categories,
+            tokens_estimated=estimated,
         )
         try:
             await asyncio.to_thread(ledger.record, self.storage, row)
@@ -131,6 +141,25 @@ def _unmarked(call: ModelCall) -> tuple[ModelCall, UsageFacts]:
     return dataclasses.replace(call, model_settings=settings), facts
 
 
+def _estimate(call: ModelCall, response: Response | None) -> Usage:
+    """A call's tokens at 4 characters a token, as the API's limiter estimates them
+    (api/limits.py): for a stream that reports none (llama-cpp-python's server sends no
+    usage chunk), so its row still has the savings of a local call."""
+    prompt: list[Mapping[str, Any]] = [{"content": call.system_instructions or ""}]
+    if isinstance(call.input, str):
+        prompt.append({"content": call.input})
+    else:
+        prompt += [item for item in call.input if isinstance(item, Mapping)]
+    output = [item.model_dump() for item in response.output] if response is not None else []
+    tokens_in, tokens_out = estimate_tokens(prompt), estimate_tokens(output)
+    return Usage(
+        requests=1,
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        total_tokens=tokens_in + tokens_out,
+    )
+
+
 def _outcome(err: BaseException) -> str:
     if isinstance(err, asyncio.CancelledError | GeneratorExit):  # cancelled, or stream dropped
         return "cancelled"
@@ -160,22 +189,28 @@ class UsageLayer(WrapperModel):
         call, facts = _unmarked(call)
         started = time.perf_counter()
         usage = Usage()
+        completed: Response | None = None
         try:
             async for event in call.stream_from(self.inner):
-                if event.type == "response.completed" and event.response.usage is not None:
-                    done = event.response.usage
-                    usage = Usage(
-                        requests=1,
-                        input_tokens=done.input_tokens,
-                        output_tokens=done.output_tokens,
-                        total_tokens=done.total_tokens,
-                    )
+                if event.type == "response.completed":
+                    completed = event.response
+                    done = completed.usage
+                    if done is not None:
+                        usage = Usage(
+                            requests=1,
+                            input_tokens=done.input_tokens,
+                            output_tokens=done.output_tokens,
+                            total_tokens=done.total_tokens,
+                        )
                 yield event
         except BaseException as err:
             self.recorder.failed(self.model, self.local, _outcome(err))
             raise
         seconds = time.perf_counter() - started
-        await self.recorder.answered(self.model, self.local, facts, usage, seconds)
+        estimated = usage.input_tokens == 0 and usage.output_tokens == 0
+        if estimated:
+            usage = _estimate(call, completed)
+        await self.recorder.answered(self.model, self.local, facts, usage, seconds, estimated)
 
 
 class RecordingProvider(ModelProvider):

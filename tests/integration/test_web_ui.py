@@ -18,7 +18,8 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from hybridagent.api import routes_sessions
-from hybridagent.testing.stub_server import StubServer
+from hybridagent.api.keys import KeyLimits, open_key_store
+from hybridagent.testing.stub_server import StubServer, text_reply
 from tests.conftest import RunningWorker
 from tests.integration.test_api import Api, serving_api
 
@@ -54,12 +55,12 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return where
 
 
-async def signed_in(browser: Browser, api: Api, width: int = 1280) -> Page:
+async def signed_in(browser: Browser, api: Api, width: int = 1280, key: str | None = None) -> Page:
     page = await browser.new_page(viewport={"width": width, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
     await page.goto(f"{api.url}/ui")
-    await page.get_by_label("API key").fill(api.key)
+    await page.get_by_label("API key").fill(key or api.key)
     await page.keyboard.press("Enter")  # the form submits from the keyboard
     await expect(page.get_by_role("heading", name="Chat", level=1)).to_be_visible()
     assert errors == []
@@ -216,8 +217,7 @@ async def test_settings_reach_a_new_session_and_the_dashboard_shows_status(
     assert routing == {"privacy_level": "max", "force_provider": "local"}
     await page.get_by_role("link", name="Dashboard").click()
     await expect(page.locator("#status")).to_contain_text("Ready", timeout=30_000)
-    await expect(page.locator("#usage-note")).to_contain_text("usage ledger")
-    await page.screenshot(path=shots / "dashboard-wide.png", full_page=True)
+    await expect(page.locator("#services")).to_contain_text("Temporal: answers")
     await page.set_viewport_size({"width": WIDTHS["narrow"], "height": 900})
     await page.get_by_role("link", name="Chat").click()
     await page.screenshot(path=shots / "chat-narrow.png", full_page=True)
@@ -331,3 +331,78 @@ async def test_a_streamed_message_is_deltas_then_the_reply(api: Api, stub: StubS
     assert reply["routing_trail"] and reply["web_ui_url"] == opened["web_ui_url"]
     assert changed.status_code == 200 and state["agent"] == "haiku"
     assert stub.requests == []
+
+
+async def chat(page: Page, model: str, text: str) -> None:
+    await page.get_by_role("button", name="New chat").click()
+    await page.get_by_label("Model").select_option(model)
+    await page.get_by_label("Message", exact=True).fill(text)
+    await page.get_by_role("button", name="Send").click()
+    badge = page.locator(".message.assistant").last.locator("button.badge")
+    await expect(badge).to_contain_text(model, timeout=REPLY_MS)
+
+
+async def test_the_dashboard_shows_the_calls_just_made(
+    browser: Browser, api: Api, worker: RunningWorker, stub: StubServer, shots: Path
+) -> None:
+    store = open_key_store(worker.settings)
+    try:
+        _, key = store.create("dashboard-ui", KeyLimits(budget_usd=2.0))
+    finally:
+        store.close()
+    page = await signed_in(browser, api, key=key)
+    await page.get_by_role("link", name="Dashboard").click()
+    await expect(page.locator("#usage-note")).to_contain_text("No model calls")
+    stub.reply = text_reply("Hello from the cloud.")
+    await page.get_by_role("link", name="Chat").click()
+    await chat(page, "local/smollm2", "Name one colour.")
+    await chat(page, "openai/gpt-4o-mini", "Say hello.")
+    cloud_calls = len(stub.requests)
+    assert cloud_calls >= 1
+    await page.get_by_role("link", name="Dashboard").click()
+    figures = page.locator("#usage-summary")
+    await expect(figures.locator("[data-figure=cloud]")).to_have_text(str(cloud_calls))
+    async with http(api) as client:
+        client.headers["Authorization"] = f"Bearer {key}"
+        usage = (await client.get("/v1/usage", params={"by": "model"})).json()
+    total = usage["total"]
+    # What the page shows is the ledger's: each cloud call reached the stub, the rest ran
+    # on the embedded model, whose calls saved what the reference model would cost.
+    assert total["cloud_calls"] == cloud_calls and total["local_calls"] >= 1
+    assert {row["key"] for row in usage["data"]} == {"local/smollm2", "openai/gpt-4o-mini"}
+    assert total["savings_usd"] > 0 and total["cost_usd"] > 0, [
+        sorted(r.items()) for r in usage["data"]
+    ]
+    await expect(figures.locator("[data-figure=calls]")).to_have_text(str(total["calls"]))
+    await expect(figures.locator("[data-figure=local]")).to_have_text(str(total["local_calls"]))
+    savings = await figures.locator("[data-figure=savings]").inner_text()
+    assert savings.startswith("$") and float(savings[1:]) == pytest.approx(
+        total["savings_usd"],
+        abs=5e-7,  # shown to the millionth of a dollar
+    )
+    await expect(figures.locator("[data-figure=budget]")).to_contain_text("of $2.00,")
+    local_row = page.locator("#models-table tr[data-key='local/smollm2']")
+    await expect(local_row).to_contain_text(str(total["local_calls"]))
+    await expect(page.locator("#agents-usage-table")).to_contain_text("general")
+    # The chart says the same in words, and its table lists the hour.
+    desc = page.locator("#hourly-svg-desc")
+    await expect(desc).to_contain_text(f"{cloud_calls} on cloud models")
+    await page.get_by_text("The chart as a table").click()
+    cells = page.locator("#hours-table tbody tr td")
+    local_sum = sum(int(t) for t in (await cells.all_inner_texts())[0::2])
+    assert local_sum == total["local_calls"]
+    await expect(page.locator("#services")).to_contain_text("Embedded model")
+    await page.screenshot(path=shots / "dashboard-wide.png", full_page=True)
+    await page.set_viewport_size({"width": WIDTHS["narrow"], "height": 900})
+    await page.screenshot(path=shots / "dashboard-narrow.png", full_page=True)
+    # Resume the older (local) session from the dashboard: the newest is the cloud one.
+    resume = page.get_by_role("button", name="Resume Name one colour.")
+    await expect(page.locator("#recent-sessions button")).to_have_count(2)
+    await resume.click()
+    await expect(page.get_by_role("heading", name="Chat", level=1)).to_be_visible()
+    await expect(page.locator("#chat-status")).to_contain_text("Resumed")
+    await expect(page.locator(".message")).to_have_count(2)
+    await expect(page.locator(".message.assistant button.badge")).to_have_text(
+        "local · local/smollm2"
+    )
+    assert page.url.endswith("#/chat")

@@ -69,9 +69,9 @@ def test_migrations_are_recorded_and_not_reapplied(storage: Storage, tmp_path: P
     with storage.transaction() as conn:
         from hybridagent.storage.migrations import migrate
 
-        assert migrate(conn) == 4
+        assert migrate(conn) == 6
         versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
-    assert versions == [1, 2, 3, 4]
+    assert versions == [1, 2, 3, 4, 5, 6]
     assert again.list_documents() == []
 
 
@@ -258,8 +258,9 @@ def test_a_version_1_database_gains_the_chat_transcript(storage: Storage) -> Non
         conn.execute(text("DROP TABLE chat_messages"))
         conn.execute(text("DROP TABLE api_keys"))
         conn.execute(text("DROP TABLE usage_calls"))
+        conn.execute(text("DROP TABLE usage_hourly"))
         conn.execute(text("DELETE FROM schema_version WHERE version >= 2"))
     with storage.transaction() as conn:
-        assert migrate(conn) == 4
+        assert migrate(conn) == 6
     storage.save_chat_messages("chat-1", 0, [ChatMessage(role="user", content="Hi")])
     assert len(storage.chat_messages("chat-1")) == 1

@@ -213,6 +213,12 @@ export function mountChat(section) {
       } catch (err) {
         say(status, err.message);
       }
+      // #/chat/<id> (the dashboard's Resume) opens that session.
+      const wanted = (location.hash.match(/^#\/chat\/([\w.-]+)$/) ?? [])[1];
+      if (wanted) {
+        history.replaceState(null, "", "#/chat"); // once: a later visit keeps its own chat
+        await resume(wanted);
+      }
     },
   };
 }
