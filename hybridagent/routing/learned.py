@@ -58,6 +58,11 @@ _WORDS = re.compile(r"[^\W\d_]{2,}")
 _CODE_CHARS = frozenset("{}[]()<>=;/\\|`_$#@*&^~")
 
 
+def _readable(words: list[str]) -> bool:
+    counts = Counter(word.lower() for word in words)
+    return len(counts) >= MIN_WORDS and max(counts.values()) * 2 <= len(words)
+
+
 @dataclass(frozen=True)
 class _Block:
     """One feature block (a TfidfVectorizer): its analyzer and, per n-gram, idf and weight."""
@@ -192,11 +197,12 @@ class LearnedModel:
         self, text: str, windows: list[tuple[int, int]] | None = None
     ) -> list[tuple[int, int, float]]:
         """(start, end, probability) of each prose window the model reads: windows of
-        fewer than MIN_WORDS words are left to the rules."""
+        fewer than MIN_WORDS distinct words, or filler where one word is half of them
+        ("la la la …", which the model scored like a disclosure), are left to the rules."""
         scored: list[tuple[int, int, float]] = []
         for start, end in prose_windows(text) if windows is None else windows:
             window = window_text(text, start, end)
-            if len(_WORD.findall(window)) >= MIN_WORDS:
+            if _readable(_WORD.findall(window)):
                 scored.append((start, end, self.probability(window)))
         return scored
 

@@ -130,7 +130,7 @@ def explain(detector: Detector, text: str, role: str = "user") -> str:
     elif view is None:
         lines.append(f"  learned stage: does not read {role} text (rules only)")
     elif not detector.model.scored_windows(text):
-        lines.append("  learned stage: no sentence of six words or more to read (rules only)")
+        lines.append("  learned stage: no sentence of six different words to read (rules only)")
     elif not any(f.score is not None for f in findings):
         lines.append(
             f"  learned stage: highest score {view[0]:.2f} (threshold {view[1]:.2f}), "

@@ -18,6 +18,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from hybridagent.routing.categories import category_of
 from hybridagent.routing.learned import MODEL_FILE
+from hybridagent.routing.privacy import rule_findings
 from hybridagent.testing.stub_server import StubServer
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.io import AgentRunOutput, RoutingRecord
@@ -214,7 +215,9 @@ async def test_a_history_recorded_under_another_model_replays(
         temporal_address, tmp_path, embedded_url=embedded_url, openai_api_key="sk-test-stub-key",
         openai_base_url=cloud_stub.base_url, cloud_model="openai/gpt-4o-mini", privacy_model=older,
     )  # fmt: skip
-    _, _, prompt, value = PROMPTS[-1]  # a contextual disclosure only the learned stage sees
+    # A contextual disclosure only the learned stage sees (the rules find nothing in it).
+    _, _, prompt, value = next(p for p in PROMPTS if p[0] == "health" and p[1] == "contextual")
+    assert not rule_findings(prompt)  # else the older model's verdict would not matter
     async with running_worker(settings) as running:
         stub.requests.clear()
         handle = await start(client, running.settings.task_queue, prompt)

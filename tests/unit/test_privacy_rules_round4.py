@@ -64,3 +64,15 @@ def test_a_wrapped_key_is_still_joined_over_its_line_break() -> None:
     key = "sk-proj-" + "Ab3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9"
     text = f'OPENAI_KEY = "{key[:30]}"\n    "{key[30:]}"\n'
     assert types(text)
+
+
+def test_filler_is_left_to_the_rules() -> None:
+    """The learned stage scored "la la la …" like a disclosure: a window where one word is
+    half of the words is not read, while the same words in a sentence still are."""
+    from hybridagent.routing.learned import packaged_model
+    from hybridagent.routing.privacy import scan
+
+    filler = "Now something long and harmless, number 0: " + "la " * 60
+    assert scan(filler, learned=packaged_model()) == []
+    told = "I was diagnosed with type 2 diabetes last week, please help me tell my boss."
+    assert scan(told + " " + filler, learned=packaged_model())
