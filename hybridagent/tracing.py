@@ -6,8 +6,8 @@ every Temporal client the API or a worker builds carries Temporal's TracingInter
 which puts the span context in the workflow's and activities' headers, so one trace runs
 from the HTTP request through the workflow to its model and tool activities.
 
-OpenTelemetry is imported only when traces are on: the default path pays nothing. The
-exporter reads the rest of its configuration (headers, protocol details, timeouts,
+The exporter, the instrumentation and the interceptor are imported only when traces are
+on: the default path pays nothing for them. The exporter reads the rest of its configuration (headers, protocol details, timeouts,
 `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`) from the standard variables itself.
 This is separate from the Agents SDK's own trace export to OpenAI (HYBRIDAGENT_TRACING,
 workers/plugin.py), which stays off unless asked for.
