@@ -7,8 +7,9 @@ which puts the span context in the workflow's and activities' headers, so one tr
 from the HTTP request through the workflow to its model and tool activities.
 
 The exporter, the instrumentation and the interceptor are imported only when traces are
-on: the default path pays nothing for them. The exporter reads the rest of its configuration (headers, protocol details, timeouts,
-`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`) from the standard variables itself.
+on: the default path pays nothing for them. The exporter reads the rest of its
+configuration (headers, timeouts, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`) from
+the standard variables itself.
 This is separate from the Agents SDK's own trace export to OpenAI (HYBRIDAGENT_TRACING,
 workers/plugin.py), which stays off unless asked for.
 """
