@@ -6,6 +6,13 @@ The scrubbing is a filter on the handler, not on loggers, so it sees every recor
 reaches the output — ours, the Temporal SDK's, LiteLLM's, uvicorn's — after the message
 is formatted and with its exception text: a key in an argument or in a traceback's
 chained provider error is gone before anything is written.
+
+A second filter on the handler correlates: a record emitted while the API handles a
+request carries that request's ID (a context variable the request middleware sets), and
+one emitted in workflow or activity code carries the workflow and run IDs (the SDK's
+own `temporal_workflow` / `temporal_activity` extra when its loggers made the record,
+else the running workflow's or activity's info). JSON lines get them as fields
+(`request_id`, `workflow_id`, `run_id`), text lines as a short bracketed suffix.
 """
 
 from __future__ import annotations
@@ -13,6 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from itertools import chain
 from typing import IO, Any, Literal
@@ -35,6 +45,29 @@ LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 _format: LogFormat | None = None  # None until configure_logging ran in this process
+
+# The correlation fields, in the order a text line's suffix shows them.
+CORRELATION_FIELDS = ("request_id", "workflow_id", "run_id")
+_request_id: ContextVar[str | None] = ContextVar("hybridagent_request_id", default=None)
+_workflow_id: ContextVar[str | None] = ContextVar("hybridagent_workflow_id", default=None)
+
+
+@contextmanager
+def request_context(request_id: str) -> Iterator[None]:
+    """Records emitted inside the block (and in tasks it starts) carry `request_id`, and
+    the workflow ID once bind_workflow_id named one."""
+    token, workflow_token = _request_id.set(request_id), _workflow_id.set(None)
+    try:
+        yield
+    finally:
+        _workflow_id.reset(workflow_token)
+        _request_id.reset(token)
+
+
+def bind_workflow_id(workflow_id: str) -> None:
+    """For the rest of the current request (its context), records also carry the ID of
+    the workflow it started or addressed."""
+    _workflow_id.set(workflow_id)
 
 
 def scrub(text: str) -> str:
@@ -78,6 +111,68 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class CorrelationFilter(logging.Filter):
+    """Sets `request_id`, `workflow_id` and `run_id` on every record (None when not
+    known), scrubbed like the message (a client names its session's ID); values a caller
+    put in `extra` win."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        found = {"request_id": _request_id.get(), "workflow_id": _workflow_id.get()}
+        found.update(_temporal_ids(record))
+        for name in CORRELATION_FIELDS:
+            value = getattr(record, name, None)
+            if value is None:
+                value = found.get(name)
+            setattr(record, name, scrub(value) if isinstance(value, str) else None)
+        return True
+
+
+def _temporal_ids(record: logging.LogRecord) -> dict[str, str]:
+    """The workflow and run IDs of the record's Temporal context: the SDK loggers' extra,
+    else the workflow or activity running in this thread or task. The SDK modules are
+    looked up, not imported: a process that never imported them runs neither."""
+    activity_extra = getattr(record, "temporal_activity", None)
+    if isinstance(activity_extra, Mapping):
+        return _ids(activity_extra.get("workflow_id"), activity_extra.get("workflow_run_id"))
+    workflow_extra = getattr(record, "temporal_workflow", None)
+    if isinstance(workflow_extra, Mapping):
+        return _ids(workflow_extra.get("workflow_id"), workflow_extra.get("run_id"))
+    activity = sys.modules.get("temporalio.activity")
+    if activity is not None and activity.in_activity():
+        info = activity.info()
+        return _ids(info.workflow_id, info.workflow_run_id)
+    workflow = sys.modules.get("temporalio.workflow")
+    if workflow is not None and workflow.in_workflow():
+        winfo = workflow.info()
+        return _ids(winfo.workflow_id, winfo.run_id)
+    return {}
+
+
+def _ids(workflow_id: object, run_id: object) -> dict[str, str]:
+    pairs = (("workflow_id", workflow_id), ("run_id", run_id))
+    return {name: value for name, value in pairs if isinstance(value, str) and value}
+
+
+def correlation(record: logging.LogRecord) -> dict[str, str]:
+    """The correlation fields CorrelationFilter set on `record`, the unknown left out."""
+    fields = ((name, getattr(record, name, None)) for name in CORRELATION_FIELDS)
+    return {name: value for name, value in fields if isinstance(value, str)}
+
+
+class TextFormatter(logging.Formatter):
+    """TEXT_FORMAT, then ` [request_id=… workflow_id=… run_id=…]` with what is known."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - stdlib name
+        line = super().formatMessage(record)
+        known = correlation(record)
+        if not known:
+            return line
+        return f"{line} [{' '.join(f'{name}={value}' for name, value in known.items())}]"
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC, ISO 8601), level, logger, message, and
     exception / stack when there is one, plus the Temporal SDK's workflow or activity
@@ -89,6 +184,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            **correlation(record),
         }
         for extra in ("temporal_workflow", "temporal_activity"):
             context = getattr(record, extra, None)
@@ -122,8 +218,9 @@ def configure_logging(
         root.removeHandler(old)
     handler = _Handler(stream if stream is not None else sys.stderr)
     handler.addFilter(RedactingFilter())
+    handler.addFilter(CorrelationFilter())
     json_lines = log_format == "json"
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger(STATUS_LOGGER).setLevel(logging.INFO)

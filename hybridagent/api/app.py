@@ -33,9 +33,11 @@ from hybridagent.api.routes_status import router as status_router
 from hybridagent.api.routes_usage import router as usage_router
 from hybridagent.api.ui_files import UiFiles
 from hybridagent.config import Settings
+from hybridagent.logs import request_context
 from hybridagent.metrics import HttpMetrics, Metrics
 from hybridagent.runners.pickup import queue_view
 from hybridagent.storage import open_storage
+from hybridagent.tracing import instrument_app
 from hybridagent.workers.temporal_client import connect
 
 # A client's own request ID is kept when it looks like one (letters, digits, - and _).
@@ -85,7 +87,8 @@ class BodyLimit:
 
 class RequestId:
     """`request.state.request_id` (the client's x-request-id when it looks like one, else
-    a new one) and the same `x-request-id` on the response. Plain ASGI: Starlette's
+    a new one) and the same `x-request-id` on the response and on every log line emitted
+    while the request is handled (hybridagent/logs.py). Plain ASGI: Starlette's
     `@app.middleware("http")` runs every request through a task group and memory
     streams, about 0.2 ms of this process's time per request."""
 
@@ -107,7 +110,8 @@ class RequestId:
                 message = {**message, "headers": [*headers, header]}
             await send(message)
 
-        await self.app(scope, receive, with_id)
+        with request_context(request_id):  # every log line of the request carries it
+            await self.app(scope, receive, with_id)
 
 
 class _TooLarge(Exception):
@@ -198,4 +202,5 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(RequestId)
     app.add_middleware(HttpMetrics, metrics=metrics)
+    instrument_app(app)  # outermost when traces are on: the server span covers it all
     return app

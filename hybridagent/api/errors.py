@@ -167,5 +167,7 @@ async def on_unexpected(request: Request, err: Exception) -> JSONResponse:
     log.error(
         "unexpected %s answering %s %s (request %s)",
         type(err).__name__, request.method, request.url.path, request_id_of(request),
+        # This handler runs outside the request-ID middleware, after it let go.
+        extra={"request_id": request_id_of(request)},
     )  # fmt: skip
     return response(request, ApiError("internal_error", "The server failed to answer."))

@@ -17,6 +17,7 @@ from hybridagent.agents.spec import InvalidAgentSpecError, UnknownAgentError
 from hybridagent.api.context import ApiContext
 from hybridagent.api.errors import ApiError
 from hybridagent.api.gate import Caller
+from hybridagent.logs import bind_workflow_id
 from hybridagent.routing.names import UnknownModelError, is_default, parse_model_name
 from hybridagent.runners.pickup import queue_view
 
@@ -87,6 +88,7 @@ async def start(
     """Start `workflow`; with `reuse` false (an Idempotency-Key), a second start of the
     same ID returns the running or finished run instead of starting anything. `memo`:
     more memo fields (the workflow may upsert them later)."""
+    bind_workflow_id(workflow_id)  # the request's later log lines name its run
     await require_worker(context)
     try:
         return await context.client.start_workflow(
@@ -120,6 +122,7 @@ async def owned_handle(
 ) -> tuple[WorkflowHandle[Any, Any], Any]:
     """The workflow `workflow_id` and its description, when `caller` started it; a
     404 otherwise (another key's run is not told apart from none)."""
+    bind_workflow_id(workflow_id)
     handle = context.client.get_workflow_handle(workflow_id)
     try:
         described = await handle.describe()

@@ -14,6 +14,7 @@ from hybridagent.api.app import create_app
 from hybridagent.api.key_gate import open_gate
 from hybridagent.api.keys import DuplicateKeyError, open_key_store
 from hybridagent.config import Settings
+from hybridagent.tracing import start_tracing
 
 DEV_KEY_NAME = "dev"
 DEV_KEY_FILE = "dev-api-key"  # in the state directory, mode 0600
@@ -32,6 +33,7 @@ async def serve_api(
 ) -> None:
     """Serve until `stop` is set (or Ctrl-C); `on_ready` gets the URL once it listens."""
     api = settings.api_settings
+    start_tracing("hybridagent-api")
     gate = open_gate(settings)
     app = create_app(settings, gate, max_body_bytes=api.max_body_bytes)
     config = uvicorn.Config(

@@ -14,6 +14,7 @@ from hybridagent.logs import announce, configure_logging
 from hybridagent.metrics import Metrics
 from hybridagent.providers.factory import ProviderStack, build_provider_stack
 from hybridagent.storage import open_storage
+from hybridagent.tracing import start_tracing
 from hybridagent.usage.layer import UsageRecorder
 from hybridagent.workers.log_lines import known_faults_in_one_line
 from hybridagent.workers.ollama_models import start_preparing_ollama
@@ -29,6 +30,7 @@ async def serve(
     settings: Settings, *, stop: asyncio.Event | None = None, on_ready: OnReady | None = None
 ) -> None:
     """Run a worker until `stop` is set (or a signal arrives when `stop` is None)."""
+    start_tracing("hybridagent-worker")
     await connect(settings)  # fail fast, before starting a model server
     known_faults_in_one_line(verbose=settings.sdk_log_level in ("INFO", "DEBUG"))
     stop = stop or _stop_on_signals()

@@ -23,6 +23,7 @@ from hybridagent.errors import UserError
 from hybridagent.logs import CORE_LOGGER
 from hybridagent.security.codec import with_encryption
 from hybridagent.security.keys import configured_ring
+from hybridagent.tracing import temporal_interceptors
 
 
 class TemporalUnreachableError(UserError, RuntimeError):
@@ -34,7 +35,8 @@ async def connect(
 ) -> Client:
     """A client for workers (with the plugin) or for the CLI (pydantic JSON converter).
     `sdk_metrics_port`: the Temporal SDK's own Prometheus metrics on that loopback port
-    (the worker's, docs/observability.md)."""
+    (the worker's, docs/observability.md). With traces on (hybridagent/tracing.py) the
+    client carries Temporal's tracing interceptor, and so does a worker built on it."""
     # The Agents plugin brings its own pydantic-based converter; the CLI uses the plain one.
     # Both get the payload codec when a key ring is configured (security/codec.py).
     converter = with_encryption(
@@ -45,6 +47,7 @@ async def connect(
             settings.temporal_address,
             namespace=settings.temporal_namespace,
             plugins=list(plugins),
+            interceptors=temporal_interceptors(),
             data_converter=converter,
             runtime=sdk_runtime(settings.sdk_log_level, sdk_metrics_port),
         )

@@ -81,6 +81,11 @@ async def test_a_json_worker_log_holds_no_content_and_no_key(
     # The log did see the failed attempt, its traceback and the echoing error: scrubbed.
     failed = [e for e in entries if "Completing activity as failed" in e["message"]]
     assert failed and any("[redacted]" in e.get("exception", "") for e in failed), failed
+    # Correlated: the SDK's activity lines and lines of other loggers inside an activity
+    # (httpx's, calling the model) name the run.
+    assert all(e["workflow_id"].startswith("logs-") and e["run_id"] for e in failed), failed
+    calls = [e for e in entries if "/chat/completions" in e["message"]]
+    assert calls and all(e.get("workflow_id", "").startswith("logs-") for e in calls), calls
     assert any(e["logger"] == "hybridagent.status" for e in entries)
     assert any(e["logger"] == "temporalio.core" for e in entries)  # forwarded, not printed
 
