@@ -167,7 +167,8 @@ class TextFormatter(logging.Formatter):
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - stdlib name
         line = super().formatMessage(record)
-        known = correlation(record)
+        # The SDK's workflow and activity lines already name their IDs in the message.
+        known = {k: v for k, v in correlation(record).items() if str(v) not in line}
         if not known:
             return line
         return f"{line} [{' '.join(f'{name}={value}' for name, value in known.items())}]"
