@@ -27,6 +27,7 @@ from hybridagent.api.errors import ApiError
 from hybridagent.api.gate import Gate
 from hybridagent.api.routes_agents import router as agents_router
 from hybridagent.api.routes_completions import router as completions_router
+from hybridagent.api.routes_ollama import router as ollama_router
 from hybridagent.api.routes_runs import router as runs_router
 from hybridagent.api.routes_sessions import router as sessions_router
 from hybridagent.api.routes_status import router as status_router
@@ -195,7 +196,7 @@ def create_app(
         return RedirectResponse("/ui/")
 
     routers = (completions_router, runs_router, sessions_router, agents_router)
-    for routes in (*routers, usage_router, status_router):
+    for routes in (*routers, usage_router, status_router, ollama_router):
         app.include_router(routes)
     app.mount("/ui", UiFiles(), name="ui")
     # The last added runs first: every response, a refused body's too, gets its ID.

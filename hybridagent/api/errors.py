@@ -37,6 +37,7 @@ CODES: Final[dict[str, tuple[int, str]]] = {
     "upstream_unavailable": (502, "api_error"),
     "timeout": (504, "api_error"),
     "no_worker": (503, "api_error"),
+    "ollama_unavailable": (503, "api_error"),
     "internal_error": (500, "api_error"),
 }
 

@@ -156,7 +156,9 @@ def _wants_cloud(
     if preferences.privacy_level == "high":
         reasons.append("privacy_level=high prefers local")
         return False
-    threshold = config.complexity_threshold_for(preferences.latency_preference)
+    threshold = config.complexity_threshold_for(
+        preferences.latency_preference, preferences.complexity_threshold
+    )
     hard = facts.complexity >= threshold
     reasons.append(
         f"complexity {facts.complexity:.2f} {'>=' if hard else '<'} threshold {threshold:.2f}"

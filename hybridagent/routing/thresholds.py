@@ -49,10 +49,14 @@ class RoutingThresholds(BaseModel):
             {name: getattr(self, name) for name in RoutingThresholds.model_fields}
         )
 
-    def complexity_threshold_for(self, latency: LatencyPreference) -> float:
-        """The threshold a call of this latency preference is measured against."""
+    def complexity_threshold_for(
+        self, latency: LatencyPreference, own: float | None = None
+    ) -> float:
+        """The threshold a call of this latency preference is measured against; `own`:
+        the run's complexity threshold, in place of the configured one."""
         shift = {"speed": self.latency_shift, "balanced": 0.0, "quality": -self.latency_shift}
-        return self.complexity_threshold + shift[latency]
+        base = self.complexity_threshold if own is None else own
+        return base + shift[latency]
 
 
 class PreferenceFields(BaseModel):
@@ -64,6 +68,9 @@ class PreferenceFields(BaseModel):
     privacy_level: PrivacyLevel = "standard"
     latency_preference: LatencyPreference = "balanced"
     token_budget: int | None = Field(None, ge=1)
+    # The run's own complexity threshold (before the latency shift); None: the
+    # configuration's. New and optional, so histories recorded without it replay alike.
+    complexity_threshold: float | None = Field(None, ge=0.0, le=1.0)
 
     def preference_values(self) -> dict[str, Any]:
         """The preference fields alone, to build another kind of preferences from."""

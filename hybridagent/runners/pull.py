@@ -63,7 +63,7 @@ def ollama_model_name(name: str) -> str:
     return full_name(name)
 
 
-async def _poll(
+async def poll_pull(
     client: Client, handle: WorkflowHandle[Any, PullResult]
 ) -> tuple[bool, Seen | None]:
     """(still running, the running attempt's last heartbeat details if any)."""
@@ -91,7 +91,7 @@ async def pull_model(
     outcome = PullOutcome(handle.id, settings.workflow_url(handle.id, handle.result_run_id))
     await warn_without_workers(client, settings.task_queue)
     while True:
-        running, seen = await _poll(client, handle)
+        running, seen = await poll_pull(client, handle)
         if not running:
             break
         if seen is not None:

@@ -20,8 +20,10 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from hybridagent.api import routes_sessions
 from hybridagent.api.keys import KeyLimits, open_key_store
 from hybridagent.testing.stub_server import StubServer, text_reply
-from tests.conftest import RunningWorker
+from tests.conftest import RunningWorker, make_settings, running_worker
+from tests.fixtures.ollama_admin_server import FakeOllamaAdmin
 from tests.integration.test_api import Api, serving_api
+from tests.integration.test_ollama_models import HALF, unique_model
 
 CHROMIUM = "/usr/bin/chromium"  # scripts/ensure_chromium.sh; never `playwright install`
 WIDTHS = {"wide": 1280, "narrow": 390}
@@ -211,8 +213,7 @@ async def test_settings_reach_a_new_session_and_the_dashboard_shows_status(
     await page.get_by_label("Privacy level").select_option("max")
     await page.get_by_label("Where models run").select_option("local")
     await page.get_by_role("button", name="Save").click()
-    await expect(page.get_by_role("status").last).to_contain_text("Saved")
-    await page.screenshot(path=shots / "settings-wide.png", full_page=True)
+    await expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
     routing = await page.evaluate("import('./settings.js').then((m) => m.routingForNewSession())")
     assert routing == {"privacy_level": "max", "force_provider": "local"}
     await page.get_by_role("link", name="Dashboard").click()
@@ -221,6 +222,45 @@ async def test_settings_reach_a_new_session_and_the_dashboard_shows_status(
     await page.set_viewport_size({"width": WIDTHS["narrow"], "height": 900})
     await page.get_by_role("link", name="Chat").click()
     await page.screenshot(path=shots / "chat-narrow.png", full_page=True)
+
+
+async def test_settings_pull_an_ollama_model_and_show_its_progress(
+    browser: Browser, temporal_address: str, tmp_path: Path, shots: Path
+) -> None:
+    """A worker of its own, on the loopback Ollama of the pull tests, held at 50 %."""
+    model = unique_model()
+    with FakeOllamaAdmin(installed=("smollm:135m",), registry=(model,), pause_at=HALF) as fake:
+        settings = make_settings(temporal_address, tmp_path, ollama_host=fake.host)
+        async with running_worker(settings) as worker, serving_api(worker) as api:
+            page = await signed_in(browser, api)
+            await page.get_by_role("link", name="Settings").click()
+            models = page.get_by_role("list", name="Ollama models")
+            await expect(models).to_contain_text("smollm:135m", timeout=30_000)
+            await page.get_by_label("Ollama model", exact=True).fill(model)
+            await page.get_by_role("button", name="Pull").click()
+            progress = page.locator("#pull-progress")
+            await expect(progress).to_have_attribute("aria-live", "polite")
+            await expect(progress).to_contain_text(f"Pulling {model}: downloading", timeout=30_000)
+            await expect(progress).to_contain_text("50%", timeout=30_000)
+            await expect(page.get_by_role("button", name="Pull")).to_be_disabled()
+            await expect(page.get_by_label("Pull progress")).to_have_attribute("value", "50")
+            await page.screenshot(path=shots / "settings-wide.png", full_page=True)
+            fake.release.set()
+            await expect(progress).to_have_attribute("data-state", "succeeded", timeout=30_000)
+            await expect(progress).to_have_text(f"Pulled {model}.")
+            await expect(models.locator(f"li[data-name='{model}']")).to_be_visible()
+            assert len(fake.requests_to("/api/pull")) == 1
+        # The API is gone with its worker; a page on a worker whose Ollama does not answer
+        # says so in one sentence.
+    (tmp_path / "closed").mkdir()
+    settings = make_settings(temporal_address, tmp_path / "closed")
+    async with running_worker(settings) as worker, serving_api(worker) as api:
+        page = await signed_in(browser, api)
+        await page.get_by_role("link", name="Settings").click()
+        await expect(page.locator("#ollama-status")).to_have_text(
+            "Ollama is not reachable from the worker, so its models cannot be listed or pulled.",
+            timeout=30_000,
+        )
 
 
 async def test_settings_open_the_session_and_stop_ends_the_stream(

@@ -140,6 +140,22 @@ def test_budget_nearly_spent_moves_down_to_local() -> None:
     )
 
 
+def test_a_runs_own_complexity_threshold_replaces_the_configured_one() -> None:
+    call = CallFacts(input_tokens=100, complexity=0.3)
+    assert decide(call, Preferences(), (LOCAL, CLOUD)).model == LOCAL.name  # 0.3 < 0.5
+    own = decide(call, Preferences(complexity_threshold=0.2), (LOCAL, CLOUD))
+    assert own.model == CLOUD.name
+    assert "complexity 0.30 >= threshold 0.20" in own.reasons
+    # The latency shift still applies to it: speed raises it by 0.15.
+    fast = Preferences(complexity_threshold=0.2, latency_preference="speed")
+    assert decide(call, fast, (LOCAL, CLOUD)).model == LOCAL.name
+    # A sensitive call stays local whatever the threshold.
+    private = CallFacts(100, complexity=0.9, sensitive_types=("email",))
+    assert (
+        decide(private, Preferences(complexity_threshold=0.0), (LOCAL, CLOUD)).model == LOCAL.name
+    )
+
+
 def test_sensitive_call_with_local_down_fails_clearly_instead_of_going_to_cloud() -> None:
     down = Candidate(**{**LOCAL.__dict__, "available": False})
     decision = decide(CallFacts(100, sensitive_types=("us_ssn",)), Preferences(), (down, CLOUD))
