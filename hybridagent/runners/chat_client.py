@@ -8,6 +8,7 @@ workflow's stream while the `send` Update runs.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from hybridagent.failures import application_error
 from hybridagent.runners.pickup import no_worker_sentence, queue_view
 from hybridagent.runners.run_errors import NoWorkerError
 from hybridagent.runners.session_errors import SessionError
+from hybridagent.security.codec import PayloadKeyError
 from hybridagent.storage import open_storage
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.chat_session import (
@@ -45,6 +47,8 @@ from hybridagent.workflows.chat_session import (
     session_title,
 )
 from hybridagent.workflows.io import RoutingRecord
+
+log = logging.getLogger(__name__)
 
 WORKFLOW_TYPE = "ChatSessionWorkflow"
 ID_PREFIX = "chat-"
@@ -333,12 +337,19 @@ async def session_summaries(
     async for execution in client.list_workflows(f'WorkflowType="{WORKFLOW_TYPE}"'):
         runs.setdefault(execution.id, []).append(execution)
     rows = []
+    unreadable = 0
     for session_id, executions in runs.items():
         latest = next(
             (e for e in executions if e.status != WorkflowExecutionStatus.CONTINUED_AS_NEW),
             executions[0],
         )
-        memo = await latest.memo()
+        try:
+            memo = await latest.memo()
+        except (PayloadKeyError, KeyError):
+            # Written under a key this client lacks (or encrypted, and this client has no
+            # codec): neither its owner nor its title can be read, so it is not listed.
+            unreadable += 1
+            continue
         if owner is not None and memo.get("api_key") != owner:
             continue
         rows.append(
@@ -351,6 +362,8 @@ async def session_summaries(
                 title=str(memo.get("title", "")),
             )
         )
+    if unreadable:
+        log.warning("%d sessions have a memo this client cannot decrypt; not listed", unreadable)
     rows.sort(key=lambda row: row.started, reverse=True)
     return rows[:limit]
 

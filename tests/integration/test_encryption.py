@@ -25,6 +25,7 @@ from temporalio.exceptions import ApplicationError
 from hybridagent.config import Settings
 from hybridagent.dev_state import db_path
 from hybridagent.providers.embedded import free_loopback_port
+from hybridagent.runners.chat_client import session_summaries
 from hybridagent.runners.devserver import DevServer, temporal_binary
 from hybridagent.security.codec import PayloadKeyError
 from hybridagent.security.codec_server import serve_codec
@@ -311,6 +312,14 @@ async def test_a_chat_session_of_three_messages_is_encrypted_at_rest(
 ) -> None:  # fmt: skip
     run = await chat_run(client, enc_worker.settings.task_queue, stub)
     await assert_encrypted_at_rest(run, plain_client, enc_worker, codec_server)
+    # A client without the key lists sessions without failing, and leaves out the one
+    # whose owner and title it cannot read; with the key it is listed.
+    [session_id], _ = run
+    deadline = asyncio.get_running_loop().time() + 60
+    while session_id not in [s.session_id for s in await session_summaries(client)]:
+        assert asyncio.get_running_loop().time() < deadline, "the session never got listed"
+        await asyncio.sleep(0.2)  # visibility is eventually consistent
+    assert session_id not in [s.session_id for s in await session_summaries(plain_client)]
 
 
 async def test_a_coordinator_run_and_its_children_are_encrypted_at_rest(
@@ -454,8 +463,13 @@ async def test_the_dev_servers_sqlite_file_holds_no_marker(
     database = db_path(sqlite_server.state_dir)
 
     def raw_bytes() -> bytes:
-        files = sorted(database.parent.glob(f"{database.name}*"))  # the file, -shm, -wal
-        return b"\n".join(path.read_bytes() for path in files)
+        found = []
+        for path in sorted(database.parent.glob(f"{database.name}*")):  # -journal, -wal …
+            try:
+                found.append(path.read_bytes())
+            except FileNotFoundError:  # a journal SQLite removed after the listing
+                continue
+        return b"\n".join(found)
 
     # A checkpoint between reading the file and its -wal can hide a page from one read:
     # read again until the control is seen (it was committed before terminate returned).
