@@ -105,10 +105,16 @@ async def end_running(client: Client, task_queue: str) -> None:
         await client.get_workflow_handle(execution.id).terminate("fuzzing is over")
 
 
+OLLAMA_DOWN = "ollama_unavailable"
+
+
 def check(case: Case, response: Response, secrets: list[str]) -> None:
     """`response.headers`: each name's values, a list."""
     where = f"{case.method} {case.formatted_path} -> {response.status_code}"
-    assert response.status_code < 500, f"{where}: {response.text[:500]}"
+    # A 503 that names a dependency that is down (no Ollama runs in the tests) is the
+    # documented answer, not a server fault; any other 5xx is.
+    down = response.status_code == 503 and f'"code":"{OLLAMA_DOWN}"' in response.text
+    assert response.status_code < 500 or down, f"{where}: {response.text[:500]}"
     text = response.text
     assert "Traceback" not in text and 'File "' not in text, where
     shown = text + json.dumps(dict(response.headers))
