@@ -20,8 +20,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
+from temporalio.service import RPCError
 
 from hybridagent.agents.catalog import BUILTIN_AGENTS
 from hybridagent.agents.files import AgentStore
@@ -302,7 +303,12 @@ async def _streamed(
         pending = first.result()
     route = output and _route(output)
     if route is None:
-        route = await handle.query("current_route", result_type=CallRoute | None)  # type: ignore[arg-type]
+        try:
+            route = await handle.query("current_route", result_type=CallRoute | None)  # type: ignore[arg-type]
+        except (RPCError, WorkflowQueryFailedError):
+            # A busy worker that does not answer in time: the headers name the requested
+            # model; the answer's chunks still name the one that answered.
+            route = None
     model = route.model if route else body.model
     include_usage = bool((body.stream_options or {}).get("include_usage"))
 
