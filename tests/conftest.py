@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
@@ -21,6 +22,7 @@ from hybridagent.config import Settings
 from hybridagent.providers.embedded import EmbeddedModelServer, free_loopback_port
 from hybridagent.providers.factory import ProviderStack
 from hybridagent.runners.devserver import DEV_SERVER_ARGS, temporal_binary
+from hybridagent.storage import Storage, open_storage
 from hybridagent.testing.stub_server import StubServer
 from hybridagent.workers.main import serve
 
@@ -203,3 +205,18 @@ def redis_url() -> Iterator[str]:
 
     with redis_server() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    """A fresh database per test: a SQLite file, or a new database on the test server."""
+    if request.param == "sqlite":
+        store = open_storage(None, tmp_path)
+    else:
+        server: str = request.getfixturevalue("postgres_url")
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        store = open_storage(server.rsplit("/", 1)[0] + f"/{name}", tmp_path)
+    yield store
+    store.close()

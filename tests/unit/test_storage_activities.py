@@ -3,11 +3,8 @@ PostgreSQL server (tests/postgres.py), through temporalio's ActivityEnvironment.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import text
 from temporalio.exceptions import ApplicationError
@@ -31,21 +28,6 @@ REFUNDS = (
     "Refunds are paid to the original card within five working days."
 )
 SHIPPING = "Shipping\n\nParcels to Norway take two weeks by sea freight."
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    """A fresh database per test: a SQLite file, or a new database on the test server."""
-    if request.param == "sqlite":
-        store = open_storage(None, tmp_path)
-    else:
-        server: str = request.getfixturevalue("postgres_url")
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        store = open_storage(server.rsplit("/", 1)[0] + f"/{name}", tmp_path)
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -7,12 +7,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 from agents import ModelSettings, ModelTracing
 from prometheus_client.parser import text_string_to_metric_families
@@ -33,20 +30,6 @@ from hybridagent.usage.facts import USAGE_MARKER, UsageFacts
 from hybridagent.usage.layer import UsageLayer, UsageRecorder
 
 REFERENCE = "openai/gpt-4o-mini"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "sqlite":
-        store = open_storage(None, tmp_path)
-    else:
-        server: str = request.getfixturevalue("postgres_url")
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        store = open_storage(server.rsplit("/", 1)[0] + f"/{name}", tmp_path)
-    yield store
-    store.close()
 
 
 def row(
