@@ -60,7 +60,10 @@ _PLACEHOLDER = re.compile(
     r"\.\.\.|…|<[^>]*>|\$\{|\{\{|^\$[A-Za-z_]|%\(|%s|x{4,}|X{4,}|\*{3,}|^[#?]+$|\byour[_\- ]"
     r"|_here\b|^(?:example|sample|dummy|placeholder|changeme|change-me|redacted|secret|password"
     r"|passwd|token|none|null|nil|true|false|yes|no|undefined|empty|required|optional|str|string"
-    r"|int|bool|bytes|any|default|env|todo|tbd|value|test|foo|bar|baz|hidden|masked)$",
+    r"|int|bool|bytes|any|default|env|todo|tbd|value|test|foo|bar|baz|hidden|masked)$"
+    # a reference to a variable (LiteLLM's `os.environ/NAME`), or a vendor prefix with a
+    # stub where the key would go (`sk-123`, `ghp_xxx`)
+    r"|^os\.environ/|^(?:sk|pk|rk|ghp|gho|glpat|xox[abp])[-_](?:\d{1,4}|[a-z]{1,4})$",
     re.IGNORECASE,
 )
 

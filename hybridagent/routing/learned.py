@@ -55,6 +55,30 @@ _CODE_TOKEN = re2.compile(
     r"\w\(|\)\s*[:{]|[=!<>]=|->|=>|::|\w\[|\]\s*=|\w\s*=\s*\S|^\s*[@$]|[{};]\s*$"
 )
 _WORDS = re.compile(r"[^\W\d_]{2,}")
+# What a window of long content (a pasted file, a page of docs) needs before its score
+# counts: a person in its lines — the writer, someone named, a pronoun, a relative, a
+# household. Docstrings about contacting a server, private keys or booking flights are
+# about programs, and the model, trained on messages about people, scored them high.
+LONG_CONTENT_CHARS = 500
+PERSON_CUE = re2.compile(
+    r"(?i:\b(?:i|i'm|i've|i'd|me|my|mine|we|our|us|he|she|his|her|him|hers"
+    r"|ich|mein\w*|mich|mir|je|j'ai|moi|mon|ma|mes|yo|mi|mis|eu|meu|minha|io|mio|mia"
+    r"|mom|mum|mother|dad|father|son|daughter|wife|husband|brother|sister|aunt|uncle"
+    r"|cousin|grand\w+|friend|colleague|coworker|boss|intern|neighbou?r|partner|boyfriend"
+    r"|girlfriend|patient|customer|client|employee|tenant|candidate|applicant|cleaner"
+    r"|nanny|by user)\b)"
+    r"|\b\p{Lu}\p{Ll}+'s\b|\b\p{Lu}\p{Ll}+ \p{Lu}\p{Ll}+\b"
+    r"|\b\p{Lu}\p{Ll}+ (?i:home|residence|household|family|house)\b"
+)
+
+
+def about_someone(text: str, start: int, end: int) -> bool:
+    """Do the lines of window text[start:end] name or point to a person?"""
+    first = text.rfind("\n", 0, start) + 1
+    last = text.find("\n", end)
+    return PERSON_CUE.search(text[first : len(text) if last < 0 else last]) is not None
+
+
 _CODE_CHARS = frozenset("{}[]()<>=;/\\|`_$#@*&^~")
 
 
@@ -212,10 +236,12 @@ class LearnedModel:
         return min(0.99, limit + MANY_WINDOWS_MARGIN) if windows > 1 else limit
 
     def findings(self, text: str, threshold: float | None = None) -> list[Finding]:
-        """One finding per prose window scored at or above the threshold."""
+        """One finding per prose window scored at or above the threshold; in long content
+        (a pasted file, a page of docs) only windows about someone count."""
         windows = prose_windows(text)
         scored = self.scored_windows(text, windows)
         limit = self.limit(len(windows), threshold)
+        long_content = len(windows) > 1 and len(text) > LONG_CONTENT_CHARS
         return [
             Finding(
                 start,
@@ -224,7 +250,7 @@ class LearnedModel:
                 score=round(p, 4),
             )
             for start, end, p in scored
-            if p >= limit
+            if p >= limit and (not long_content or about_someone(text, start, end))
         ]
 
 

@@ -49,6 +49,12 @@ _STREET_WORDS = (
 # The epoch and the other dates forms and fixtures use for "unknown".
 _PLACEHOLDER_DATE = re.compile(r"1970-01-01|1900-01-01|0?1[/.]0?1[/.](?:1900|1970)")
 _FAKE_STREET = re.compile(r"\b(?:Example|Sample|Test|Fake|Anytown|Nowhere)\b|^123 Main\b")
+# An organisation's address (`Free Software Foundation, Inc., 51 Franklin Street`): an
+# office, published, not anyone's home.
+_ORGANISATION_BEFORE = re.compile(
+    r"\b(?:Inc|Ltd|LLC|L\.L\.C|GmbH|AG|S\.A|Corp|Corporation|Foundation|University|Company"
+    r"|Institute|Limited|PLC|B\.V)\.?,?[ \t]*(?:\n[ \t#*/]*)?$"
+)
 _STREET_GATE = re.compile(rf" (?:{'|'.join(_STREET_WORDS)})\b")
 _ADDRESS = re.compile(rf"\b\d{{1,6}}\s+(?:[A-Z][a-z]+\s+){{1,3}}(?:{'|'.join(_STREET_WORDS)})\b\.?")
 # A disclosure about oneself ("my GP suspects", "I was diagnosed"), not a question in
@@ -110,7 +116,11 @@ def find_personal_data(text: str, lower: str | None = None) -> Iterator[Finding]
     if _STREET_GATE.search(text):
         for match in _ADDRESS.finditer(text):
             after = text[match.end() : match.end() + 30]
-            if not (_FAKE_STREET.search(match.group()) or "Anytown" in after):
+            if not (
+                _FAKE_STREET.search(match.group())
+                or "Anytown" in after
+                or _ORGANISATION_BEFORE.search(text, max(0, match.start() - 60), match.start())
+            ):
                 yield Finding(match.start(), match.end(), "home_address")
     if _HEALTH_GATE.search(lower) and any(m in lower for m in _FIRST_PERSON_MARKERS):
         yield from _health(text)
@@ -146,7 +156,23 @@ def _numbers(text: str) -> Iterator[Finding]:
         ):
             yield Finding(match.start(), match.end(), "ip_address")
     for candidate in search_windows(_PHONE_CANDIDATE, text, near_digits):
-        yield from _phones(candidate)
+        if not _doctest_output(text, candidate.start()) and not _wrapped_example(
+            text, candidate.start()
+        ):
+            yield from _phones(candidate)
+
+
+_DOCTEST_LINE = re.compile(r"[ \t]*(?:>>>|\.\.\.)(?:[ \t]|$)", re.MULTILINE)
+
+
+def _doctest_output(text: str, at: int) -> bool:
+    """Is `at` on the output line of a doctest (the line after `>>> format(x)`)? That is
+    what a library printed for its example; what was typed on the `>>>` line still counts."""
+    line = text.rfind("\n", 0, at) + 1
+    if line == 0 or _DOCTEST_LINE.match(text, line):
+        return False
+    previous = text.rfind("\n", 0, line - 1) + 1
+    return _DOCTEST_LINE.match(text, previous) is not None
 
 
 _CIDR_SUFFIX = re.compile(r"/\d{1,2}\b")
@@ -155,10 +181,19 @@ _CIDR_SUFFIX = re.compile(r"/\d{1,2}\b")
 _ATTRIBUTION = re.compile(r"(?i)copyright|\(c\)|©")
 
 
+# A team's or a function's mailbox (security@, support@, noreply@): no one person's.
+_ROLE_MAILBOX = re.compile(
+    r"(?i)(?:security|support|info|admin|noreply|no-reply|help|contact|sales|privacy|abuse"
+    r"|webmaster|postmaster|hostmaster|team|hello|press|legal|maintainers?|bugs?|feedback"
+    r"|billing|jobs|careers|licensing|opensource|conduct|office|enquiries|marketing|news"
+    r"|newsletter|notifications|community|partners|compliance|dpo|gdpr)@"
+)
+
+
 def _emails(text: str) -> Iterator[Finding]:
     at_signs = windows(len(text), spans_of(_AT, text), before=64, after=256)
     for match in search_windows(_EMAIL, text, at_signs):
-        if _EXAMPLE_DOMAINS.search(match.group()):
+        if _EXAMPLE_DOMAINS.search(match.group()) or _ROLE_MAILBOX.match(match.group()):
             continue
         line_start = text.rfind("\n", 0, match.start()) + 1
         if _ATTRIBUTION.search(text, line_start, match.start()):
@@ -205,6 +240,18 @@ def _shows_an_example(text: str, at: int) -> bool:
     start = max(text.rfind(c, 0, at) for c in ".?!\n") + 1
     ends = [i for i in (text.find(c, at) for c in "?!\n") if i >= 0]
     return _EXAMPLE_WORDS.search(text, start, min(ends, default=len(text))) is not None
+
+
+_PARAGRAPH_OR_SENTENCE = re.compile(r"(?<!e\.g)(?<!i\.e)[.?!](?=\s)|\n[ \t#*/]*\n")
+
+
+def _wrapped_example(text: str, at: int) -> bool:
+    """`_shows_an_example` for a sentence wrapped over lines, as docstrings are: "For
+    example, the number of the\n    Google Switzerland office will be written as …"."""
+    low = max(0, at - 200)
+    begin = max((m.end() for m in _PARAGRAPH_OR_SENTENCE.finditer(text, low, at)), default=low)
+    after = _PARAGRAPH_OR_SENTENCE.search(text, at, min(len(text), at + 200))
+    return _EXAMPLE_WORDS.search(text, begin, after.start() if after else at + 200) is not None
 
 
 _PHONE_WORD = re.compile(
@@ -282,7 +329,8 @@ _LIFE_TERMS = re2.compile(
     r"|anxiety|bipolar|schizophren\w*|autis\w*|adhd|migraine|allerg\w*|epipen|rehab|therapy"
     r"|therapist|psychiatr\w*|sertraline|surgery|sick (?:note|leave)|medical leave|maternity"
     r"|paternity|miscarriage|ivf|dementia|alzheimer\w*|burnout|ptsd|overdose|dialysis|seizures?"
-    r"|biopsy|diagnos\w+|divorc\w*|custody|ramadan|kosher|halal|shabbat|jummah|came out"
+    r"|biopsy|diagnos(?:is|es|ed|e|ing)\b|divorc\w*|custody|ramadan|kosher|halal|shabbat|jummah"
+    r"|came out"
     r"|coming out|out at work|transgender|trans\b|gay|lesbian|bisexual|union (?:member|rep)\w*"
     r"|dui\b|arrested|convict\w*|criminal record|visa|h-1b|green card|asylum|evict\w*"
     r"|gambling|drinking again|alcoholi\w*|bankrupt\w*|credit score|missed payments"
@@ -290,6 +338,10 @@ _LIFE_TERMS = re2.compile(
     r"|infertil\w*|hiv clinic|abortion|abus(?:e|ed|ive)|hit me|beats? (?:her|him)|hba1c"
     r"|cholesterol|glucose|blood (?:pressure|test|sugar)|ultrasound|political\w*|party member"
     r"|protests?|interviewing (?:at|with)|resign\w*|background check"
+    r"|parole|on probation|undocumented|daca\b|deport\w*|immigration status|(?:got|was|been|be)"
+    r" fired|fired (?:for|over)|disciplinary|laid off|tested positive|covid(?:-19)?|mri\b"
+    r"|herniat\w*|fractur\w*|concussion|broke (?:his|her|their) \w+"
+    r"|sexual\w*|stalk\w*|restraining order"
     # … and in the languages users write in
     r"|\w*krebs|\w*sklerose|schwanger|suizid\w*|suicid\w*|selbstmord|demenz|c[áâ]ncer|cancro|vih"
     r"|embarazad\w*|enceinte|incinta|gr[áa]vida|scheidung|divorcio|div[óo]rcio|entzug"
@@ -361,6 +413,8 @@ def _names_a_person(span: str) -> bool:
 
 
 _SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|\n")
+# A line of code, which no sentence runs on from: brackets, an assignment, a call.
+_CODE_LINE = re.compile(r"^[ \t]*[^#/*\s][^\n]*(?:[()\[\]{}]|\s=\s)")
 _COMMENT_WRAP = re.compile(r"[ \t]*(?:#|//|\*)[ \t]*(?=\S)")
 
 
@@ -371,7 +425,11 @@ def _sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
     ends = [m for m in _SENTENCE_END.finditer(text, low, start)]
     begin = low
     for mark in reversed(ends):
-        wrapped = mark.group() == "\n" and text[mark.start() - 1 : mark.start()] not in ".!?;\n"
+        wrapped = (
+            mark.group() == "\n"
+            and text[mark.start() - 1 : mark.start()] not in ".!?;\n"
+            and not _CODE_LINE.search(text, text.rfind("\n", 0, mark.start()) + 1, mark.start())
+        )
         if not wrapped:
             begin = mark.end()
             break
@@ -389,9 +447,44 @@ def find_disclosures(text: str) -> Iterator[Finding]:
     `absence = ("Kenji Watanabe", "burnout and anxiety")`): a life term with a person
     named in the same sentence (a comment's sentence can run over lines)."""
     for term in _LIFE_TERMS.finditer(text):
+        if _in_identifier(text, term.start(), term.end()):
+            continue  # EvictionPolicy, hiv_test_id: a name in code, not a fact
         start, end = _sentence_around(text, term.start(), term.end())
-        if _names_a_person(text[start:end]):
+        line_start = text.rfind("\n", 0, term.start()) + 1
+        line_end = text.find("\n", term.end())
+        line = text[line_start : len(text) if line_end < 0 else line_end]
+        # The sentence, or the line alone: a comment inserted into another's sentence
+        # ("… such as\n# Per his therapist's note, …") is read on its own too.
+        if _names_a_person(text[start:end]) or _names_a_person(line):
             yield Finding(term.start(), term.end(), "personal_disclosure")
+    for match in _PERSONAL_PLACE.finditer(text):
+        if not _NOT_A_DISCLOSURE.search(match.group()) and not any(
+            word in _NOT_A_NAME for word in match.group(1).split()
+        ):
+            yield Finding(*match.span(), "personal_disclosure")
+
+
+# "Nadia Rahman's nursery", "Gabriel Costa's search history": a named person's home,
+# device or private record.
+_PERSONAL_PLACE = re.compile(
+    r"\b([A-Z][a-z]+ [A-Z][a-z'-]+)'s (?:home|house|flat|apartment|nursery|bedroom|kitchen"
+    r"|garage|car|phone|laptop|front door|doorbell|thermostat|baby monitor|camera|router"
+    r"|search history|browsing history|private messages|dms|inbox|texts|location history)\b"
+)
+_CAMEL_HUMP = re.compile(r"[a-z]{2}[A-Z]")
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _in_identifier(text: str, start: int, end: int) -> bool:
+    """Is text[start:end] part of a longer CamelCase or snake_case name (`EvictionPolicy`,
+    `hiv_test_id`)? The term alone (`HbA1c`, `DUI`) is a word."""
+    first, last = start, end
+    while first > 0 and text[first - 1] in _WORD_CHARS:
+        first -= 1
+    while last < len(text) and text[last] in _WORD_CHARS:
+        last += 1
+    word = text[first:last]
+    return "_" in word or _CAMEL_HUMP.search(word) is not None
 
 
 # A person's full name as a literal or a comment in code: where a record starts.
@@ -404,7 +497,42 @@ _RECORD_VALUE = re.compile(
     r"|(?=[A-Z0-9]*\d[A-Z])[A-Z0-9]{6,20})"
     r"(?![\w-])|\b(?:lat|lon|lng|salary|income|wages?\w*|base\w*|btc|dob|phone|ssn|iban)\b[\"']?\s*[:=]"
 )
+# A name that is a company's or a place's: "Google Switzerland office", "Acme Corp".
+_ORGANISATION_AFTER = re.compile(
+    r"\s+(?:office|offices|inc|ltd|llc|gmbh|corp|team|group|store|shop|bank|hotel|airport"
+    r"|university|foundation|project|api|sdk|library|service|server|headquarters|hq)\b",
+    re.IGNORECASE,
+)
+# A price (999.99), not an identifier: at most four digits before the cents.
+_PRICE = re.compile(r"\d{1,4}\.\d{2}$")
 _RECORD_DATE = re.compile(r"^\d{4}(?:[ -]\d{2,4})*$|^\d{1,3}(?:[,.]\d{3})*$(?<=000)")
+
+
+# A login or handle written beside its owner's name: `user=lpetersen (Lotte Petersen)`,
+# `["jpereira", …]  # Joana Pereira`, `"Owen Gallagher": "@owen_g_1987"`.
+# The handle stands where a value does: quoted, after `@`, or as a user field's value.
+_HANDLE = re.compile(
+    r"(?:[\"']|\b(?:user|login|username|uid|handle|account)=|(?<![\w.@/-])(?=@))"
+    r"(@?[a-z][a-z0-9._-]{3,30})(?![\w@-])"
+)
+
+
+def _handle_of(line: str, names: list[re.Match[str]]) -> tuple[int, int] | None:
+    """Where in `line` a handle holds a part of one of the full names, if one does."""
+    parts = {
+        part.lower()
+        for name in names
+        if "-" not in name.group()  # Content-Encoding is a header, no one's name
+        for part in name.group().split(" ")
+        if len(part) >= 4
+    }
+    for token in _HANDLE.finditer(line):
+        bare = token.group(1).lstrip("@")
+        if bare in parts or any(n.start() <= token.start(1) < n.end() for n in names):
+            continue
+        if any(part in bare for part in parts):
+            return token.span(1)
+    return None
 
 
 def find_person_records(text: str) -> Iterator[Finding]:
@@ -426,15 +554,22 @@ def find_person_records(text: str) -> Iterator[Finding]:
             m
             for m in _FULL_NAME.finditer(line)
             if not any(w in _NOT_A_NAME for w in re.split(r"[ -]", m.group()))
+            and not _ORGANISATION_AFTER.match(line, m.end())
         ]
         if not names or _NOT_A_DISCLOSURE.search(line):
             continue
         for value in _RECORD_VALUE.finditer(line):
             digits = sum(c.isdigit() for c in value.group())
-            if value.group()[:1].isdigit() and (digits < 5 or _RECORD_DATE.match(value.group())):
+            if value.group()[:1].isdigit() and (
+                digits < 5 or _RECORD_DATE.match(value.group()) or _PRICE.match(value.group())
+            ):
                 continue
             if any(n.start() <= value.start() < n.end() for n in names):
                 continue
             name = names[0]
             yield Finding(start + name.start(), start + name.end(), "person_name")
             break
+        else:
+            handle = _handle_of(line, names)
+            if handle is not None:
+                yield Finding(start + handle[0], start + handle[1], "customer_id")

@@ -105,10 +105,12 @@ _PASSWORD = re.compile(
     r"|passwort|kennwort|contrase[ñn]a|clave|senha|mot de passe|mdp|wachtwoord|has[łl]o"
     r"|parola|[şs]ifre|pinn?umm?er|requirepass|masterauth)s?\b[^.\n]{0,40}?"
     r"(?:\bis\b|\bare\b|=|:|\bfrom\b|\bto\b|\bwas\b|\bist\b|\bes\b|\bé\b|\best\b"
-    r"|\bjest\b|\bè\b|\bis\b|(?<=[a-z]) (?=\S*\d))\s*"
+    r"|\bjest\b|\bè\b|\bis\b|(?<=[a-z]) (?=\S*\d))[ \t]*(?:\n[ \t]*)?"
     # A quoted value, or a bare one with a digit, a capital or a symbol ("was reset to
-    # Ember-8824" finds the value after "to", not "reset").
-    r"(?:\"([^\"\n]{4,60})\"|[\"']?((?=(?-i:[^\s\"',;]*[\dA-Z!@#$%^&*_\-]))[^\s\"',;]{4,}))",
+    # Ember-8824" finds the value after "to", not "reset"); not code (`[ranks[part] …`),
+    # nor a label that ends its line ("### Adding New Secrets to Baseline:").
+    r"(?:\"([^\"\n]{4,60})\"|[\"']?(?![\[({])(?![^\s\"',;]*:[ \t]*(?:\n|$))"
+    r"((?=(?-i:[^\s\"',;]*[\dA-Z!@#$%^&*_\-]))[^\s\"',;]{4,}))",
     re.IGNORECASE,
 )
 # "login: admin / S3cret!", auth=("user", "pass"), bind_s("cn=…", "pass")

@@ -1,0 +1,88 @@
+"""Round 5 of the detector: each change with a positive and a near miss.
+
+The near misses are what long developer content holds: licence headers with an
+organisation's address, team mailboxes, doctest output, documentation that says it
+shows an example, CamelCase names that contain a life term, code expressions after a
+secret-named variable, headings, and docstrings the learned stage once read as messages
+about people."""
+
+from __future__ import annotations
+
+import pytest
+
+from hybridagent.routing.learned import about_someone, packaged_model
+from hybridagent.routing.privacy import rule_findings, scan
+
+
+def types(text: str) -> set[str]:
+    return {f.type for f in rule_findings(text)}
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # a comment put into another comment's sentence is read on its own line too
+        (
+            "    # Values such as\n"
+            "    # Per her GP's letter, Imogen Reyes has epilepsy and must not drive.",
+            "personal_disclosure",
+        ),
+        # a sentence does not run back over a line of code
+        (
+            "        result = fetch(items[0], retries)\n"
+            "        # remind Tomas Berg about the custody hearing",
+            "personal_disclosure",
+        ),
+        ("# Keep it quiet: Ruth Adeyemi is on parole until March.", "personal_disclosure"),
+        ("Hamid Sultani was fired for harassment last spring.", "personal_disclosure"),
+        ("# Lars Moe tested positive again and stays home.", "personal_disclosure"),
+        ("log: motion in Chiara Bassi's bedroom at 02:14", "personal_disclosure"),
+        ("Export of Pavel Novak's browsing history, see attachment", "personal_disclosure"),
+        ("Nuno Reis's latest labs: HbA1c 8.1% (March)", "personal_disclosure"),
+        ('OWNERS = ["kbaptiste", "r.oyelaran"]  # Kwame Baptiste, Remi Oyelaran', "customer_id"),
+        ("INFO sso: user=tfalk (Tilde Falk) signed in from Malmo", "customer_id"),
+        ('HANDLES = {"Soren Dahl": "@soren_d_88"}', "customer_id"),
+        # a phone on a doctest's input line still counts
+        ('>>> notify("+44 7700 914552", "Your parcel is waiting")', "phone_number"),
+    ],
+)
+def test_found(text: str, kind: str) -> None:
+    assert kind in types(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# along with this program; if not, write to the Free Software Foundation, Inc.,\n"
+        "# 51 Franklin Street, Fifth Floor, Boston, MA 02110-1301 USA",
+        "Report vulnerabilities to security@kestrel-db.org, not the public tracker.",
+        ">>> format_number(n, INTERNATIONAL)\n'+49 30 901820'",
+        'For example, the number of the\n    Acme Zurich office is written as "+41 44 668 1800".',
+        "class EvictionPolicy(Enum):\n    LRU = 1",
+        "Return client-specific diagnostic metadata (region, credentials).",
+        "    tokens = [ranks[part] for part in parts]",
+        "### Adding New Secrets to Baseline:\n\nThis will rescan your codebase.",
+        "    auth_token: os.environ/GUARDRAILS_AUTH_TOKEN",
+        '--values \'{"api_key": "sk-123", "api_base": "https://example.azure.com"}\'',
+        '    yield Item(name="Portal Gun", price=999.99)',
+        "Content-Encoding: gzip\nheaders['content-encoding'] = 'gzip'",
+    ],
+)
+def test_clean(text: str) -> None:
+    assert types(text) == set()
+
+
+def test_long_content_windows_need_a_person() -> None:
+    docs = (
+        "Connection states.\n\n"
+        + "\n".join(f"    State {i}: the driver did something ordinary here." for i in range(12))
+        + '\n    """\n    No attempt was made to contact the server.\n    """\n'
+        + "\n".join(f"    Value {i} is kept for backward compatibility only." for i in range(8))
+    )
+    assert len(docs) > 500
+    start = docs.index("No attempt")
+    assert not about_someone(docs, start, start + 40)
+    assert not [f for f in scan(docs, learned=packaged_model()) if f.type.startswith("learned_")]
+    message = "My sister Dana moved in with us after the divorce; she is still very low."
+    at = len(docs)
+    assert about_someone(docs + "\n" + message, at + 1, at + 1 + len(message))
