@@ -193,7 +193,8 @@ _RECORD_FIELD = re.compile(
 )
 _FAKE_PERSON = re.compile(
     r"\b(?:john|jane|joe) ?(?:doe|smith|bloggs)\b|example|sample|test|dummy|foo|bar|lorem"
-    r"|placeholder|%s|\{|<|\$|x{3,}|^(?:admin|root|user|guest|demo|anonymous|nobody)$",
+    r"|placeholder|%s|\{|<|\$|x{3,}|^(?:admin|root|user|guest|demo|anonymous|nobody|alice|bob"
+    r"|carol|dave|eve|mallory|trent)$",
     re.IGNORECASE,
 )
 
@@ -215,6 +216,8 @@ def find_personal_fields(text: str) -> Iterator[Finding]:
             continue
         if kind == "home_address" and not (re.search(r"\d", value) and " " in value):
             continue
+        if kind == "customer_id" and len(value) < 4:
+            continue  # "UserName": "dms", a service's account in an example
         start = match.start(2) + (1 if raw[:1] in "\"'" else 0)
         yield Finding(start, start + len(value), kind)
 
@@ -241,6 +244,8 @@ _ID_FIELD = re.compile(
     r"[\"']?\b([A-Za-z][A-Za-z0-9_]{1,40})\b[\"']?\s*[:=]\s*(\"[^\"\n]{3,80}\"|'[^'\n]{3,80}'"
     r"|[A-Za-z0-9][A-Za-z0-9.\-_@]{4,40})"
 )
+# A serial's shape, quoted or not (`laptop_serial: PF3KX9Q2`): no variable is named so.
+_CAPITALS_AND_DIGITS = re.compile(r"(?=(?:[A-Z0-9]*[A-Z]){2})[A-Z0-9]{6,20}")
 # Login names need a shape no variable has (a dot inside a quoted value, or digits).
 _LOGIN_SHAPE = re.compile(r"[a-z][\w-]*[.\-_][\w.\-]+|[a-z]+\d{2,}", re.IGNORECASE)
 
@@ -251,13 +256,13 @@ def find_labelled_ids(text: str) -> Iterator[Finding]:
     placeholders and references (`self.serial`, `EXAMPLE`) are not."""
     near = windows(len(text), spans_of(_ID_GATE, text), before=40, after=120)
     for match in search_windows(_ID_FIELD, text, near):
-        key = match.group(1)
+        key = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", match.group(1))  # AdminLogin: admin_login
         kind = next((k for pattern, k in _ID_KEY_TYPES if pattern.search(key)), None)
         if kind is None:
             continue
         raw = match.group(2)
         quoted = raw[:1] in "\"'"
-        value = (raw[1:-1] if quoted else raw).split(" (")[0].strip()
+        value = (raw[1:-1] if quoted else raw).split(" (")[0].strip().lstrip("@")
         if len(value) < 5 or _FAKE_PERSON.search(value) or _PLACEHOLDER.search(value):
             continue
         digits = sum(c.isdigit() for c in value)
@@ -267,7 +272,12 @@ def find_labelled_ids(text: str) -> Iterator[Finding]:
         elif kind == "password":
             if len(value) < 8 or not (digits or "-" in value) or _REFERENCE.fullmatch(value):
                 continue
-        elif digits < 2 or (not quoted and _REFERENCE.fullmatch(value) and digits < 4):
+        elif digits < 2 or (
+            not quoted
+            and _REFERENCE.fullmatch(value)
+            and digits < 4
+            and not _CAPITALS_AND_DIGITS.fullmatch(value)
+        ):
             continue
         start = match.start(2) + (1 if quoted else 0)
         yield Finding(start, start + len(value), kind)

@@ -60,7 +60,7 @@ _VALUE = re.compile(
 # Right after the label with no "number is" between ("passport GBR 551730492", "DNI
 # 71830264E", "VIN 5YJ3E1EA7KF317462"): only a value with six digits or more counts.
 _BARE_VALUE = re.compile(
-    r"[ \t]+(?:[A-Z]{2,3} )?([A-Z0-9](?:[A-Z0-9\-]|(?<=\d) (?=\d)){4,22}[A-Z0-9])(?![\w-])",
+    r"[ \t]+\(?(?:[A-Z]{2,3} )?([A-Z0-9](?:[A-Z0-9\-]|(?<=\d) (?=\d)){4,22}[A-Z0-9])(?![\w-])",
     re.IGNORECASE,
 )
 # Before the value, a question about numbers of that kind ("what does a badge number like
@@ -104,6 +104,18 @@ _SERIAL = re.compile(
 )
 
 
+_COUNTING = "01234567890123456789"
+
+
+def filler_digits(token: str) -> bool:
+    """Digits no one is given: a count (`123456789012`, AWS's example account) or runs
+    of one digit (`111122223333`)."""
+    digits = "".join(c for c in token if c.isdigit())
+    if len(digits) < 6:
+        return False
+    return digits in _COUNTING or re.fullmatch(r"(?:(\d)\1{3,})+", digits) is not None
+
+
 def _labelled(text: str) -> Iterator[Finding]:
     for label in _LABEL.finditer(text):
         value = _VALUE.match(text, label.end()) or _BARE_VALUE.match(text, label.end())
@@ -115,7 +127,12 @@ def _labelled(text: str) -> Iterator[Finding]:
             token = value.group(1).strip()
             digits = sum(c.isdigit() for c in token)
             bare = value.re is _BARE_VALUE
-        if value is None or (bare and digits < 6) or len({c for c in token if c.isdigit()}) < 3:
+        if (
+            value is None
+            or (bare and digits < 6)
+            or len({c for c in token if c.isdigit()}) < 3
+            or filler_digits(token)
+        ):
             # too short to stand alone, or 000-00-0000; a plate or a serial has its own shape
             if kind == "device_id":
                 plate = _PLATE_LABEL.fullmatch(label.group())
@@ -174,6 +191,7 @@ def _coordinates(text: str) -> Iterator[Finding]:
         lat, lon = float(match.group(1)), float(match.group(3))
         marked = match.group(2) or match.group(4) or "°" in match.group()
         around = text[max(0, match.start() - 40) : match.end() + 40].replace("_", " ")
+        around = re.sub(r"([a-z])([A-Z])", r"\1 \2", around)  # "MarcoHomeGps": Home, Gps
         if not (marked or _PLACE_WORDS.search(around)):
             continue
         if abs(lat) <= 90 and abs(lon) <= 180 and max(abs(lat), abs(lon)) >= 1:

@@ -341,7 +341,11 @@ _LIFE_TERMS = re2.compile(
     r"|parole|on probation|undocumented|daca\b|deport\w*|immigration status|(?:got|was|been|be)"
     r" fired|fired (?:for|over)|disciplinary|laid off|tested positive|covid(?:-19)?|mri\b"
     r"|herniat\w*|fractur\w*|concussion|broke (?:his|her|their) \w+"
-    r"|sexual\w*|stalk\w*|restraining order"
+    r"|sexual\w*|stalk\w*|restraining order|votes? (?:for|green|labou?r|tory|conservative"
+    r"|liberal|republican|democrat\w*)|arthritis|rheumat\w*|methotrexate|asthma|lupus"
+    r"|crohn\w*|colitis|coeliac|celiac|parkinson\w*|heart attack|pacemaker|antidepressant\w*"
+    r"|adderall|ritalin|prozac|xanax|metformin|jehovah\w*|mormon|catholic|muslim|jewish|hindu"
+    r"|buddhist|sikh|atheist|evangelical|adopting a|adoption (?:agency|papers|process)"
     # … and in the languages users write in
     r"|\w*krebs|\w*sklerose|schwanger|suizid\w*|suicid\w*|selbstmord|demenz|c[áâ]ncer|cancro|vih"
     r"|embarazad\w*|enceinte|incinta|gr[áa]vida|scheidung|divorcio|div[óo]rcio|entzug"
@@ -447,8 +451,10 @@ def find_disclosures(text: str) -> Iterator[Finding]:
     `absence = ("Kenji Watanabe", "burnout and anxiety")`): a life term with a person
     named in the same sentence (a comment's sentence can run over lines)."""
     for term in _LIFE_TERMS.finditer(text):
-        if _in_identifier(text, term.start(), term.end()):
-            continue  # EvictionPolicy, hiv_test_id: a name in code, not a fact
+        if _in_identifier(text, term.start(), term.end()) or (
+            text[term.start()].isupper() and _PROPER_NOUN_NEXT.match(text, term.end())
+        ):
+            continue  # EvictionPolicy, hiv_test_id, "Hindu Undivided Family": a name, no fact
         start, end = _sentence_around(text, term.start(), term.end())
         line_start = text.rfind("\n", 0, term.start()) + 1
         line_end = text.find("\n", term.end())
@@ -457,6 +463,9 @@ def find_disclosures(text: str) -> Iterator[Finding]:
         # ("… such as\n# Per his therapist's note, …") is read on its own too.
         if _names_a_person(text[start:end]) or _names_a_person(line):
             yield Finding(term.start(), term.end(), "personal_disclosure")
+    for match in _HOUSEHOLD.finditer(text):
+        if match.group(1) not in _NOT_A_NAME:
+            yield Finding(*match.span(), "personal_disclosure")
     for match in _PERSONAL_PLACE.finditer(text):
         if not _NOT_A_DISCLOSURE.search(match.group()) and not any(
             word in _NOT_A_NAME for word in match.group(1).split()
@@ -471,6 +480,9 @@ _PERSONAL_PLACE = re.compile(
     r"|garage|car|phone|laptop|front door|doorbell|thermostat|baby monitor|camera|router"
     r"|search history|browsing history|private messages|dms|inbox|texts|location history)\b"
 )
+# "Patel residence", "the Okafor household": a family's home, named.
+_HOUSEHOLD = re.compile(r"\b([A-Z][a-z]+) (?:residence|household)\b")
+_PROPER_NOUN_NEXT = re.compile(r" (?!Is\b|Has\b|Was\b)[A-Z][a-z]")
 _CAMEL_HUMP = re.compile(r"[a-z]{2}[A-Z]")
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
@@ -524,21 +536,33 @@ def _handle_of(line: str, names: list[re.Match[str]]) -> tuple[int, int] | None:
         for name in names
         if "-" not in name.group()  # Content-Encoding is a header, no one's name
         for part in name.group().split(" ")
-        if len(part) >= 4
+        if len(part) >= 3
     }
     for token in _HANDLE.finditer(line):
         bare = token.group(1).lstrip("@")
         if bare in parts or any(n.start() <= token.start(1) < n.end() for n in names):
             continue
-        if any(part in bare for part in parts):
+        # A part of four letters anywhere (`jpereira`); of three, after at most an initial
+        # (`tlin_builds`), since three letters turn up inside many words.
+        if any(part in bare if len(part) >= 4 else part in bare[:4] for part in parts):
             return token.span(1)
     return None
+
+
+# `owner=Akua Boateng`, `assignee: Tom Reyes` in a log or config line: whose it is.
+_OWNER_FIELD = re.compile(
+    r"\b(?:owner|assignee|assigned_to|driver|tenant|resident|occupant)\s*[=:]\s*[\"']?"
+    r"([A-Z][a-z]+(?: [A-Z][a-z'-]+)+)"
+)
 
 
 def find_person_records(text: str) -> Iterator[Finding]:
     """A line of code or a comment that ties a named person to an identifier, a number or
     a location: `passport = ("Aisha Rahman", "533918274")`, `SALARY_EUR = 78500  # Katrin
     Vogel`, `{"courier": "Tomasz Zielinski", "lat": 51.50721}`."""
+    for owner in _OWNER_FIELD.finditer(text):
+        if not any(w in _NOT_A_NAME for w in owner.group(1).split()):
+            yield Finding(*owner.span(1), "person_name")
     seen = -1
     for gate in _FULL_NAME_GATE.finditer(text):
         if gate.start() < seen:

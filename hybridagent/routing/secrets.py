@@ -346,6 +346,19 @@ def _whole_text_windows(kind: str, text: str) -> list[Window]:
     return [(0, len(text))] if "://" in text else []  # connection strings and basic auth
 
 
+# What documentation writes where a random value would go: `…-EXAMPLE11111`,
+# `a1b2c3d4`, `1234567890`, `abcdef` (a vendor's format, AKIA…EXAMPLE, still counts).
+_DOC_FILLER = re.compile(r"EXAMPLE|a1b2c3|1234567890|abcdef", re.IGNORECASE)
+_ARN = re.compile(r"arn:[\w-]+:[\w-]*:")
+
+
+def _in_arn(text: str, at: int) -> bool:
+    """Is `at` inside an Amazon Resource Name (`arn:aws:iam::…:role/…-j1k7AfTIQtnM`)? It
+    names a resource; its random suffix opens nothing."""
+    start = max(text.rfind(c, 0, at) for c in " \t\n\"'=(") + 1
+    return _ARN.match(text, start) is not None
+
+
 def find_secrets(text: str) -> Iterator[Finding]:
     token_detectors, whole_detectors = _detectors()
     near_tokens = windows(len(text), spans_of(_LONG_TOKEN, text), before=100, after=10)
@@ -374,5 +387,7 @@ def find_secrets(text: str) -> Iterator[Finding]:
             and not _UUID.fullmatch(value)
             and not _in_public_block(text, match.start())
             and not _PAGE_TOKEN.search(text, max(0, match.start() - 40), match.start())
+            and not _DOC_FILLER.search(value)
+            and not _in_arn(text, match.start())
         ):
             yield Finding(match.start(), match.end(), "high_entropy_token")
