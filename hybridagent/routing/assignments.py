@@ -58,7 +58,7 @@ _GATE = re2.compile(
 
 _PLACEHOLDER = re.compile(
     r"\.\.\.|…|<[^>]*>|\$\{|\{\{|^\$[A-Za-z_]|%\(|%s|x{4,}|X{4,}|\*{3,}|^[#?]+$|\byour[_\- ]"
-    r"|_here\b|^(?:example|sample|dummy|placeholder|changeme|change-me|redacted|secret|password"
+    r"|[_-]here\b|dead-?beef|cafe-?ba(?:be|d)|feedface|^(?:example|sample|dummy|placeholder|changeme|change-me|redacted|secret|password"
     r"|passwd|token|none|null|nil|true|false|yes|no|undefined|empty|required|optional|str|string"
     r"|int|bool|bytes|any|default|env|todo|tbd|value|test|foo|bar|baz|hidden|masked)$"
     # a reference to a variable (LiteLLM's `os.environ/NAME`), or a vendor prefix with a
@@ -103,6 +103,8 @@ def is_secret_value(value: str, mode: str) -> bool:
     """
     if len(value) < 4 or len(set(value)) < 3 or _PLACEHOLDER.search(value):
         return False
+    if value[:1] in "[({":
+        return False  # fds_to_pass = [listener.fileno(), …]: code
     if re.fullmatch(r"[A-Za-z_]+", value) and names_secret(value):
         return False  # aws_secret_access_key=aws_secret_access_key, token="ACCESS_TOKEN"
     if mode == "literal":
@@ -151,6 +153,8 @@ def find_secret_assignments(text: str) -> Iterator[Finding]:
             key = match.group(1)
             if not (_GATE.search(key) and names_secret(key)) or _PAGE_TOKEN_KEY.search(key):
                 continue
+            if pattern is _FLAG and key.startswith("no-"):
+                continue  # --no-allow-scripts-pin canvas: a switch, then an argument
             start, end, value, quoted = _value(match)
             in_url = text[match.start(1) - 1 : match.start(1)] in ("?", "&")
             if in_url and "&" in value:  # ?token=abc&next=/home
@@ -242,7 +246,7 @@ _ID_GATE = re2.compile(
 )
 _ID_FIELD = re.compile(
     r"[\"']?\b([A-Za-z][A-Za-z0-9_]{1,40})\b[\"']?\s*[:=]\s*(\"[^\"\n]{3,80}\"|'[^'\n]{3,80}'"
-    r"|[A-Za-z0-9][A-Za-z0-9.\-_@]{4,40})"
+    r"|\d{2,4}(?: \d{2,4}){2,5}(?![\w.])|[A-Za-z0-9][A-Za-z0-9.\-_@]{4,40})"
 )
 # A serial's shape, quoted or not (`laptop_serial: PF3KX9Q2`): no variable is named so.
 _CAPITALS_AND_DIGITS = re.compile(r"(?=(?:[A-Z0-9]*[A-Z]){2})[A-Z0-9]{6,20}")

@@ -68,7 +68,9 @@ def _wrapped(text: str, split: re2._Match[str]) -> bool:
         return True  # a quote, a +, or a backslash right after the token: a split string
     line_start = text.rfind("\n", 0, split.start()) + 1
     line_end = split.start() + piece.index("\n")
-    return _BARE_WRAP.fullmatch(text[line_start:line_end].rstrip()) is not None
+    line = text[line_start:line_end].rstrip()
+    # `PYTHONPATH=/home/…/lib` is a setting; base64 has `=` only at its end
+    return _BARE_WRAP.fullmatch(line) is not None and "=" not in line.rstrip("=")
 
 
 def line_broken(text: str) -> Iterator[View]:

@@ -55,6 +55,12 @@ _ORGANISATION_BEFORE = re.compile(
     r"\b(?:Inc|Ltd|LLC|L\.L\.C|GmbH|AG|S\.A|Corp|Corporation|Foundation|University|Company"
     r"|Institute|Limited|PLC|B\.V)\.?,?[ \t]*(?:\n[ \t#*/]*)?$"
 )
+# A European address with no street word: "Storvik 7, 83192 Ostersund", "Via Roma 12,
+# 00184 Roma", "Lindenweg 4a, D-10115 Berlin" (a house number, a postcode, a town).
+_POSTCODE_ADDRESS = re.compile(
+    r"\b[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ.-]+(?: [A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ.-]+)? \d{1,4}[a-zA-Z]?, "
+    r"(?:[A-Z]{1,2}-)?(?!19\d\d\b|20\d\d\b)\d{4,5} [A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+"
+)
 _STREET_GATE = re.compile(rf" (?:{'|'.join(_STREET_WORDS)})\b")
 _ADDRESS = re.compile(rf"\b\d{{1,6}}\s+(?:[A-Z][a-z]+\s+){{1,3}}(?:{'|'.join(_STREET_WORDS)})\b\.?")
 # A disclosure about oneself ("my GP suspects", "I was diagnosed"), not a question in
@@ -122,6 +128,9 @@ def find_personal_data(text: str, lower: str | None = None) -> Iterator[Finding]
                 or _ORGANISATION_BEFORE.search(text, max(0, match.start() - 60), match.start())
             ):
                 yield Finding(match.start(), match.end(), "home_address")
+    for match in _POSTCODE_ADDRESS.finditer(text):
+        if not _ORGANISATION_BEFORE.search(text, max(0, match.start() - 60), match.start()):
+            yield Finding(match.start(), match.end(), "home_address")
     if _HEALTH_GATE.search(lower) and any(m in lower for m in _FIRST_PERSON_MARKERS):
         yield from _health(text)
     yield from find_disclosures(text)
@@ -156,12 +165,16 @@ def _numbers(text: str) -> Iterator[Finding]:
         ):
             yield Finding(match.start(), match.end(), "ip_address")
     for candidate in search_windows(_PHONE_CANDIDATE, text, near_digits):
-        if not _doctest_output(text, candidate.start()) and not _wrapped_example(
-            text, candidate.start()
+        if _LABELLED_FIELD.search(text, max(0, candidate.start() - 40), candidate.start()) or not (
+            _doctest_output(text, candidate.start()) or _wrapped_example(text, candidate.start())
         ):
             yield from _phones(candidate)
 
 
+# `ONCALL_PHONE: +44 …`, `phone = "…"`: a field's value is data, whatever the prose around.
+_LABELLED_FIELD = re.compile(
+    r"(?:^|\n)[ \t#/*-]*[\"']?[A-Za-z][\w.-]*[\"']?[ \t]*[:=][ \t]*[\"']?$"
+)
 _DOCTEST_LINE = re.compile(r"[ \t]*(?:>>>|\.\.\.)(?:[ \t]|$)", re.MULTILINE)
 
 
@@ -178,7 +191,11 @@ def _doctest_output(text: str, at: int) -> bool:
 _CIDR_SUFFIX = re.compile(r"/\d{1,2}\b")
 
 # An author's address in a copyright line, published with the code it heads.
-_ATTRIBUTION = re.compile(r"(?i)copyright|\(c\)|©")
+_ATTRIBUTION = re.compile(
+    r"(?i:copyright|\(c\)|©|__(?:author|maintainer|email|credits)__)"
+    r"|^[ \t#*]*(?:Author|Maintainer|Contact)s?:",  # a module's header: "# Author: …"
+    re.MULTILINE,
+)
 
 
 # A team's or a function's mailbox (security@, support@, noreply@): no one person's.
@@ -186,7 +203,9 @@ _ROLE_MAILBOX = re.compile(
     r"(?i)(?:security|support|info|admin|noreply|no-reply|help|contact|sales|privacy|abuse"
     r"|webmaster|postmaster|hostmaster|team|hello|press|legal|maintainers?|bugs?|feedback"
     r"|billing|jobs|careers|licensing|opensource|conduct|office|enquiries|marketing|news"
-    r"|newsletter|notifications|community|partners|compliance|dpo|gdpr)@"
+    r"|newsletter|notifications|community|partners|compliance|dpo|gdpr"
+    # a project's mailing lists: idle-dev@, email-sig@, python-list@
+    r"|[\w.]+-(?:sig|dev|devel|list|users|announce|discuss|request|commits|general|bugs))@"
 )
 
 
@@ -206,7 +225,11 @@ def _emails(text: str) -> Iterator[Finding]:
 _DOC_NETWORKS = tuple(
     ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
 )
-_ROUTER_DEFAULTS = frozenset({"192.168.0.1", "192.168.1.1", "10.0.0.1", "192.168.1.254"})
+_ROUTER_DEFAULTS = frozenset(
+    {"192.168.0.1", "192.168.1.1", "10.0.0.1", "192.168.1.254"}
+    # and the addresses everyone knows: public resolvers, the stand-in 1.2.3.4
+    | {"1.2.3.4", "4.3.2.1", "8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9"}
+)
 
 
 def _is_identifying_ip(value: str) -> bool:
@@ -346,6 +369,8 @@ _LIFE_TERMS = re2.compile(
     r"|crohn\w*|colitis|coeliac|celiac|parkinson\w*|heart attack|pacemaker|antidepressant\w*"
     r"|adderall|ritalin|prozac|xanax|metformin|jehovah\w*|mormon|catholic|muslim|jewish|hindu"
     r"|buddhist|sikh|atheist|evangelical|adopting a|adoption (?:agency|papers|process)"
+    r"|jews?\b|islam\w*|prayers\b|joined (?:the|a) union|unioni[sz]\w*|demot\w*|arrhythmi\w*"
+    r"|spo2|heart[_ ]rate|under (?:his|her|their) real name|youtube channel|twitch channel"
     # … and in the languages users write in
     r"|\w*krebs|\w*sklerose|schwanger|suizid\w*|suicid\w*|selbstmord|demenz|c[áâ]ncer|cancro|vih"
     r"|embarazad\w*|enceinte|incinta|gr[áa]vida|scheidung|divorcio|div[óo]rcio|entzug"
@@ -478,7 +503,9 @@ def find_disclosures(text: str) -> Iterator[Finding]:
 _PERSONAL_PLACE = re.compile(
     r"\b([A-Z][a-z]+ [A-Z][a-z'-]+)'s (?:home|house|flat|apartment|nursery|bedroom|kitchen"
     r"|garage|car|phone|laptop|front door|doorbell|thermostat|baby monitor|camera|router"
-    r"|search history|browsing history|private messages|dms|inbox|texts|location history)\b"
+    r"|search history|browsing history|private messages|dms|inbox|texts|location history"
+    r"|daughter|son|kids|children|wife|husband|girlfriend|boyfriend|mother|father|mum|mom"
+    r"|dad)\b"
 )
 # "Patel residence", "the Okafor household": a family's home, named.
 _HOUSEHOLD = re.compile(r"\b([A-Z][a-z]+) (?:residence|household)\b")
@@ -488,15 +515,14 @@ _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 
 
 def _in_identifier(text: str, start: int, end: int) -> bool:
-    """Is text[start:end] part of a longer CamelCase or snake_case name (`EvictionPolicy`,
-    `hiv_test_id`)? The term alone (`HbA1c`, `DUI`) is a word."""
+    """Is text[start:end] part of a CamelCase name (`EvictionPolicy`)? The term alone
+    (`HbA1c`, `DUI`) is a word, and so is a snake_case key (`hiv_status = …  # Ana Lima`)."""
     first, last = start, end
     while first > 0 and text[first - 1] in _WORD_CHARS:
         first -= 1
     while last < len(text) and text[last] in _WORD_CHARS:
         last += 1
-    word = text[first:last]
-    return "_" in word or _CAMEL_HUMP.search(word) is not None
+    return _CAMEL_HUMP.search(text[first:last]) is not None
 
 
 # A person's full name as a literal or a comment in code: where a record starts.
@@ -505,7 +531,7 @@ _FULL_NAME = re.compile(r"(?<![\w.])[A-Z][a-z]+(?:[ -](?:[A-Z][a-z'-]+|[A-Z]\.))
 # An identifier-like literal: five digits or more (an id, a phone, an amount), or letters
 # and three digits mixed (a serial, a passport); not a date or a version.
 _RECORD_VALUE = re.compile(
-    r"(?<![\w.])(?:[A-Z]{1,4}-)?(?=[A-Z0-9 -]*\d[A-Z0-9 -]*\d)(?:\d[\d ,.]{3,20}\d"
+    r"(?<![\w.#])(?:[A-Z]{1,4}-)?(?=[A-Z0-9 -]*\d[A-Z0-9 -]*\d)(?:\d[\d ,.]{3,20}\d"
     r"|(?=[A-Z0-9]*\d[A-Z])[A-Z0-9]{6,20})"
     r"(?![\w-])|\b(?:lat|lon|lng|salary|income|wages?\w*|base\w*|btc|dob|phone|ssn|iban)\b[\"']?\s*[:=]"
 )
@@ -552,7 +578,7 @@ def _handle_of(line: str, names: list[re.Match[str]]) -> tuple[int, int] | None:
 # `owner=Akua Boateng`, `assignee: Tom Reyes` in a log or config line: whose it is.
 _OWNER_FIELD = re.compile(
     r"\b(?:owner|assignee|assigned_to|driver|tenant|resident|occupant)\s*[=:]\s*[\"']?"
-    r"([A-Z][a-z]+(?: [A-Z][a-z'-]+)+)"
+    r"([A-Z][a-z]+(?: [A-Z][a-z'-]+)+|[A-Z][a-z]+ family)"
 )
 
 
@@ -577,7 +603,8 @@ def find_person_records(text: str) -> Iterator[Finding]:
         names = [
             m
             for m in _FULL_NAME.finditer(line)
-            if not any(w in _NOT_A_NAME for w in re.split(r"[ -]", m.group()))
+            if " " in m.group()  # Split-Path, Content-Type: words of code
+            and not any(w in _NOT_A_NAME for w in re.split(r"[ -]", m.group()))
             and not _ORGANISATION_AFTER.match(line, m.end())
         ]
         if not names or _NOT_A_DISCLOSURE.search(line):

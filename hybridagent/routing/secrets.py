@@ -23,7 +23,9 @@ from hybridagent.routing.findings import Finding, Window, search_windows, spans_
 # Not a value at all: `sk-...`, `<your key>`, `xxxx`, `****`. A value in a credential's
 # format counts even when it is a published example (AKIAIOSFODNN7EXAMPLE): the router
 # cannot know it is fake, so it fails closed.
-_PLACEHOLDER = re.compile(r"\.\.\.|…|x{4,}|X{4,}|\*{3,}|<[^>]*>|\byour[_-]", re.IGNORECASE)
+_PLACEHOLDER = re.compile(
+    r"\.\.\.|…|x{4,}|X{4,}|\*{3,}|<[^>]*>|\byour[_-]|[_-]here\b", re.IGNORECASE
+)
 # Words that, as a password stated in prose, mean there is none: "the password is redacted".
 _NO_PASSWORD = re.compile(
     r"example|dummy|placeholder|changeme|redacted|hidden|masked|required|optional|incorrect"
@@ -110,7 +112,7 @@ _PASSWORD = re.compile(
     # Ember-8824" finds the value after "to", not "reset"); not code (`[ranks[part] …`),
     # nor a label that ends its line ("### Adding New Secrets to Baseline:").
     r"(?:\"([^\"\n]{4,60})\"|[\"']?(?![\[({])(?![^\s\"',;]*:[ \t]*(?:\n|$))"
-    r"((?=(?-i:[^\s\"',;]*[\dA-Z!@#$%^&*_\-]))[^\s\"',;]{4,}))",
+    r"(\d{3}[ -]\d{3}(?![\d-])|(?=(?-i:[^\s\"',;]*[\dA-Z!@#$%^&*_\-]))[^\s\"',;]{4,}))",
     re.IGNORECASE,
 )
 # "login: admin / S3cret!", auth=("user", "pass"), bind_s("cn=…", "pass")
@@ -348,7 +350,9 @@ def _whole_text_windows(kind: str, text: str) -> list[Window]:
 
 # What documentation writes where a random value would go: `…-EXAMPLE11111`,
 # `a1b2c3d4`, `1234567890`, `abcdef` (a vendor's format, AKIA…EXAMPLE, still counts).
-_DOC_FILLER = re.compile(r"EXAMPLE|a1b2c3|1234567890|abcdef", re.IGNORECASE)
+_DOC_FILLER = re.compile(
+    r"EXAMPLE|a1b2c3|1234567890|abcdef|dead-?beef|cafe-?ba(?:be|d)|feedface", re.IGNORECASE
+)
 _ARN = re.compile(r"arn:[\w-]+:[\w-]*:")
 
 
