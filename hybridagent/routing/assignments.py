@@ -58,7 +58,7 @@ _GATE = re2.compile(
 
 _PLACEHOLDER = re.compile(
     r"\.\.\.|…|<[^>]*>|\$\{|\{\{|^\$[A-Za-z_]|%\(|%s|x{4,}|X{4,}|\*{3,}|^[#?]+$|\byour[_\- ]"
-    r"|[_-]here\b|dead-?beef|cafe-?ba(?:be|d)|feedface|^(?:example|sample|dummy|placeholder|changeme|change-me|redacted|secret|password"
+    r"|[_-]here\b|placeholder|dummy|redacted|dead-?beef|cafe-?ba(?:be|d)|feedface|^(?:example|sample|dummy|placeholder|changeme|change-me|redacted|secret|password"
     r"|passwd|token|none|null|nil|true|false|yes|no|undefined|empty|required|optional|str|string"
     r"|int|bool|bytes|any|default|env|todo|tbd|value|test|foo|bar|baz|hidden|masked)$"
     # a reference to a variable (LiteLLM's `os.environ/NAME`), or a vendor prefix with a

@@ -27,7 +27,7 @@ _LABELS: tuple[tuple[str, str], ...] = (
     (r"badge|employee|staff|personnel|payroll|student|matriculation", "employee_id"),
     (r"national\s+id|id\s+card|identity\s+card|citizen|\bNIN\b|\bNI\b|\bSIN\b|aadhaar|\bPAN\b"
      r"|\bNIR\b|INSEE|\bBSN\b|PESEL|\bCPF\b|\bDNI\b|\bNIE\b|\bNIF\b|codice\s+fiscale"
-     r"|personnummer|steuer-?id|\bAHV\b|voter|\bEPIC\b|national\s+insurance|personalausweis"
+     r"|personnummer|steuer[- ]?id|\bAHV\b|voter|\bEPIC\b|national\s+insurance|personalausweis"
      r"|ausweis|carte\s+d'identit\S+|\bcni\b|documento|\bRG\b|\bCURP\b|\bRFC\b|\bNSS\b",
      "national_id"),
     (r"social\s+security|\bSSN\b|\bTIN\b|\bEIN\b|\bITIN\b|tax|\bVAT\b|\bUTR\b", "tax_id"),

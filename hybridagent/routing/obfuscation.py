@@ -104,6 +104,8 @@ _UNITS = {
     "fünf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zéro": 0, "un": 1, "deux": 2,
     "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "neuf": 9, "due": 2, "tre": 3,
     "sei": 6, "sette": 7, "otto": 8,
+    # Dutch
+    "nul": 0, "een": 1, "twee": 2, "drie": 3, "vijf": 5, "zes": 6, "zeven": 7, "negen": 9,
 }  # fmt: skip
 _TEENS = {
     "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,

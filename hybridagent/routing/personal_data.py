@@ -339,7 +339,11 @@ def _phones(candidate: re.Match[str]) -> Iterator[Finding]:
 def _health(text: str) -> Iterator[Finding]:
     for sentence in _SENTENCE.finditer(text):
         health = _HEALTH.search(sentence.group())
-        if health and _FIRST_PERSON.search(sentence.group()):
+        if (
+            health
+            and _FIRST_PERSON.search(sentence.group())
+            and not _NOT_A_DISCLOSURE.search(sentence.group())  # "the character in my play"
+        ):
             offset = sentence.start()
             yield Finding(offset + health.start(), offset + health.end(), "health")
 
@@ -414,7 +418,8 @@ _PARAGRAPH = re.compile(r"\n\s*\n")
 # A sentence about made-up people or a form's fields, and German (every noun capitalised).
 _NOT_A_DISCLOSURE = re.compile(
     r"(?i)\b(?:novel|fiction\w*|character|template|test data|placeholder|example|sample|fake"
-    r"|dummy|(?:john|jane) doe)\b|\[[A-Z_]+\]"
+    r"|dummy|(?:john|jane) doe|form (?:text|field|label|template)s?|(?:my|the|a) play"
+    r"|screenplay|tv show|fairy tale)\b|\[[A-Z_]+\]|_{3,}"
 )
 _GERMAN = re.compile(r"\b(?:der|die|das|ist|und|ich|einen|eine|zwischen|nicht|mit|wie)\b")
 
@@ -488,6 +493,8 @@ def find_disclosures(text: str) -> Iterator[Finding]:
         # ("… such as\n# Per his therapist's note, …") is read on its own too.
         if _names_a_person(text[start:end]) or _names_a_person(line):
             yield Finding(term.start(), term.end(), "personal_disclosure")
+    for match in _HISTORY_LISTING.finditer(text):
+        yield Finding(*match.span(), "personal_disclosure")
     for match in _HOUSEHOLD.finditer(text):
         if match.group(1) not in _NOT_A_NAME:
             yield Finding(*match.span(), "personal_disclosure")
@@ -506,6 +513,11 @@ _PERSONAL_PLACE = re.compile(
     r"|search history|browsing history|private messages|dms|inbox|texts|location history"
     r"|daughter|son|kids|children|wife|husband|girlfriend|boyfriend|mother|father|mum|mom"
     r"|dad)\b"
+)
+# A history's entries, listed: "search history: 'symptoms of …'", "browser history of my
+# teenager: 'how many …'".
+_HISTORY_LISTING = re.compile(
+    r"(?i)\b(?:search|browser|browsing|watch|location) history\b[^\n:]{0,30}:\s*[\"'‘“]"
 )
 # "Patel residence", "the Okafor household": a family's home, named.
 _HOUSEHOLD = re.compile(r"\b([A-Z][a-z]+) (?:residence|household)\b")

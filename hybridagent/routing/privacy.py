@@ -15,6 +15,7 @@ Pure given the model table: `scan` with `learned=None` never touches the disk.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 
@@ -73,6 +74,29 @@ def _formats(text: str) -> Iterator[Finding]:
     yield from find_identifiers(text, lower)
 
 
+# A message that is one token and nothing else: what a user pastes is the value itself.
+_LONE_PASSWORD = re.compile(r"(?=\S*[a-z])(?=\S*[A-Z])(?=\S*\d)\S{8,64}")
+_LONE_SERIAL = re.compile(r"(?=(?:[A-Z0-9]*\d){3})(?=(?:[A-Z0-9]*[A-Z]){3})[A-Z0-9]{10,20}")
+_LONE_HANDLE = re.compile(r"@[A-Za-z0-9][\w.]{3,30}")
+
+
+def _lone_token(text: str) -> Iterator[Finding]:
+    """A bare password (`Hunter2Giraffe!`), serial (`C02ZK4P1MD6T`) or handle
+    (`@marieke.vd.berg`) sent on its own."""
+    value = text.strip()
+    if not value or len(value) > 64 or any(c.isspace() for c in value):
+        return
+    start = text.index(value)
+    for pattern, kind in (
+        (_LONE_PASSWORD, "password"),
+        (_LONE_SERIAL, "device_id"),
+        (_LONE_HANDLE, "social_handle"),
+    ):
+        if pattern.fullmatch(value) and not value.startswith(("http", "www.")):
+            yield Finding(start, start + len(value), kind)
+            return
+
+
 def _secrets(text: str) -> Iterator[Finding]:
     yield from find_secrets(text)
     yield from find_secret_assignments(text)
@@ -96,6 +120,12 @@ def rule_findings(
     """The deterministic stage."""
     found = set(_formats(text))
     found.update(_custom(text, text.lower(), terms, patterns))
+    found.update(_lone_token(text))
+    if not text.isascii():
+        # ａｏｉｆｅ＠eircom.net: full-width and compatibility forms read as their letters
+        folded = unicodedata.normalize("NFKC", text)
+        if folded != text and len(folded) == len(text):
+            found.update(_formats(folded))
     wholes = set(_repaired(spaced_out(text), _formats))
     wholes.update(_repaired(spelled_digits(text), _formats))
     if "\n" in text:  # only secrets are long tokens that get wrapped

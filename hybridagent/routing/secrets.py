@@ -147,6 +147,7 @@ _SECURITY_ANSWER = re.compile(
 _LONG_TOKEN = re2.compile(r"[A-Za-z0-9_\-+/=]{16,}")
 _TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
 _PEM_FOOTER = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
+_KEY_BODY = re.compile(r"[A-Za-z0-9+/=]{16}")
 # detect-secrets detectors whose secret is not a long token: run on the whole text.
 _WHOLE_TEXT_TYPES = frozenset({"basic_auth_credentials", "private_key"})
 
@@ -317,6 +318,8 @@ def _accept(kind: str, text: str, match: re.Match[str], group: int) -> Finding |
         return None
     if kind == "private_key":  # the finding covers the whole PEM block
         footer = _PEM_FOOTER.search(text, end)
+        if footer and not _KEY_BODY.search(text, end, footer.start()):
+            return None  # "-----BEGIN PRIVATE KEY-----\n...\n-----END …": a form to paste into
         end = footer.end() if footer else end
     return Finding(start, end, kind)
 
