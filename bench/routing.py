@@ -47,11 +47,13 @@ SETS = {
             "short_b",
             "short_c",
             "short_d",
+            "short_e",
             "long",
             "long_b",
             "long_c",
             "long_d",
             "long_e",
+            "long_f",
         )
     },
 }
