@@ -2,7 +2,8 @@
 
 Two stages. The deterministic one knows formats: the secret detectors
 (routing/secrets.py, routing/assignments.py), personal data with checksums
-(routing/personal_data.py), labelled identifiers (routing/identifiers.py), the user's
+(routing/personal_data.py), facts about named people (routing/disclosures.py),
+labelled identifiers (routing/identifiers.py), the user's
 terms and patterns, and the same again on views with obfuscation undone (spelled-out
 values, secrets broken over lines). The learned one (routing/learned.py) reads the prose
 a person wrote, for what has no format: a diagnosis, a relative's story, a value
