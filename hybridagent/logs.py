@@ -64,6 +64,18 @@ def request_context(request_id: str) -> Iterator[None]:
         _request_id.reset(token)
 
 
+def current_request_id() -> str | None:
+    """The request ID of the current context: the API's request, or on a worker the
+    request whose workflow handler or activity this is (hybridagent/request_ids.py)."""
+    return _request_id.get()
+
+
+def bind_request_id(request_id: str) -> None:
+    """For the rest of the current context (a workflow handler's or an activity's task),
+    records carry `request_id`: the worker's side of request_context."""
+    _request_id.set(request_id)
+
+
 def bind_workflow_id(workflow_id: str) -> None:
     """For the rest of the current request (its context), records also carry the ID of
     the workflow it started or addressed."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from hybridagent.activity_io import ROUTING_SETUP, RoutingSetup, RoutingSetupRequest
+from hybridagent.api.costs import usd_per_mtok
 from hybridagent.failures import as_failure
 from hybridagent.providers.errors import CircuitOpenError, ProviderError, ProviderUnreachableError
 from hybridagent.providers.guarded import guarded_of
@@ -82,7 +83,13 @@ class ModelActivities:
             tools=caps.tools,
             structured_output=caps.structured_output,
             vision=caps.vision,
+            usd_per_mtok=self._price(ref),
         )
+
+    def _price(self, ref: ModelRef) -> float | None:
+        """The model's price for latency_preference=cost, recorded with the setup so a
+        replay compares the prices the run saw, whatever LiteLLM's map says later."""
+        return usd_per_mtok(ref.name, self._provider.names)
 
     async def configured_candidate(self, name: str) -> Candidate:
         """A configured model, marked unavailable (with the reason) when it cannot be used:
@@ -106,7 +113,12 @@ class ModelActivities:
         try:
             return await self.candidate(ref.name)
         except ProviderUnreachableError:
-            return Candidate(ref.name, ref.is_local, context_window=UNKNOWN_CONTEXT)
+            return Candidate(
+                ref.name,
+                ref.is_local,
+                context_window=UNKNOWN_CONTEXT,
+                usd_per_mtok=self._price(ref),
+            )
         except ProviderError as err:
             return Candidate(
                 ref.name, ref.is_local, 0, available=False, unavailable_reason=_first_sentence(err)

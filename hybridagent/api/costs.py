@@ -32,6 +32,7 @@ __all__ = [
     "ModelPrice",
     "cost_usd",
     "price",
+    "usd_per_mtok",
 ]
 
 
@@ -114,3 +115,14 @@ def cost_usd(
 ) -> float:
     """USD for a call of model `name` with this usage (an estimate, or the real usage)."""
     return price(name, names).cost(prompt_tokens, completion_tokens)
+
+
+def usd_per_mtok(name: str, names: ModelNames = BUILTIN_NAMES) -> float | None:
+    """What the router compares at latency_preference=cost: USD per million tokens at 3
+    prompt tokens to 1 completion token (a chat call's usual mix), 0 for a local model;
+    None when the map does not know the model (DEFAULT_PRICE is for budgets, which must
+    err high; the router says "price unknown" instead)."""
+    known = price(name, names)
+    if known.source == "default":
+        return None
+    return (3 * known.input_per_token + known.output_per_token) / 4 * 1e6

@@ -8,6 +8,7 @@ call whose input is sensitive, or any call of a run that has seen sensitive cont
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from hybridagent.routing.thresholds import ForceProvider, PreferenceFields, RoutingThresholds
@@ -32,6 +33,10 @@ class Candidate:
     vision: bool = False
     available: bool = True
     unavailable_reason: str = "unavailable"
+    # USD per million tokens, 3 prompt : 1 completion, from LiteLLM's price map (0 for a
+    # local model); None when unknown: a model the map lacks, or a setup recorded before
+    # candidates carried prices. Only latency_preference=cost reads it.
+    usd_per_mtok: float | None = None
 
 
 @dataclass(frozen=True)
@@ -135,11 +140,33 @@ def decide(
 
     want_cloud = not local_only and _wants_cloud(facts, preferences, config, reasons)
     preferred = [c for c in allowed if (not c.local) == want_cloud]
-    choice = preferred[0] if preferred else allowed[0]
+    pool = preferred or allowed
+    cost_first = preferences.latency_preference == "cost"
+    choice = _cheapest(pool) if cost_first else pool[0]
     if not preferred:
         tier = "cloud" if want_cloud else "local"
         reasons.append(f"no capable {tier} model, so {choice.name}")
+    if cost_first and not choice.local:
+        reasons.append(
+            f"priority=cost: cheapest capable cloud model {choice.name} ({_price(choice)})"
+        )
     return Decision(choice.name, local_only, tuple(reasons), rejected)
+
+
+def _cheapest(pool: list[Candidate]) -> Candidate:
+    """The first of the cheapest in `pool` (one tier): local models cost nothing, an
+    unknown price counts as dearer than any known one, ties keep the configured order."""
+    return min(
+        pool,
+        key=lambda c: (
+            0.0 if c.local else c.usd_per_mtok if c.usd_per_mtok is not None else math.inf
+        ),
+    )
+
+
+def _price(candidate: Candidate) -> str:
+    known = candidate.usd_per_mtok
+    return "price unknown" if known is None else f"${known:.2f} per million tokens"
 
 
 def _wants_cloud(

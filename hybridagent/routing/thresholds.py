@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 Location = Literal["local", "cloud"]  # where a model runs (the HTTP API's route header)
 ForceProvider = Literal[Location, "none"]
 PrivacyLevel = Literal["standard", "high", "max"]
-LatencyPreference = Literal["speed", "balanced", "quality"]
+# The run's priority. `cost` was added later: histories recorded before it never hold it.
+LatencyPreference = Literal["speed", "balanced", "quality", "cost"]
 
 
 def spelled(choices: Any) -> str:
@@ -42,6 +43,9 @@ class RoutingThresholds(BaseModel):
     budget_reserve: float = Field(0.1, ge=0.0, lt=1.0)
     # latency_preference=speed raises the threshold by this much, quality lowers it.
     latency_shift: float = Field(0.15, ge=0.0, le=0.5)
+    # latency_preference=cost raises the threshold by this much (and picks the cheapest
+    # capable cloud model). New with a default, so recorded setups without it decode alike.
+    cost_shift: float = Field(0.3, ge=0.0, le=0.5)
 
     def thresholds(self) -> RoutingThresholds:
         """The thresholds alone, from a model that embeds them (the settings, a setup)."""
@@ -54,7 +58,12 @@ class RoutingThresholds(BaseModel):
     ) -> float:
         """The threshold a call of this latency preference is measured against; `own`:
         the run's complexity threshold, in place of the configured one."""
-        shift = {"speed": self.latency_shift, "balanced": 0.0, "quality": -self.latency_shift}
+        shift = {
+            "speed": self.latency_shift,
+            "balanced": 0.0,
+            "quality": -self.latency_shift,
+            "cost": self.cost_shift,
+        }
         base = self.complexity_threshold if own is None else own
         return base + shift[latency]
 

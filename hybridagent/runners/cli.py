@@ -253,6 +253,9 @@ def chat(
     no_stream: Annotated[bool, typer.Option("--no-stream", help="Print replies whole.")] = False,
     force_provider: Annotated[str | None, typer.Option(help=f"{spelled(ForceProvider)}.")] = None,
     privacy_level: Annotated[str | None, typer.Option(help=f"{spelled(PrivacyLevel)}.")] = None,
+    latency_preference: Annotated[
+        str | None, typer.Option(help=f"{spelled(LatencyPreference)}.")
+    ] = None,
     strict: StrictOption = False,
 ) -> None:
     """Talk to agents in a durable chat session (a ChatSessionWorkflow): each message is a
@@ -263,7 +266,11 @@ def chat(
     settings = load_settings()
     run_cli_command(lambda: check_request(agent, model))
     routing = _routing_preferences(
-        {"force_provider": force_provider, "privacy_level": privacy_level}
+        {
+            "force_provider": force_provider,
+            "privacy_level": privacy_level,
+            "latency_preference": latency_preference,
+        }
     )
     request = ChatSessionInput(
         agent=agent or DEFAULT_AGENT, model=model, user=user, routing=routing,

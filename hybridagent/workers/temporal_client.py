@@ -21,6 +21,7 @@ from temporalio.runtime import (
 from hybridagent.config import Settings
 from hybridagent.errors import UserError
 from hybridagent.logs import CORE_LOGGER
+from hybridagent.request_ids import RequestIdInterceptor
 from hybridagent.security.codec import with_encryption
 from hybridagent.security.keys import configured_ring
 from hybridagent.tracing import temporal_interceptors
@@ -36,7 +37,8 @@ async def connect(
     """A client for workers (with the plugin) or for the CLI (pydantic JSON converter).
     `sdk_metrics_port`: the Temporal SDK's own Prometheus metrics on that loopback port
     (the worker's, docs/observability.md). With traces on (hybridagent/tracing.py) the
-    client carries Temporal's tracing interceptor, and so does a worker built on it."""
+    client carries Temporal's tracing interceptor, and so does a worker built on it; every
+    client carries the API's request ID to the worker's log lines (request_ids.py)."""
     # The Agents plugin brings its own pydantic-based converter; the CLI uses the plain one.
     # Both get the payload codec when a key ring is configured (security/codec.py).
     converter = with_encryption(
@@ -47,7 +49,7 @@ async def connect(
             settings.temporal_address,
             namespace=settings.temporal_namespace,
             plugins=list(plugins),
-            interceptors=temporal_interceptors(),
+            interceptors=[*temporal_interceptors(), RequestIdInterceptor()],
             data_converter=converter,
             runtime=sdk_runtime(settings.sdk_log_level, sdk_metrics_port),
         )

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from agents import TResponseInputItem
+from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from hybridagent.activity_io import (
@@ -376,7 +377,11 @@ class CallRouter:
         fallback_from: str | None = None,
         failure: str | None = None,
     ) -> None:
-        """The decision into the run's trail: a new call, or a fallback of the last one."""
+        """The decision into the run's trail: a new call, or a fallback of the last one;
+        and into the worker's log (INFO, not on replay): its one-line summary, which names
+        models and reasons, never the call's text."""
+        if workflow.in_workflow():
+            workflow.logger.info("routing: %s", summary(agent, decision))
         last = self.trail[-1].call if self.trail else 0
         self.trail.append(
             RoutingRecord(

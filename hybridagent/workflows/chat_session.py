@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         TokenUsage,
         parse_input,
     )
-    from hybridagent.workflows.run_agent import can_stream, run_agent
+    from hybridagent.workflows.run_agent import api_key_memo, can_stream, run_agent
 
 # The topic of the workflow stream that streamed model calls publish their events on.
 MODEL_EVENTS_TOPIC = "model-events"
@@ -385,10 +385,7 @@ class ChatSessionWorkflow:
             "title": self._title,
         }
         # The API key that opened the session (hybridagent/api) stays its owner.
-        owner = workflow.memo_value("api_key", None)
-        if owner is not None:
-            memo["api_key"] = owner
-        return memo
+        return {**memo, **api_key_memo()}
 
     def _stream_end(self) -> int:
         """The stream's next offset; WorkflowStream exposes it only as its query handler."""

@@ -30,7 +30,12 @@ with workflow.unsafe.imports_passed_through():
         TokenUsage,
         parse_input,
     )
-    from hybridagent.workflows.run_agent import make_router, run_agent, user_facing
+    from hybridagent.workflows.run_agent import (
+        api_key_memo,
+        make_router,
+        run_agent,
+        user_facing,
+    )
 
 # Catalog agents the coordinator may pick by itself (not the default or the sample).
 SPECIALISTS = [name for name in BUILTIN_AGENTS if name not in ("general", "haiku")]
@@ -171,6 +176,8 @@ class CoordinatorWorkflow:
                 execution_timeout=CHILD_TIMEOUT,
                 result_type=AgentRunOutput,
                 static_summary=f"specialist {name}",
+                # The API key that started the coordinator owns its children's calls.
+                memo=api_key_memo(),
             )
             return answer
         except FailureError as err:

@@ -151,11 +151,24 @@ def first_model(router: CallRouter) -> str:
     return first[0]
 
 
+# The memo field naming the API key that started a run (the HTTP API sets it:
+# api/runs_common.py's OWNER); the key owns the run, its usage and its children.
+API_KEY_MEMO = "api_key"
+
+
+def api_key_memo() -> dict[str, Any]:
+    """The run's API key as a memo, empty when no key started it: what a session keeps
+    across continue-as-new, and what a child workflow starts with, so the ledger and
+    the key's budget count the child's calls as the key's and the key can read it."""
+    key = workflow.memo_value(API_KEY_MEMO, None)
+    return {API_KEY_MEMO: key} if isinstance(key, str) and key else {}
+
+
 def caller_of(user: str) -> str:
     """Who the run's model calls are for, in the usage ledger: the API key that started
     the run (its name, in the memo the HTTP API sets), else the run's `user`."""
-    key = workflow.memo_value("api_key", None)
-    return f"key:{key}" if isinstance(key, str) and key else f"user:{user}"
+    key = api_key_memo().get(API_KEY_MEMO)
+    return f"key:{key}" if key else f"user:{user}"
 
 
 async def run_agent(

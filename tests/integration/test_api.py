@@ -25,6 +25,7 @@ from hybridagent.api.gate import Admission, Caller
 from hybridagent.api.key_gate import KeyGate
 from hybridagent.api.keys import KeyLimits, KeyStore, open_key_store
 from hybridagent.api.limits import MemoryLimiter
+from hybridagent.config import Settings
 from hybridagent.testing.stub_server import StubServer, text_reply, tool_then_text
 from hybridagent.workers.temporal_client import connect
 from tests.conftest import RunningWorker
@@ -69,13 +70,15 @@ class Api:
 
 
 @asynccontextmanager
-async def serving_api(worker: RunningWorker) -> AsyncIterator[Api]:
-    """The app under uvicorn on loopback in front of `worker`, with two fresh keys."""
-    store = open_key_store(worker.settings)
+async def serving_api(worker: RunningWorker | Settings) -> AsyncIterator[Api]:
+    """The app under uvicorn on loopback in front of `worker` (or of a worker process
+    with these settings), with two fresh keys."""
+    settings = worker if isinstance(worker, Settings) else worker.settings
+    store = open_key_store(settings)
     _, key = store.create(f"tester-{uuid.uuid4().hex[:6]}")
     _, slow = store.create(f"slow-{uuid.uuid4().hex[:6]}", KeyLimits(rpm=2))
     gate = CountingGate(store)
-    app = create_app(worker.settings, gate, client=await connect(worker.settings))
+    app = create_app(settings, gate, client=await connect(settings))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())

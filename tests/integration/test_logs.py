@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from temporalio.client import Client, WorkflowFailureError
 
-from hybridagent.testing.stub_server import StubServer, tool_then_text
+from hybridagent.testing.stub_server import StubServer, text_reply, tool_then_text
 from hybridagent.workers.temporal_client import connect
 from hybridagent.workflows.io import AgentRunOutput
 from tests.conftest import make_settings
+from tests.integration.test_api import serving_api
 from tests.integration.test_cli import cli_env
 from tests.integration.test_encryption import marker
 from tests.integration.test_worker_crash import start_worker, until
@@ -139,3 +142,74 @@ async def _key_in_prompt_run(client: Client, queue: str) -> list[str]:
     said = failure_text(caught.value)
     assert "call must stay local" in said and FAKE_KEY not in said, said
     return [prompt]
+
+
+async def test_the_workers_lines_of_an_api_request_carry_its_request_id(
+    temporal_address: str, stub: StubServer, tmp_path: Path
+) -> None:
+    """A JSON worker process at INFO behind the API: the lines of a completion's run (the
+    routing decision, the model activity's HTTP call) carry the request ID the client
+    sent, and a chat message's lines that message's ID, not the one that opened it."""
+    queue = f"reqid-{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "worker.log"
+    worker = start_worker(
+        cli_env(
+            TEMPORAL_ADDRESS=temporal_address, HYBRIDAGENT_TASK_QUEUE=queue,
+            HYBRIDAGENT_EMBEDDED="off", HYBRIDAGENT_STATE_DIR=str(tmp_path),
+            OPENAI_API_KEY="sk-test-stub-key", OPENAI_BASE_URL=stub.base_url,
+            HYBRIDAGENT_LOG_FORMAT="json", HYBRIDAGENT_LOG_LEVEL="INFO",
+        ),
+        log,
+    )  # fmt: skip
+    completion_id, opened_id, message_id = (f"req_{uuid.uuid4().hex}" for _ in range(3))
+    stub.reply = text_reply("Hello.")
+    try:
+        await until(lambda: "worker on task queue" in log.read_text(), "the worker to start")
+        settings = make_settings(temporal_address, tmp_path, task_queue=queue)
+        async with (
+            serving_api(settings) as api,
+            httpx.AsyncClient(
+                base_url=api.url, headers={"Authorization": f"Bearer {api.key}"}, timeout=120
+            ) as http,
+        ):
+            body = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}
+            done = await http.post(
+                "/v1/chat/completions", json=body, headers={"x-request-id": completion_id}
+            )
+            assert done.status_code == 200, done.text
+            assert done.headers["x-request-id"] == completion_id
+            run = done.headers["x-hybridagent-workflow-id"]
+            opened = await http.post(
+                "/v1/sessions", json={"model": "openai/gpt-4o-mini"},
+                headers={"x-request-id": opened_id},
+            )  # fmt: skip
+            session = opened.json()["id"]
+            sent = await http.post(
+                f"/v1/sessions/{session}/messages", json={"content": "Hi again"},
+                headers={"x-request-id": message_id},
+            )  # fmt: skip
+            assert sent.status_code == 200, sent.text
+        assert len(stub.requests) == 2
+
+        def lines_of(workflow_id: str) -> list[dict[str, Any]]:
+            entries = [json.loads(line) for line in log.read_text().splitlines() if line]
+            return [e for e in entries if e.get("workflow_id") == workflow_id]
+
+        def written(workflow_id: str) -> bool:
+            messages = [e["message"] for e in lines_of(workflow_id)]
+            return any(m.startswith("routing: ") for m in messages) and any(
+                "/chat/completions" in m for m in messages
+            )
+
+        await until(lambda: written(run) and written(session), "the runs' lines in the log")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    # Every line of the completion's run names its request; the model activity's HTTP
+    # call and the routing decision among them.
+    assert {e.get("request_id") for e in lines_of(run)} == {completion_id}, lines_of(run)
+    # The session's message: the lines of the `send` Update name the message's request.
+    calls = [e for e in lines_of(session) if "/chat/completions" in e["message"]]
+    routed = [e for e in lines_of(session) if e["message"].startswith("routing: ")]
+    assert calls and routed
+    assert {e.get("request_id") for e in calls + routed} == {message_id}, calls + routed

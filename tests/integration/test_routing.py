@@ -202,3 +202,43 @@ async def test_agent_preferences_from_configuration_and_spec(
     overridden = await start(client, queue, request)
     assert (await overridden.result()).models_used == ["openai/gpt-4o-mini"]
     assert len(stub.requests) == 1
+
+
+@pytest.fixture(scope="module")
+async def priced_worker(
+    temporal_address: str,
+    embedded_url: str,
+    cloud_stub: StubServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[RunningWorker]:
+    """Two cloud models on the stub, the dearer first (LiteLLM's map: gpt-4o about $4.38
+    per million tokens, gpt-4o-mini $0.26), and no threshold at all: every call is hard."""
+    routing = RoutingSettings(
+        cloud_models=["openai/gpt-4o", "openai/gpt-4o-mini"],
+        complexity_threshold=0.0,
+        latency_shift=0.0,
+        cost_shift=0.0,
+    )
+    settings = make_settings(
+        temporal_address, tmp_path_factory.mktemp("priced"), embedded_url=embedded_url,
+        openai_api_key="sk-test-stub-key", openai_base_url=cloud_stub.base_url, routing=routing,
+    )  # fmt: skip
+    async with running_worker(settings) as running:
+        yield running
+
+
+async def test_priority_cost_takes_the_cheapest_capable_cloud_model(
+    client: Client, priced_worker: RunningWorker, stub: StubServer
+) -> None:
+    queue = priced_worker.settings.task_queue
+    balanced = await start(client, queue, {"prompt": HARD})
+    assert (await balanced.result()).models_used == ["openai/gpt-4o"]
+    cheap = await start(client, queue, {"prompt": HARD, "routing": {"latency_preference": "cost"}})
+    assert (await cheap.result()).models_used == ["openai/gpt-4o-mini"]
+    [record] = await trail(cheap)
+    assert record.reasons[-1] == (
+        "priority=cost: cheapest capable cloud model openai/gpt-4o-mini ($0.26 per million tokens)"
+    )
+    assert [r.body["model"] for r in stub.requests] == ["gpt-4o", "gpt-4o-mini"]
+    # The prices are in the recorded setup: the run replays without the worker's map.
+    await replay(await cheap.fetch_history(), priced_worker.settings)

@@ -5,8 +5,10 @@ and the worker's /metrics (and the Temporal SDK's) show the calls."""
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client, WorkflowHandle
 
 from hybridagent.api.costs import cost_usd
+from hybridagent.logs import CorrelationFilter, request_context
 from hybridagent.providers.embedded import free_loopback_port
 from hybridagent.storage import open_storage
 from hybridagent.testing.stub_server import StubServer, text_reply
@@ -177,3 +180,52 @@ async def test_a_fallback_is_recorded_on_the_row_of_the_model_that_answered(
     name = "hybridagent_model_fallbacks_total"
     labels = {"from_model": "openai/gpt-4o-mini", "to_model": "local/smollm2"}
     assert total(after, name, **labels) - total(before, name, **labels) == 1
+
+
+@contextmanager
+def routing_lines() -> Iterator[list[logging.LogRecord]]:
+    """The routing lines (INFO, from workflow code) logged in the block, correlated as
+    the worker's log handler correlates them (hybridagent/logs.py)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.INFO)
+    handler.addFilter(CorrelationFilter())
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("temporalio.workflow")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    records[:] = [r for r in records if r.getMessage().startswith("routing: ")]
+
+
+async def test_a_coordinators_children_carry_its_api_key_and_their_rows_name_it(
+    client: Client, metered: RunningWorker, stub: StubServer
+) -> None:
+    """A coordinator started as the HTTP API starts runs (the key in its memo): each
+    specialist's child workflow has the key in its memo, and its ledger rows are the
+    key's, so the key's usage and budget see them."""
+    names = ["math-tutor", "creative-writer"]
+    request_id = f"req_{uuid.uuid4().hex}"
+    with routing_lines() as lines, request_context(request_id):
+        handle = await client.start_workflow(
+            "CoordinatorWorkflow", {"prompt": "What is 2 plus 2?", "specialists": names},
+            id=f"usage-coord-{uuid.uuid4().hex[:8]}", task_queue=metered.settings.task_queue,
+            memo={"api_key": "coord-key"},
+        )  # fmt: skip
+        await handle.result()
+    for name in names:
+        child = await client.get_workflow_handle(f"{handle.id}-{name}").describe()
+        assert (await child.memo()).get("api_key") == "coord-key", name
+        rows = rows_of(metered.settings.state_dir, child.run_id)
+        assert rows and {row.caller for row in rows} == {"key:coord-key"}, name
+        # The request ID travelled to the child too (request_ids.py): its routing lines.
+        mine = [r for r in lines if getattr(r, "workflow_id", None) == child.id]
+        assert mine and {getattr(r, "request_id", None) for r in mine} == {request_id}, name
+    parent = rows_of(metered.settings.state_dir, (await handle.describe()).run_id)
+    assert parent and {row.caller for row in parent} == {"key:coord-key"}  # the synthesis
+    assert stub.requests == []
+    await replay(await handle.fetch_history(), metered.settings)

@@ -69,6 +69,34 @@ async def signed_in(browser: Browser, api: Api, width: int = 1280, key: str | No
     return page
 
 
+# Every control of the page that is shown: where it sits and the name a screen reader
+# reads for it (its <label>, aria-label or text).
+CONTROLS = """(root) => [...document.querySelectorAll(
+        root + ' :is(select, input, button, progress)')]
+    .filter((el) => el.getClientRects().length > 0)
+    .map((el) => {
+        const box = el.getBoundingClientRect();
+        const label = [...(el.labels ?? [])].map((l) => l.textContent).join(' ')
+            || el.getAttribute('aria-label') || el.textContent;
+        return { id: el.id || el.name || el.textContent, left: box.left, right: box.right,
+                 name: label.trim() };
+    })"""
+
+
+async def fits_the_width(page: Page, root: str) -> list[dict[str, object]]:
+    """Asserts that nothing on the page scrolls sideways and every shown control of
+    `root` lies within the viewport and has a name; returns the controls."""
+    width = await page.evaluate("window.innerWidth")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= width
+    controls: list[dict[str, object]] = await page.evaluate(CONTROLS, root)
+    assert controls
+    for control in controls:
+        assert control["name"], control
+        left, right = float(str(control["left"])), float(str(control["right"]))
+        assert 0 <= left and right <= width, (control, width)
+    return controls
+
+
 def http(api: Api) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=api.url, headers={"Authorization": f"Bearer {api.key}"}, timeout=REPLY_MS / 1000
@@ -245,6 +273,15 @@ async def test_settings_pull_an_ollama_model_and_show_its_progress(
             await expect(page.get_by_role("button", name="Pull")).to_be_disabled()
             await expect(page.get_by_label("Pull progress")).to_have_attribute("value", "50")
             await page.screenshot(path=shots / "settings-wide.png", full_page=True)
+            # At 390 px the form and the pull box fit the screen, every control labelled.
+            await page.set_viewport_size({"width": WIDTHS["narrow"], "height": 900})
+            controls = await fits_the_width(page, "#page-settings")
+            assert {c["id"] for c in controls} >= {
+                "set-latency_preference", "set-force_provider", "set-privacy_level",
+                "set-token_budget", "set-complexity_threshold", "pull-model", "pull-bar",
+            }  # fmt: skip
+            await page.screenshot(path=shots / "settings-narrow.png", full_page=True)
+            await page.set_viewport_size({"width": WIDTHS["wide"], "height": 900})
             fake.release.set()
             await expect(progress).to_have_attribute("data-state", "succeeded", timeout=30_000)
             await expect(progress).to_have_text(f"Pulled {model}.")
@@ -269,6 +306,7 @@ async def test_settings_open_the_session_and_stop_ends_the_stream(
     page = await signed_in(browser, api)
     await page.get_by_role("link", name="Settings").click()
     await page.get_by_label("Where models run").select_option("local")
+    await page.get_by_label("Routing priority").select_option("cost")
     await page.get_by_role("button", name="Save").click()
     await page.get_by_role("link", name="Chat").click()
     await page.get_by_label("Message", exact=True).fill("Write a long story about a lighthouse.")
@@ -276,7 +314,10 @@ async def test_settings_open_the_session_and_stop_ends_the_stream(
         lambda r: r.url.endswith("/v1/sessions") and r.method == "POST"
     ) as opened:
         await page.get_by_role("button", name="Send").click()
-    assert (await opened.value).post_data_json["routing"] == {"force_provider": "local"}
+    assert (await opened.value).post_data_json["routing"] == {
+        "force_provider": "local",
+        "latency_preference": "cost",
+    }
     reply = page.locator(".message.assistant").last
     await expect(reply).to_have_attribute("data-pieces", re.compile(r"\d"), timeout=REPLY_MS)
     await page.get_by_role("button", name="Stop").click()

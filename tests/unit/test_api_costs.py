@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from hybridagent.api.costs import DEFAULT_PRICE, cost_usd, price
+from hybridagent.api.costs import DEFAULT_PRICE, cost_usd, price, usd_per_mtok
 from hybridagent.api.limits import estimate_tokens, to_nano
 
 
@@ -71,3 +71,12 @@ def test_usd_to_nano_dollars_rounds_up_without_float_noise() -> None:
     assert to_nano(0.03) == 30_000_000
     assert to_nano(1e-10) == 1
     assert to_nano(0.0) == 0 and to_nano(-1.0) == 0
+
+
+def test_the_routers_price_blends_three_prompt_tokens_to_one_completion_token() -> None:
+    # gpt-4o-mini: $0.15 and $0.60 per million: (3 * 0.15 + 0.60) / 4.
+    assert usd_per_mtok("openai/gpt-4o-mini") == pytest.approx(0.2625)
+    assert usd_per_mtok("openai/gpt-4o-mini") < usd_per_mtok("openai/gpt-4o")  # type: ignore[operator]
+    assert usd_per_mtok("local/smollm2") == 0.0
+    # Unknown: not the budgets' deliberately dear default, so the router can say so.
+    assert usd_per_mtok("openai/no-such-model") is None

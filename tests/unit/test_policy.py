@@ -9,6 +9,7 @@ import pytest
 
 from hybridagent.routing.complexity import complexity
 from hybridagent.routing.policy import CallFacts, Candidate, Preferences, decide
+from hybridagent.routing.thresholds import RoutingThresholds
 
 LOCAL = Candidate(
     "local/smollm2", local=True, context_window=4096, tools=True, structured_output=True
@@ -20,7 +21,7 @@ CLOUD = Candidate("openai/gpt-4o-mini", local=False, context_window=128_000, vis
 
 FORCE = ("none", "local", "cloud")
 PRIVACY = ("standard", "high", "max")
-LATENCY = ("speed", "balanced", "quality")
+LATENCY = ("speed", "balanced", "quality", "cost")
 SENSITIVITY = ("none", "sensitive", "pinned")
 AVAILABILITY = ("all", "local down", "cloud down", "all down")
 NEEDS = ("text", "tools", "schema", "long", "vision")
@@ -117,7 +118,7 @@ def test_policy_table(
         and requested is None
         and needs != "vision"
     ):
-        threshold = {"speed": 0.65, "balanced": 0.5, "quality": 0.35}[latency]
+        threshold = {"speed": 0.65, "balanced": 0.5, "quality": 0.35, "cost": 0.8}[latency]
         assert chosen is not None
         assert chosen.local == (score < threshold)
     # A model is never chosen while a better-tier capable one is rejected for no reason.
@@ -185,3 +186,65 @@ def test_complexity_factors() -> None:
     assert 0 <= easy.score < 0.1 < 0.5 < hard.score <= 1
     assert hard.factors["reasoning"] == 1.0 and hard.factors["code"] == 1.0
     assert set(hard.factors) == {"length", "reasoning", "code", "maths", "turns", "tools"}
+
+
+# Configured dearest first, as a list written for quality would be.
+DEAR = Candidate("openai/gpt-4o", local=False, context_window=128_000, usd_per_mtok=4.375)
+CHEAP = Candidate("openai/gpt-4o-mini", local=False, context_window=128_000, usd_per_mtok=0.2625)
+UNPRICED = Candidate("openai/stub-model", local=False, context_window=128_000)
+COST = Preferences(latency_preference="cost")
+
+
+def test_cost_picks_the_cheapest_capable_cloud_model_where_balanced_takes_the_first() -> None:
+    hard = CallFacts(input_tokens=100, complexity=0.95)
+    pool = (LOCAL, DEAR, CHEAP)
+    assert decide(hard, Preferences(), pool).model == DEAR.name
+    cheap = decide(hard, COST, pool)
+    assert cheap.model == CHEAP.name
+    assert cheap.reasons == (
+        "complexity 0.95 >= threshold 0.80",
+        "priority=cost: cheapest capable cloud model openai/gpt-4o-mini ($0.26 per million tokens)",
+    )
+    # Capability still comes first: the cheap one cannot call tools, so the dear one.
+    no_tools = Candidate(**{**CHEAP.__dict__, "tools": False})
+    tools = CallFacts(input_tokens=100, needs_tools=True, complexity=0.95)
+    assert decide(tools, COST, (LOCAL, DEAR, no_tools)).model == DEAR.name
+
+
+def test_cost_raises_the_threshold_by_its_own_shift() -> None:
+    middling = CallFacts(input_tokens=100, complexity=0.7)
+    pool = (LOCAL, CHEAP)
+    assert decide(middling, Preferences(), pool).model == CHEAP.name  # 0.7 >= 0.5
+    assert decide(middling, Preferences(latency_preference="speed"), pool).model == CHEAP.name
+    kept = decide(middling, COST, pool)
+    assert kept.model == LOCAL.name
+    assert kept.reasons == ("complexity 0.70 < threshold 0.80",)
+    # cost_shift is its own knob, apart from latency_shift.
+    unshifted = RoutingThresholds(cost_shift=0.0, latency_shift=0.5)
+    assert decide(middling, COST, pool, unshifted).model == CHEAP.name
+    assert RoutingThresholds(cost_shift=0.1).complexity_threshold_for("cost") == 0.6
+
+
+def test_cost_counts_an_unknown_price_dearer_than_any_known_one() -> None:
+    hard = CallFacts(input_tokens=100, complexity=0.95)
+    assert decide(hard, COST, (UNPRICED, DEAR)).model == DEAR.name
+    alone = decide(hard, COST, (LOCAL, UNPRICED))
+    assert alone.model == UNPRICED.name
+    assert alone.reasons[-1] == (
+        "priority=cost: cheapest capable cloud model openai/stub-model (price unknown)"
+    )
+
+
+def test_cost_takes_the_cheapest_cloud_model_when_no_local_one_can_take_the_call() -> None:
+    easy_tools = CallFacts(input_tokens=100, needs_tools=True, complexity=0.1)
+    decision = decide(easy_tools, COST, (LOCAL_PLAIN, DEAR, CHEAP))
+    assert decision.model == CHEAP.name
+    assert "no capable local model, so openai/gpt-4o-mini" in decision.reasons
+
+
+def test_cost_leaves_a_named_model_and_privacy_alone() -> None:
+    hard = CallFacts(input_tokens=100, complexity=0.95)
+    named = Preferences(latency_preference="cost", model=DEAR.name)
+    assert decide(hard, named, (LOCAL, DEAR, CHEAP)).model == DEAR.name
+    private = CallFacts(input_tokens=100, complexity=0.95, sensitive_types=("email",))
+    assert decide(private, COST, (LOCAL, DEAR, CHEAP)).model == LOCAL.name

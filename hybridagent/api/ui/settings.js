@@ -10,8 +10,8 @@ const STORE = "hybridagent.settings";
 const FIELDS = {
   latency_preference: {
     label: "Routing priority",
-    help: "Speed keeps more prompts on fast local models; quality sends harder prompts to strong cloud models sooner.",
-    options: [["balanced", "Balanced"], ["speed", "Speed"], ["quality", "Quality"]],
+    help: "Speed keeps more prompts on fast local models; quality sends harder prompts to strong cloud models sooner; cost keeps the most prompts local and sends the rest to the cheapest cloud model that can take them.",
+    options: [["balanced", "Balanced"], ["speed", "Speed"], ["quality", "Quality"], ["cost", "Cost"]],
   },
   force_provider: {
     label: "Where models run",
