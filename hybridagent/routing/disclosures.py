@@ -183,8 +183,9 @@ def find_disclosures(text: str) -> Iterator[Finding]:
 
 
 # "Nadia Rahman's nursery", "Gabriel Costa's search history": a named person's home,
-# device or private record.
-_PERSONAL_PLACE = re.compile(
+# device or private record. (These whole-text patterns are RE2's: one linear pass each,
+# where Python's re tried them at every word.)
+_PERSONAL_PLACE = re2.compile(
     r"\b([A-Z][a-z]+ [A-Z][a-z'-]+)'s (?:home|house|flat|apartment|nursery|bedroom|kitchen"
     r"|garage|car|phone|laptop|front door|doorbell|thermostat|baby monitor|camera|router"
     r"|search history|browsing history|private messages|dms|inbox|texts|location history"
@@ -193,11 +194,11 @@ _PERSONAL_PLACE = re.compile(
 )
 # A history's entries, listed: "search history: 'symptoms of …'", "browser history of my
 # teenager: 'how many …'".
-_HISTORY_LISTING = re.compile(
+_HISTORY_LISTING = re2.compile(
     r"(?i)\b(?:search|browser|browsing|watch|location) history\b[^\n:]{0,30}:\s*[\"'‘“]"
 )
 # "Patel residence", "the Okafor household": a family's home, named.
-_HOUSEHOLD = re.compile(r"\b([A-Z][a-z]+) (?:residence|household)\b")
+_HOUSEHOLD = re2.compile(r"\b([A-Z][a-z]+) (?:residence|household)\b")
 _PROPER_NOUN_NEXT = re.compile(r" (?!Is\b|Has\b|Was\b)[A-Z][a-z]")
 _CAMEL_HUMP = re.compile(r"[a-z]{2}[A-Z]")
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
@@ -265,7 +266,7 @@ def _handle_of(line: str, names: list[re.Match[str]]) -> tuple[int, int] | None:
 
 
 # `owner=Akua Boateng`, `assignee: Tom Reyes` in a log or config line: whose it is.
-_OWNER_FIELD = re.compile(
+_OWNER_FIELD = re2.compile(
     r"\b(?:owner|assignee|assigned_to|driver|tenant|resident|occupant)\s*[=:]\s*[\"']?"
     r"([A-Z][a-z]+(?: [A-Z][a-z'-]+)+|[A-Z][a-z]+ family)"
 )

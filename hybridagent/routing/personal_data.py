@@ -64,10 +64,11 @@ _ORGANISATION_BEFORE = re.compile(
 )
 # A European address with no street word: "Storvik 7, 83192 Ostersund", "Via Roma 12,
 # 00184 Roma", "Lindenweg 4a, D-10115 Berlin" (a house number, a postcode, a town).
-_POSTCODE_ADDRESS = re.compile(
+_POSTCODE_ADDRESS = re2.compile(
     r"\b[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ.-]+(?: [A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ.-]+)? \d{1,4}[a-zA-Z]?, "
-    r"(?:[A-Z]{1,2}-)?(?!19\d\d\b|20\d\d\b)\d{4,5} [A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+"
+    r"(?:[A-Z]{1,2}-)?(\d{4,5}) [A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+"
 )
+_YEAR = re.compile(r"(?:19|20)\d\d")  # "Version 2, 1991 Free…": a year, no postcode
 _STREET_GATE = re.compile(rf" (?:{'|'.join(_STREET_WORDS)})\b")
 _ADDRESS = re.compile(rf"\b\d{{1,6}}\s+(?:[A-Z][a-z]+\s+){{1,3}}(?:{'|'.join(_STREET_WORDS)})\b\.?")
 # A disclosure about oneself ("my GP suspects", "I was diagnosed"), not a question in
@@ -136,7 +137,9 @@ def find_personal_data(text: str, lower: str | None = None) -> Iterator[Finding]
             ):
                 yield Finding(match.start(), match.end(), "home_address")
     for match in _POSTCODE_ADDRESS.finditer(text):
-        if not _ORGANISATION_BEFORE.search(text, max(0, match.start() - 60), match.start()):
+        if not _YEAR.fullmatch(match.group(1)) and not _ORGANISATION_BEFORE.search(
+            text, max(0, match.start() - 60), match.start()
+        ):
             yield Finding(match.start(), match.end(), "home_address")
     if _HEALTH_GATE.search(lower) and any(m in lower for m in _FIRST_PERSON_MARKERS):
         yield from _health(text)
@@ -172,10 +175,13 @@ def _numbers(text: str) -> Iterator[Finding]:
         ):
             yield Finding(match.start(), match.end(), "ip_address")
     for candidate in search_windows(_PHONE_CANDIDATE, text, near_digits):
-        if _LABELLED_FIELD.search(text, max(0, candidate.start() - 40), candidate.start()) or not (
-            _doctest_output(text, candidate.start()) or _wrapped_example(text, candidate.start())
+        phones = list(_phones(candidate))  # most candidates are none: check those first
+        at = candidate.start()
+        if phones and (
+            _LABELLED_FIELD.search(text, max(0, at - 40), at)
+            or not (_doctest_output(text, at) or _wrapped_example(text, at))
         ):
-            yield from _phones(candidate)
+            yield from phones
 
 
 # `ONCALL_PHONE: +44 …`, `phone = "…"`: a field's value is data, whatever the prose around.
