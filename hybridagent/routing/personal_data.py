@@ -136,11 +136,11 @@ def find_personal_data(text: str, lower: str | None = None) -> Iterator[Finding]
                 or _ORGANISATION_BEFORE.search(text, max(0, match.start() - 60), match.start())
             ):
                 yield Finding(match.start(), match.end(), "home_address")
-    for match in _POSTCODE_ADDRESS.finditer(text):
-        if not _YEAR.fullmatch(match.group(1)) and not _ORGANISATION_BEFORE.search(
-            text, max(0, match.start() - 60), match.start()
+    for place in _POSTCODE_ADDRESS.finditer(text):
+        if not _YEAR.fullmatch(place.group(1)) and not _ORGANISATION_BEFORE.search(
+            text, max(0, place.start() - 60), place.start()
         ):
-            yield Finding(match.start(), match.end(), "home_address")
+            yield Finding(place.start(), place.end(), "home_address")
     if _HEALTH_GATE.search(lower) and any(m in lower for m in _FIRST_PERSON_MARKERS):
         yield from _health(text)
     yield from find_disclosures(text)
