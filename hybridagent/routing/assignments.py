@@ -16,7 +16,13 @@ from collections.abc import Iterator
 
 import re2
 
-from hybridagent.routing.findings import Finding, search_windows, spans_of, windows
+from hybridagent.routing.findings import (
+    Finding,
+    filler_digits,
+    search_windows,
+    spans_of,
+    windows,
+)
 from hybridagent.routing.secrets import char_classes, entropy
 
 # Words that name a secret when they end a key: DB_PASSWORD, apiKey, client-secret.
@@ -270,6 +276,8 @@ def find_labelled_ids(text: str) -> Iterator[Finding]:
         if len(value) < 5 or _FAKE_PERSON.search(value) or _PLACEHOLDER.search(value):
             continue
         digits = sum(c.isdigit() for c in value)
+        if filler_digits(value):
+            continue  # EMPLOYEE_ID=E-000000: a sentinel
         if kind == "customer_id":
             if not quoted or not _LOGIN_SHAPE.fullmatch(value):
                 continue

@@ -52,6 +52,7 @@ _BY_TYPE: dict[str, str] = {
     "booking_reference": "location_network",
     "customer_id": "account_profile",
     "social_handle": "account_profile",
+    "employment": "account_profile",
     "private_link": "media_content",
     "device_id": "device_incident",
     "custom_term": CUSTOM,

@@ -71,7 +71,10 @@ _NOT_A_NAME = frozenset(
 )
 _CAPITAL_WORD = re.compile(r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b")
 _PERSON_CUES = re.compile(
-    r"(?:\b(?:Mr|Mrs|Ms|Miss|Dr)\.? [A-Z][a-z]+|\b[A-Z][a-z]+'s\b|\b(?:he|she|his|her|him)\b"
+    # X's: a possessive, not a contraction (What's, It's) nor a disease (Parkinson's disease)
+    r"(?:\b(?:Mr|Mrs|Ms|Miss|Dr)\.? [A-Z][a-z]+"
+    r"|\b(?!(?:What|It|That|Here|There|Let|Who|Where|How|He|She|This)'s)[A-Z][a-z]+'s\b"
+    r"(?! (?:disease|syndrome|palsy|law|theorem|principle|razor|rule))|\b(?:he|she|his|her|him)\b"
     r"|\[[\"'][a-z]+(?:[._][a-z]+)?[\"']\]|[\"'](?:employee|candidate|applicant|patient|owner"
     r"|courier|member|researcher|name)[\"']\s*:|\b(?:employee|candidate|applicant|patient"
     r"|staff|member|user)s?\b[.\[]"
@@ -170,6 +173,11 @@ def find_disclosures(text: str) -> Iterator[Finding]:
         # ("… such as\n# Per his therapist's note, …") is read on its own too.
         if _names_a_person(text[start:end]) or _names_a_person(line):
             yield Finding(term.start(), term.end(), "personal_disclosure")
+    for match in _NAMED_RELATIVE.finditer(text):
+        if match.group(1) not in _NOT_A_NAME:
+            yield Finding(*match.span(), "personal_disclosure")
+    for match in _OWN_EMPLOYER.finditer(text):
+        yield Finding(*match.span(), "employment")
     for match in _HISTORY_LISTING.finditer(text):
         yield Finding(*match.span(), "personal_disclosure")
     for match in _HOUSEHOLD.finditer(text):
@@ -191,6 +199,23 @@ _PERSONAL_PLACE = re2.compile(
     r"|search history|browsing history|private messages|dms|inbox|texts|location history"
     r"|daughter|son|kids|children|wife|husband|girlfriend|boyfriend|mother|father|mum|mom"
     r"|dad)\b"
+)
+# A relative of the writer's, by name: "my wife Sunita", "mi hijo Pablo", "mein Sohn Finn".
+_NAMED_RELATIVE = re2.compile(
+    r"\b(?i:my|mi|mein|meine|meinem|meiner|ma|mon|mijn|min|mia|mio|minha|meu|moja|mój)"
+    r" (?:(?i:twin|little|big|older|younger|baby|step|ex|late) )?"
+    r"(?i:wife|husband|son|daughter|brother|sister|mom|mum|mother|dad|father|grandma|grandpa"
+    r"|grandmother|grandfather|aunt|uncle|cousin|niece|nephew|partner|boyfriend|girlfriend"
+    r"|fianc[ée]e?|bro|sis|hijo|hija|hermano|hermana|esposa|esposo|madre|padre|sohn|tochter"
+    r"|frau|mann|bruder|schwester|fils|fille|frère|s[œo]eur|femme|mari|zoon|dochter|broer"
+    r"|zus|vrouw|bror|syster|fru|figlio|figlia|moglie|marito|filho|filha|irm[ãa]o?|syn|córka)"
+    r",? ([A-Z][a-z]+)\b"
+)
+# The writer's own job: "I'm a backend dev at Spotify", "I work for Acme", "trabajo en Inditex".
+_OWN_EMPLOYER = re2.compile(
+    r"\b(?:I work|I'm working|I am working|I've worked|I have worked|I worked|I used to work"
+    r"|(?:I'm|I am|I was) an? [a-z][a-z -]{1,30}|(?i:trabajo|arbeite|je travaille|lavoro"
+    r"|trabalho|ik werk))(?: \w+)? (?:at|for|in|en|bei|chez|presso|na|bij) [A-Z][\w&.-]+"
 )
 # A history's entries, listed: "search history: 'symptoms of …'", "browser history of my
 # teenager: 'how many …'".

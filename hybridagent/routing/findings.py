@@ -68,3 +68,15 @@ def search_windows(
 
 def spans_of(pattern: re.Pattern[str] | re2._Regexp[str], text: str) -> Iterator[tuple[int, int]]:
     return (match.span() for match in pattern.finditer(text))
+
+
+_COUNTING = "01234567890123456789"
+
+
+def filler_digits(token: str) -> bool:
+    """Digits no one is given: a count (`123456789012`, AWS's example account) or runs
+    of one digit (`111122223333`)."""
+    digits = "".join(c for c in token if c.isdigit())
+    if len(digits) < 6:
+        return False
+    return digits in _COUNTING or re.fullmatch(r"(?:(\d)\1{3,})+", digits) is not None

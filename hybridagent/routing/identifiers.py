@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import re2
 
-from hybridagent.routing.findings import Finding, search_windows, spans_of, windows
+from hybridagent.routing.findings import Finding, filler_digits, search_windows, spans_of, windows
 
 # Label words -> the finding type (its category is in routing/categories.py).
 _LABELS: tuple[tuple[str, str], ...] = (
@@ -102,18 +102,6 @@ _SERIAL = re.compile(
     r"(?:[ \t]+|[ \t]*\r?\n[ \t#/*]*)((?=[A-Z0-9]*\d[A-Z0-9]*\d[A-Z0-9]*\d[A-Z0-9]*\d)"
     r"(?=[A-Z0-9]*[A-Z][A-Z0-9]*[A-Z][A-Z0-9]*[A-Z])[A-Z0-9]{8,20})(?![\w-])"
 )
-
-
-_COUNTING = "01234567890123456789"
-
-
-def filler_digits(token: str) -> bool:
-    """Digits no one is given: a count (`123456789012`, AWS's example account) or runs
-    of one digit (`111122223333`)."""
-    digits = "".join(c for c in token if c.isdigit())
-    if len(digits) < 6:
-        return False
-    return digits in _COUNTING or re.fullmatch(r"(?:(\d)\1{3,})+", digits) is not None
 
 
 def _labelled(text: str) -> Iterator[Finding]:

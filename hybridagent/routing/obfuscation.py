@@ -17,6 +17,8 @@ import re2
 
 # Four or more single characters, each followed by one space: "4 5 3 2", "p a s s".
 _SPACED = re2.compile(r"(?:^|\s)((?:[A-Za-z0-9@._+\-!#$%&*] ){3,}[A-Za-z0-9@._+\-!#$%&*])(?:\s|$)")
+# Five or more single characters with a dot after each: "F.i.e.t.s.b.e.l.!.0.9", "L. 0. 1. X".
+_DOTTED = re2.compile(r"(?:^|[\s:'\"(])((?:[A-Za-z0-9@_+\-!#$%&*]\. ?){4,}[A-Za-z0-9@_+\-!#$%&*])")
 # A token broken over lines: `"sk-proj-abc"\n    "def"`, `abc\\\ndef`, or a bare wrap.
 _SPLIT = re2.compile(r"[A-Za-z0-9_\-+/=]{6,}[\"'+\\ \t]*\r?\n[ \t\"'+\\]*[A-Za-z0-9_\-+/=]{6,}")
 _JOINERS = frozenset(" \t\"'+\\\r")
@@ -47,6 +49,18 @@ def spaced_out(text: str) -> Iterator[View]:
         start, end = max(0, run_start - CONTEXT), min(len(text), run_end + CONTEXT)
         offsets = [
             i for i in range(start, end) if not (run_start <= i < run_end and text[i] == " ")
+        ]
+        yield View("".join(text[i] for i in offsets), offsets, (run_start, run_end))
+
+
+def dotted_out(text: str) -> Iterator[View]:
+    """Each run of single characters with dots between them, with the dots (and the
+    spaces after them) removed."""
+    for match in _DOTTED.finditer(text):
+        run_start, run_end = match.span(1)
+        start, end = max(0, run_start - CONTEXT), min(len(text), run_end + CONTEXT)
+        offsets = [
+            i for i in range(start, end) if not (run_start <= i < run_end and text[i] in ". ")
         ]
         yield View("".join(text[i] for i in offsets), offsets, (run_start, run_end))
 
@@ -104,8 +118,13 @@ _UNITS = {
     "fünf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zéro": 0, "un": 1, "deux": 2,
     "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "neuf": 9, "due": 2, "tre": 3,
     "sei": 6, "sette": 7, "otto": 8,
+    "quattro": 4, "cinque": 5,
     # Dutch
-    "nul": 0, "een": 1, "twee": 2, "drie": 3, "vijf": 5, "zes": 6, "zeven": 7, "negen": 9,
+    "nul": 0, "een": 1, "één": 1, "twee": 2, "drie": 3, "vijf": 5, "zes": 6, "zeven": 7,
+    "negen": 9,
+    # Polish
+    "jeden": 1, "dwa": 2, "trzy": 3, "cztery": 4, "pięć": 5, "sześć": 6, "siedem": 7,
+    "osiem": 8, "dziewięć": 9,
 }  # fmt: skip
 _TEENS = {
     "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,

@@ -69,6 +69,11 @@ _POSTCODE_ADDRESS = re2.compile(
     r"(?:[A-Z]{1,2}-)?(\d{4,5}) [A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+"
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")  # "Version 2, 1991 Free…": a year, no postcode
+# Addresses the whole world knows: a head of government's, a company's published one.
+_FAMOUS_ADDRESS = re.compile(
+    r"10 Downing Street|1600 Pennsylvania Avenue|221B? Baker Street|350 Fifth Avenue"
+    r"|1 Infinite Loop|1 Apple Park Way|1600 Amphitheatre Parkway|1 Hacker Way|1 Microsoft Way"
+)
 _STREET_GATE = re.compile(rf" (?:{'|'.join(_STREET_WORDS)})\b")
 _ADDRESS = re.compile(rf"\b\d{{1,6}}\s+(?:[A-Z][a-z]+\s+){{1,3}}(?:{'|'.join(_STREET_WORDS)})\b\.?")
 # A disclosure about oneself ("my GP suspects", "I was diagnosed"), not a question in
@@ -88,7 +93,9 @@ _HEALTH_STEMS = (
     "pregnan", "my gp", "therapist", "psychiatr", "cholesterol", "blood pressure", "biopsy",
     "sklerose", "sclero", "vih", "krebs", "cáncer", "cancro", "câncer", "diab", "endometrio",
     "epilep", "depres", "schwanger", "embarazad", "enceinte", "incinta", "grávida", "insulin",
-    "quimio", "chemo",
+    "quimio", "chemo", "allerg", "penicillin", "rehab", "sober", "relapse", "fluoxetine",
+    "sertraline", "citalopram", "lexapro", "zoloft", "prozac", "wellbutrin", "seroquel",
+    "lithium", "methadone", "warfarin", "metformin", "levothyroxine", "adderall", "ritalin",
 )  # fmt: skip
 # One RE2 pass for all the stems, where `in` would scan the input once per stem.
 _HEALTH_GATE = re2.compile("|".join(re.escape(stem) for stem in _HEALTH_STEMS))
@@ -98,7 +105,9 @@ _HEALTH = re.compile(
     r"|cholesterol|blood pressure|biopsy|\w*sklerose|scl[ée]rose|esclerosis|VIH|\w*krebs|c[áâ]ncer"
     r"|cancro|diab[èe]te\w*|endometriosi\w*|epileps\w*|depresi[óo]n|d[ée]pression\w*"
     r"|schwanger|embarazada|enceinte|incinta|gr[áa]vida|insulin\w*|quimio\w*|chemo\w*"
-    r"|diagnose|diagnosticad\w*|diagnostiqu\w*)\b",
+    r"|diagnose|diagnosticad\w*|diagnostiqu\w*|allerg\w*|penicillin|rehab|sober|relaps\w*"
+    r"|fluoxetine|sertraline|citalopram|lexapro|zoloft|prozac|wellbutrin|seroquel|lithium"
+    r"|methadone|warfarin|metformin|levothyroxine|adderall|ritalin)\b",
     re.IGNORECASE,
 )
 _SALARY_WORDS = ("salar", "wage", "income", "pay", "paid", "earn", "bonus", "offer", "gehalt")
@@ -132,6 +141,7 @@ def find_personal_data(text: str, lower: str | None = None) -> Iterator[Finding]
             after = text[match.end() : match.end() + 30]
             if not (
                 _FAKE_STREET.search(match.group())
+                or _FAMOUS_ADDRESS.match(match.group())
                 or "Anytown" in after
                 or _ORGANISATION_BEFORE.search(text, max(0, match.start() - 60), match.start())
             ):
@@ -165,7 +175,8 @@ def _numbers(text: str) -> Iterator[Finding]:
         if len(value) >= 15:
             yield Finding(match.start(), match.start() + len(value), "iban")
     for match in search_windows(_SSN, text, near_digits):
-        if ssn.is_valid(match.group().replace(" ", "-")):
+        number = match.group().replace(" ", "-")
+        if ssn.is_valid(number) and number != "123-45-6789":  # the SSA's own example
             yield Finding(match.start(), match.end(), "us_ssn")
     for match in search_windows(_IPV4, text, near_digits):
         if (
@@ -247,6 +258,7 @@ def _is_identifying_ip(value: str) -> bool:
         or address.is_unspecified
         or address.is_multicast
         or value in _ROUTER_DEFAULTS
+        or value.startswith("255.")  # a netmask (255.255.255.0)
     )
 
 

@@ -16,7 +16,6 @@ Pure given the model table: `scan` with `learned=None` never touches the disk.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 
@@ -28,10 +27,18 @@ from hybridagent.routing.assignments import (
 )
 from hybridagent.routing.categories import CUSTOM, category_of
 from hybridagent.routing.detector_config import DEFAULT, DetectorConfig
-from hybridagent.routing.findings import Finding
+from hybridagent.routing.findings import Finding, windows
 from hybridagent.routing.identifiers import LABELLED_TYPES, find_identifiers
-from hybridagent.routing.learned import LearnedModel
-from hybridagent.routing.obfuscation import View, line_broken, spaced_out, spelled_digits
+from hybridagent.routing.learned import LONG_CONTENT_CHARS, LearnedModel
+from hybridagent.routing.lookalikes import folded
+from hybridagent.routing.obfuscation import (
+    CONTEXT,
+    View,
+    dotted_out,
+    line_broken,
+    spaced_out,
+    spelled_digits,
+)
 from hybridagent.routing.personal_data import find_personal_data
 from hybridagent.routing.secrets import find_secrets
 
@@ -98,6 +105,21 @@ def _lone_token(text: str) -> Iterator[Finding]:
             return
 
 
+def _folded_findings(text: str) -> Iterator[Finding]:
+    """Findings that need look-alikes folded to be seen (`раssроrt`, `ａｏｉｆｅ＠…`,
+    `w4rf4r1n`): the detectors read the folded text only around what folding changed."""
+    plain = folded(text)
+    if plain == text:
+        return
+    changed = [i for i, (a, b) in enumerate(zip(text, plain, strict=True)) if a != b]
+    near = windows(len(text), [(i, i + 1) for i in changed], before=CONTEXT, after=CONTEXT)
+    for low, high in near:
+        for finding in _formats(plain[low:high]):
+            start, end = finding.start + low, finding.end + low
+            if any(start <= i < end for i in changed):
+                yield Finding(start, end, finding.type)
+
+
 def _secrets(text: str) -> Iterator[Finding]:
     yield from find_secrets(text)
     yield from find_secret_assignments(text)
@@ -122,12 +144,9 @@ def rule_findings(
     found = set(_formats(text))
     found.update(_custom(text, text.lower(), terms, patterns))
     found.update(_lone_token(text))
-    if not text.isascii():
-        # ａｏｉｆｅ＠eircom.net: full-width and compatibility forms read as their letters
-        folded = unicodedata.normalize("NFKC", text)
-        if folded != text and len(folded) == len(text):
-            found.update(_formats(folded))
+    found.update(_folded_findings(text))
     wholes = set(_repaired(spaced_out(text), _formats))
+    wholes.update(_repaired(dotted_out(text), _formats))
     wholes.update(_repaired(spelled_digits(text), _formats))
     if "\n" in text:  # only secrets are long tokens that get wrapped
         wholes.update(_repaired(line_broken(text), _secrets))
@@ -165,6 +184,9 @@ def scan(
     found = _enabled(rule_findings(text, terms, patterns), config)
     if learned is not None and prose and (explain or not found):
         found += _learned_findings(text, config, learned)
+        if not found and len(text) <= LONG_CONTENT_CHARS and (plain := folded(text)) != text:
+            # a message in look-alikes (Cyrillic, full-width, leet): same length, same spans
+            found += _learned_findings(plain, config, learned)
     return sorted(found)
 
 

@@ -44,7 +44,7 @@ def user(text: str) -> list[Any]:
 
 # No term the rules know (they now read "autism" beside a named person): only the learned
 # stage sees it.
-DISCLOSURE = "my son Theo is bullied at Hillcrest Primary and stopped eating, write to his teacher"
+DISCLOSURE = "my son is bullied at Hillcrest Primary and stopped eating, write to his teacher"
 
 
 async def test_learned_stage_pins_a_disclosure_with_no_format() -> None:

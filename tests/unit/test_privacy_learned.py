@@ -139,7 +139,7 @@ def test_packaged_model_tells_disclosures_from_questions() -> None:
     disclosures = [
         "since my breakdown in march i have been seeing someone every week and my manager "
         "does not know, help me ask for a quiet desk",
-        "my son Theo is bullied at Hillcrest Primary and stopped eating, write to his teacher",
+        "my son is bullied at Hillcrest Primary and stopped eating, write to his teacher",
     ]
     questions = ["How long should a password be in 2026?", "Write a haiku about autumn leaves."]
     for text in disclosures:
@@ -151,7 +151,7 @@ def test_packaged_model_tells_disclosures_from_questions() -> None:
 
 def test_the_configuration_turns_the_stage_and_categories_off() -> None:
     model = packaged_model()
-    text = "my son Theo is bullied at Hillcrest Primary and stopped eating, write to his teacher"
+    text = "my son is bullied at Hillcrest Primary and stopped eating, write to his teacher"
     assert scan(text, learned=model)
     assert scan(text, learned=model, config=DetectorConfig(learned=False)) == []
     assert scan(text, learned=model, config=DetectorConfig(threshold=0.999)) == []
@@ -165,7 +165,7 @@ def test_the_configuration_turns_the_stage_and_categories_off() -> None:
 
 
 def test_tool_output_is_left_to_the_rules() -> None:
-    text = "my son Theo is bullied at Hillcrest Primary and stopped eating, write to his teacher"
+    text = "my son is bullied at Hillcrest Primary and stopped eating, write to his teacher"
     assert scan(text, learned=packaged_model(), prose=False) == []
 
 
