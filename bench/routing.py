@@ -48,6 +48,7 @@ SETS = {
             "short_c",
             "short_d",
             "short_e",
+            "short_f",
             "long",
             "long_b",
             "long_c",
