@@ -20,6 +20,15 @@ from hybridagent.errors import UserError
 err_console = Console(stderr=True)
 
 
+def table_console() -> Console:
+    """Standard output for a table: the terminal's width, or 200 columns when piped, so
+    `hybridagent usage | grep …` gets whole rows instead of Rich's 80-column default."""
+    console = Console()
+    if console.is_terminal or "COLUMNS" in os.environ:
+        return console
+    return Console(width=200)
+
+
 def fail(message: str) -> NoReturn:
     err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hybridagent.api.keys import ApiKey, KeyStore, limits_for, open_key_store
 from hybridagent.config import load_settings
-from hybridagent.entry import fail, run_cli_command
+from hybridagent.entry import fail, run_cli_command, table_console
 
 T = TypeVar("T")
 
@@ -111,7 +111,7 @@ def keys_list() -> None:
             key.name, key.prefix + "…", _limits(key), key.tier or "", models,
             key.created_at[:10], status,
         )  # fmt: skip
-    Console().print(table)
+    table_console().print(table)
 
 
 @keys_app.command("revoke")

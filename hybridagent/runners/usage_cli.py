@@ -12,12 +12,11 @@ from datetime import UTC, datetime
 from typing import Annotated, get_args
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from hybridagent.config import load_settings
-from hybridagent.entry import fail, run_cli_command
+from hybridagent.entry import fail, run_cli_command, table_console
 from hybridagent.storage import open_storage
 from hybridagent.usage.ledger import (
     BadSpanError,
@@ -90,7 +89,7 @@ def usage(
     except SQLAlchemyError as err:
         reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
         fail(f"Cannot read the usage ledger: {reason.rstrip('.')}.")
-    console = Console()
+    console = table_console()
     if not groups:
         console.print(f"No model calls in the last {since.strip()}.")
         return

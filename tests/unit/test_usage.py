@@ -161,8 +161,10 @@ def test_the_usage_command_prints_the_table(
     ledger.record(store, row("2", model="openai/gpt-4o-mini", local=False, agent="research"))
     store.close()
     runner = CliRunner()
-    result = runner.invoke(app, ["usage", "--by", "agent"], env={"COLUMNS": "200"})
+    monkeypatch.delenv("COLUMNS", raising=False)  # piped: whole rows, not 80 columns
+    result = runner.invoke(app, ["usage", "--by", "agent"])
     assert result.exit_code == 0, result.output
+    assert "…" not in result.output and max(map(len, result.output.splitlines())) > 80
     assert "by agent" in result.output
     lines = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
     assert "general" in lines and "research" in lines and "all" in lines
