@@ -61,6 +61,8 @@ def test_sqlite_database_is_in_wal_mode_under_the_state_dir(tmp_path: Path) -> N
     store = open_storage(None, tmp_path / "state")
     with store.transaction() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        # NORMAL (1): no fsync per commit, which the usage ledger pays on every call.
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
     assert (tmp_path / "state" / "hybridagent.db").is_file()
     store.close()
 
