@@ -174,3 +174,25 @@ def test_the_model_file_ships_in_the_package() -> None:
     table = json.loads(gzip.decompress(path.read_bytes()))
     assert table["version"] == packaged_model().version
     assert path.stat().st_size < 3_000_000
+
+
+def test_everyday_and_historical_questions_are_not_disclosures() -> None:
+    # Round 4 (training/privacy/everyday.py): questions that say "my" beside a topic
+    # word, typo'd, or about people of history hold no one's private data. Written for
+    # this test, not taken from the generator or the evaluation sets. The model before
+    # round 4 (lr-979f608de9) flagged the first four at 0.64-0.89.
+    model = packaged_model()
+    for text in (
+        "y dose my fone keep loosing signl in my kitchn",
+        "shud i let my bank app remembr my fingerprnt login",
+        "is it ok 2 reuse my old pasword 4 a new acount",
+        "does my car insurance go up if my windscreen gets cracked",
+        "Frédéric Chopin had tuberculosis for years; how did it affect his music?",
+    ):
+        assert model.findings(text) == [], text
+    # ... while the same frames with a fact of someone's life still count.
+    for text in (
+        "my brother has been secretly gambling away his wages and his wife has no idea",
+        "my sistr is pregnant agen and hasnt told her boyfrend, wat do i do",
+    ):
+        assert model.findings(text), text

@@ -29,6 +29,7 @@ from random import Random
 
 from hybridagent.routing.categories import CATEGORIES
 from training.privacy.breadth import EXTRA, EXTRA_GENERIC, VOCAB
+from training.privacy.everyday import EVERYDAY
 
 
 @dataclass(frozen=True)
@@ -4704,10 +4705,12 @@ GENERIC_RAW: tuple[str, ...] = (
 )
 GENERIC: tuple[str, ...] = GENERIC_CHAT + GENERIC_RAW + EXTRA_GENERIC
 
-# The breadth added in round 3 (training/privacy/breadth.py), kind by kind.
-for _category, _extra in EXTRA.items():
-    for _kind, _templates in _extra.items():
-        TEMPLATES[_category][_kind] = TEMPLATES[_category].get(_kind, ()) + _templates
+# The breadth added in round 3 (training/privacy/breadth.py) and the everyday, typo'd
+# and historical-people negatives of round 4 (training/privacy/everyday.py), kind by kind.
+for _added in (EXTRA, EVERYDAY):
+    for _category, _extra in _added.items():
+        for _kind, _templates in _extra.items():
+            TEMPLATES[_category][_kind] = TEMPLATES[_category].get(_kind, ()) + _templates
 
 
 # ---------------------------------------------------------------------------------------
@@ -4717,13 +4720,13 @@ for _category, _extra in EXTRA.items():
 # Minimum rows per bucket; `per_template` rows per template apply above them.
 FLOORS: dict[str, int] = {
     "direct": 155,
-    "typo": 200,
+    "typo": 260,
     "contextual": 155,
     "topic": 150,
     "false_keyword": 100,
-    "typo_question": 110,
+    "typo_question": 250,
 }
-GENERIC_FLOOR = 2000
+GENERIC_FLOOR = 2600
 GENERIC_TYPO_FLOOR = 120
 _NATIVE = "~"
 _RAW = "|"

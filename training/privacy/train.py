@@ -43,9 +43,14 @@ TARGET_FPR = 0.03  # reported: the threshold at which this share of held-out row
 # The model's threshold. Round 1 chose 0.6 on tests/data/privacy_eval/short.jsonl and
 # long.jsonl; round 3 (2026-12-03, the breadth in training/privacy/breadth.py) chose 0.5
 # looking at all six sets there, which are all development sets now: 0.5 keeps every
-# short set's FPR under 0.10 with typo'd recall above 0.90. The synthetic rows are too
-# easy to set it on: 3% of their negatives are flagged at a far lower threshold.
-THRESHOLD = 0.5
+# short set's FPR under 0.10 with typo'd recall above 0.90. Round 4 (the everyday, typo'd
+# and historical-people negatives of training/privacy/everyday.py) pushed typo'd and
+# contextual scores down with the false alarms; 0.42, chosen on the development sets
+# short..short_f and long..long_f, gives back their recall and keeps most of the FPR
+# gain (0.40 kept a little more typo'd recall but flagged three more clean long_d
+# chunks; 0.45 lost typo'd recall on short and short_c). The synthetic rows are too easy
+# to set it on: 3% of their negatives are flagged at a far lower threshold.
+THRESHOLD = 0.42
 STDLIB_WINDOWS = 6000
 AUGMENT_SHARE = 0.3  # of direct, topic and generic rows, copied with heavy obfuscation
 HEAVY_TYPO = 3.0
