@@ -20,7 +20,11 @@ from hybridagent.routing.findings import Finding
 # An author's address in a copyright line, published with the code it heads.
 ATTRIBUTION = re.compile(
     r"(?i:copyright|\(c\)|©|__(?:author|maintainer|email|credits)__)"
-    r"|^[ \t#*]*(?:Author|Maintainer|Contact)s?:",  # a module's header: "# Author: …"
+    r"|^[ \t#*]*(?:Author|Maintainer|Contact|Uploaders?)s?:"  # a module's header: "# Author: …"
+    # a commit's or a changelog's credit: git trailers, a Debian changelog's sign-off line
+    r"|^[ \t]*(?:Signed-off-by|Co-authored-by|Reviewed-by|Reported-by|Acked-by|Tested-by"
+    r"|Suggested-by|Helped-by|Cc):"
+    r"|^ -- [^<\n]+<",
     re.MULTILINE,
 )
 

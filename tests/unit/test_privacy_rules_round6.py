@@ -42,6 +42,7 @@ def test_folding_keeps_every_offset() -> None:
         ("btw I'm a backend dev at Spotify, been there 3 years", "employment"),
         ("I'm on 20mg fluoxetine daily", "health"),
         ("I've been sober 214 days after rehab", "health"),
+        ("ping jane.roe@gmail.com about the release", "email"),
     ],
 )
 def test_found(text: str, kind: str) -> None:
@@ -60,6 +61,8 @@ def test_found(text: str, kind: str) -> None:
         "the address of the White House, 1600 Pennsylvania Avenue NW",
         "my wife and I want a cake recipe",
         "I'm a fan of Rust",
+        " -- Jane Roe <jane.roe@debian.org>  Mon, 01 Jan 2024 10:00:00 +0100",
+        "Signed-off-by: Jane Roe <jane@roe.dev>",
     ],
 )
 def test_clean(text: str) -> None:
