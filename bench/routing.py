@@ -49,12 +49,14 @@ SETS = {
             "short_d",
             "short_e",
             "short_f",
+            "short_g",
             "long",
             "long_b",
             "long_c",
             "long_d",
             "long_e",
             "long_f",
+            "long_g",
         )
     },
 }
