@@ -161,8 +161,11 @@ def _addresses(text: str) -> Iterator[Finding]:
                 address = ipaddress.IPv6Address(match.group())
             except ValueError:
                 continue
-            if not (address.is_loopback or address.is_unspecified or address.is_multicast):
-                yield Finding(match.start(), match.end(), "ip_address")
+            if address.is_loopback or address.is_unspecified or address.is_multicast:
+                continue
+            if match.group().count(":") < 4 and not any(c.isdigit() for c in match.group()):
+                continue  # getopt's 'ab:c::', a short run of letters and colons
+            yield Finding(match.start(), match.end(), "ip_address")
 
 
 _PLACE_WORDS = re.compile(

@@ -164,7 +164,12 @@ def _numbers(text: str) -> Iterator[Finding]:
         return
     for match in search_windows(_CARD, text, near_digits):
         digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn.is_valid(digits):
+        if (
+            13 <= len(digits) <= 19
+            and len(set(digits)) > 1
+            and luhn.is_valid(digits)
+            and not _in_hex_table(text, match.start())
+        ):
             yield Finding(match.start(), match.end(), "payment_card")
     for match in search_windows(_IBAN, text, near_digits):
         # The IBAN checksum only: a bank's own check digits inside it vary by country. The
@@ -181,6 +186,7 @@ def _numbers(text: str) -> Iterator[Finding]:
     for match in search_windows(_IPV4, text, near_digits):
         if (
             _is_identifying_ip(match.group())
+            and not _VERSION_BEFORE.search(text, max(0, match.start() - 24), match.start())
             and not (_in_doc_network(match.group()) and _shows_an_example(text, match.start()))
             and not _CIDR_SUFFIX.match(text, match.end())  # 10.0.0.0/16: a network, no host
         ):
@@ -213,6 +219,22 @@ def _doctest_output(text: str, at: int) -> bool:
 
 
 _CIDR_SUFFIX = re.compile(r"/\d{1,2}\b")
+# A version number that looks like an address: "Standards-Version: 4.5.0.2", "changes in
+# 3.31.0.2", "V8 is at 5.0.71.47".
+_VERSION_BEFORE = re.compile(
+    r"(?i)(?:version|release|changes in|upgrade to|update to|bump to|is at|\bv)[:\s=]*$"
+)
+# Four-digit groups among hex ones (`5D17 5EB7 … 8154 8221 8591 8941`): code points, not
+# a card number.
+_HEX_GROUP = re.compile(r"\b(?=[0-9A-F]*[A-F])[0-9A-F]{4}\b")
+
+
+def _in_hex_table(text: str, at: int) -> bool:
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    line = text[start : len(text) if end < 0 else end]
+    return len(_HEX_GROUP.findall(line)) >= 2 or "[." in line
+
 
 # A team's or a function's mailbox (security@, support@, noreply@): no one person's.
 _ROLE_MAILBOX = re.compile(
@@ -221,8 +243,32 @@ _ROLE_MAILBOX = re.compile(
     r"|billing|jobs|careers|licensing|opensource|conduct|office|enquiries|marketing|news"
     r"|newsletter|notifications|community|partners|compliance|dpo|gdpr"
     # a project's mailing lists: idle-dev@, email-sig@, python-list@
-    r"|[\w.]+-(?:sig|dev|devel|list|users|announce|discuss|request|commits|general|bugs))@"
+    r"|[\w.-]+-(?:sig|dev|devel|list|users|announce|discuss|request|commits|general|bugs|people"
+    r"|subscribe|unsubscribe|maintainers|team)|bug-[\w.-]+|pkg-[\w.-]+)@"
 )
+
+
+# "Written by Bruno Haible <bruno@…>", "Patches from Eric Rasmussen\n\t<ear@…>", "Thanks
+# Rogério Brito <…>": a name credited for work, in the form software credits people.
+_CREDIT = re.compile(
+    r"(?i)\b(?:written|modified|maintained|contributed|reported|patch(?:es)?|fix(?:ed)?|thanks"
+    r"|courtesy|credits?|ported|originally|authored|created|report and fix) (?:by|from|to)?"
+    r"[^\n<>@;(]{0,60}\n?[ \t]*<$"
+)
+_NAMED_ADDRESS = re.compile(r"[A-Z][\w.'-]+(?: [A-Z][\w.'-]+)+ <$")  # "Mark Nelson <markn@…> wrote"
+
+
+def _credited(text: str, at: int) -> bool:
+    """Is the e-mail at `at` a credit: `Name <address>` (the form software credits people
+    in) after "written by", "thanks", …, or one a sentence says wrote something? An
+    address in prose ("reported by Kwame (kwame@…)", "contact her at …") still counts."""
+    before = text[max(0, at - 100) : at]
+    if _CREDIT.search(before):
+        return True
+    return (
+        _NAMED_ADDRESS.search(before) is not None
+        and re.match(r"[^>\n]*> (?:wrote|is|maintains|created)\b", text[at : at + 80]) is not None
+    )
 
 
 def _emails(text: str) -> Iterator[Finding]:
@@ -231,7 +277,7 @@ def _emails(text: str) -> Iterator[Finding]:
         if _EXAMPLE_DOMAINS.search(match.group()) or _ROLE_MAILBOX.match(match.group()):
             continue
         line_start = text.rfind("\n", 0, match.start()) + 1
-        if ATTRIBUTION.search(text, line_start, match.start()):
+        if ATTRIBUTION.search(text, line_start, match.start()) or _credited(text, match.start()):
             continue
         yield Finding(match.start(), match.end(), "email")
 

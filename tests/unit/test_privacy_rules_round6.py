@@ -43,6 +43,10 @@ def test_folding_keeps_every_offset() -> None:
         ("I'm on 20mg fluoxetine daily", "health"),
         ("I've been sober 214 days after rehab", "health"),
         ("ping jane.roe@gmail.com about the release", "email"),
+        ("From: Jane Doe <jane.doe@gmail.com>", "email"),
+        ("This was reported by Kofi Boateng (kofi.b@outlook.com), call after 6", "email"),
+        ("card 4539 1488 0343 6467 exp 04/29", "payment_card"),
+        ("our server 81.27.199.12 is down", "ip_address"),
     ],
 )
 def test_found(text: str, kind: str) -> None:
@@ -63,6 +67,14 @@ def test_found(text: str, kind: str) -> None:
         "I'm a fan of Rust",
         " -- Jane Roe <jane.roe@debian.org>  Mon, 01 Jan 2024 10:00:00 +0100",
         "Signed-off-by: Jane Roe <jane@roe.dev>",
+        "# Written by Bruno Haible <bruno@clisp.org>, 2001.",
+        "Patches from Eric Rasmussen\n\t<ear@usfirst.org>, but somewhat changed by me.",
+        "Mark Nelson <markn@ieee.org> wrote an article about zlib.",
+        "Send an empty email to pod-people-subscribe@perl.org to subscribe.",
+        "Set Standards-Version: 4.5.0.2",
+        "Major changes in 3.31.0.2",
+        "757A 7586 7CE0 7D73 7DB1 7F8C 8154 8221 8591 8941",
+        "TEMP=$(getopt -o 'ab:c::' --long 'a-long' -n 'example')",
     ],
 )
 def test_clean(text: str) -> None:
