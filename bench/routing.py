@@ -57,6 +57,7 @@ SETS = {
             "long_e",
             "long_f",
             "long_g",
+            "long_h",
         )
     },
 }
